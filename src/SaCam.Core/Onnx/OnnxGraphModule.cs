@@ -1,0 +1,141 @@
+using SaCam.Core.Onnx.Ops;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SaCam.Core.Onnx;
+
+/// <summary>
+/// An ONNX graph as a TorchSharp module. Nodes run in the file's (topological) order as compiled ops; weights are
+/// registered parameters (requires_grad off), so the module moves with <c>.to(device)</c> and autograd flows
+/// through every op. Any intermediate tensor can be captured by its ONNX name.
+/// </summary>
+public sealed class OnnxGraphModule : nn.Module<Tensor, Tensor>
+{
+    private readonly IReadOnlyList<CompiledNode> _nodes;
+    private readonly Dictionary<string, string> _registeredNameOf; // ONNX value name -> parameter/buffer name
+    private readonly HashSet<string> _keepAlive;
+
+    internal OnnxGraphModule(string name, string inputName, string outputName, IReadOnlyList<CompiledNode> nodes,
+        IReadOnlyDictionary<string, Tensor> constants) : base(name)
+    {
+        InputName = inputName;
+        OutputName = outputName;
+        _nodes = nodes;
+        _registeredNameOf = new Dictionary<string, string>();
+        var used = new HashSet<string>();
+        foreach (var (onnxName, value) in constants)
+        {
+            string registered = UniqueName(onnxName, used);
+            if (value.is_floating_point())
+                register_parameter(registered, new TorchSharp.Modules.Parameter(value, requires_grad: false));
+            else
+                register_buffer(registered, value);
+            _registeredNameOf[onnxName] = registered;
+        }
+        _keepAlive = [inputName, outputName];
+        ComputeLastUses();
+    }
+
+    public string InputName { get; }
+    public string OutputName { get; }
+
+    /// <summary>The ONNX names of every value a node produces, in execution order.</summary>
+    public IEnumerable<string> ValueNames => _nodes.SelectMany(n => n.Outputs);
+
+    /// <summary>Each compiled node's input and output names, in execution order.</summary>
+    internal IEnumerable<(IReadOnlyList<string> Inputs, IReadOnlyList<string> Outputs)> Wiring => _nodes.Select(n => (n.Inputs, n.Outputs));
+
+    public override Tensor forward(Tensor input) => Run(input, captureLayer: null, captureAsLeaf: false).Output;
+
+    /// <summary>
+    /// Runs the graph. With <paramref name="captureLayer"/> set, also returns that intermediate tensor. With
+    /// <paramref name="captureAsLeaf"/>, the captured tensor is replaced by a detached leaf that requires grad
+    /// and the rest of the graph runs from it: gradients with respect to the layer then cost only the part of
+    /// the backward pass above it, and never touch the parameters.
+    /// </summary>
+    internal GraphRun Run(Tensor input, string? captureLayer, bool captureAsLeaf, Action<string, Tensor>? observe = null)
+    {
+        var values = new Dictionary<string, Tensor>(ConstantsOnCurrentDevice()) { [InputName] = input };
+        Tensor? captured = null;
+        if (captureLayer == InputName) captured = Capture(InputName);
+        var args = new List<Tensor?>(4);
+        for (int i = 0; i < _nodes.Count; i++)
+        {
+            var node = _nodes[i];
+            args.Clear();
+            foreach (var name in node.Inputs) args.Add(name.Length == 0 ? null : values[name]);
+            var outputs = node.Op.Run(args);
+            for (int o = 0; o < node.Outputs.Count && o < outputs.Length; o++)
+            {
+                values[node.Outputs[o]] = outputs[o];
+                observe?.Invoke(node.Outputs[o], outputs[o]);
+                if (node.Outputs[o] == captureLayer) captured = Capture(captureLayer);
+            }
+            foreach (var dead in node.FreeAfter)
+            {
+                if (_keepAlive.Contains(dead) || dead == captureLayer) continue;
+                if (values.Remove(dead, out var t)) t.Dispose();
+            }
+        }
+        return new GraphRun(values[OutputName], captured);
+
+        Tensor Capture(string name)
+        {
+            if (!captureAsLeaf) return values[name];
+            var leaf = values[name].detach().requires_grad_(true);
+            if (name != InputName) values[name].Dispose();
+            values[name] = leaf;
+            return leaf;
+        }
+    }
+
+    private Dictionary<string, Tensor> ConstantsOnCurrentDevice()
+    {
+        // Looked up per run: after .to(device) the registered tensors are new objects.
+        var byRegistered = new Dictionary<string, Tensor>();
+        foreach (var (name, p) in named_parameters(recurse: false)) byRegistered[name] = p;
+        foreach (var (name, b) in named_buffers(recurse: false)) byRegistered[name] = b;
+        var result = new Dictionary<string, Tensor>(_registeredNameOf.Count);
+        foreach (var (onnxName, registered) in _registeredNameOf) result[onnxName] = byRegistered[registered];
+        return result;
+    }
+
+    private void ComputeLastUses()
+    {
+        var lastUse = new Dictionary<string, int>();
+        for (int i = 0; i < _nodes.Count; i++)
+            foreach (var name in _nodes[i].Inputs.Where(n => n.Length > 0)) lastUse[name] = i;
+        for (int i = 0; i < _nodes.Count; i++)
+        {
+            var free = new List<string>();
+            foreach (var name in _nodes[i].Inputs.Distinct())
+                if (name.Length > 0 && lastUse[name] == i && !_registeredNameOf.ContainsKey(name)) free.Add(name);
+            // Outputs nobody reads (e.g. optional ones) die at once.
+            foreach (var name in _nodes[i].Outputs)
+                if (name.Length > 0 && !lastUse.ContainsKey(name)) free.Add(name);
+            _nodes[i].FreeAfter = free;
+        }
+    }
+
+    private static string UniqueName(string onnxName, HashSet<string> used)
+    {
+        // Module member names may not contain '.', and '/' reads badly in state dicts.
+        var baseName = new string(onnxName.Select(c => char.IsLetterOrDigit(c) || c == '_' ? c : '_').ToArray());
+        if (baseName.Length == 0) baseName = "value";
+        var name = baseName;
+        for (int k = 1; !used.Add(name); k++) name = $"{baseName}_{k}";
+        return name;
+    }
+}
+
+internal sealed class CompiledNode(string name, string opType, IReadOnlyList<string> inputs, IReadOnlyList<string> outputs, IOnnxOp op)
+{
+    public string Name { get; } = name;
+    public string OpType { get; } = opType;
+    public IReadOnlyList<string> Inputs { get; } = inputs;
+    public IReadOnlyList<string> Outputs { get; } = outputs;
+    public IOnnxOp Op { get; } = op;
+    public IReadOnlyList<string> FreeAfter { get; set; } = [];
+}
+
+internal readonly record struct GraphRun(Tensor Output, Tensor? Captured);
