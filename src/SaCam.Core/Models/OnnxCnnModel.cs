@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace SaCam.Core.Models;
 
 /// <summary>An ONNX CNN imported into TorchSharp. Target layers are ONNX tensor names.</summary>
-public sealed class OnnxCnnModel : IExplainableModel
+public sealed class OnnxCnnModel : IExplainableModel, Methods.IHasInputChannels
 {
     private readonly OnnxGraphModule _module;
     private readonly bool _outputIsPooledMap;
@@ -27,6 +27,7 @@ public sealed class OnnxCnnModel : IExplainableModel
     }
 
     public string Name { get; }
+    public long InputChannels { get; private init; } = 3;
     public Device Device { get; }
     public PreprocessSpec Preprocess { get; set; }
     public ClassLabels? Labels { get; set; }
@@ -41,6 +42,7 @@ public sealed class OnnxCnnModel : IExplainableModel
     /// <c>sacam.labels</c> beside the model, else none.</summary>
     public static OnnxCnnModel Load(string path, Device? device = null, string? labelsPath = null)
     {
+        NativeRuntime.Configure();
         var proto = OnnxFileReader.Read(path);
         var module = ModuleOwnership.DetachFromCallerScope(OnnxImporter.Import(proto, path));
         var graphInput = proto.Graph.Inputs.First(i => i.Name == module.InputName);
@@ -60,7 +62,10 @@ public sealed class OnnxCnnModel : IExplainableModel
         var labels = labelsPath is not null ? ClassLabels.FromFile(labelsPath) : FindLabelsBeside(path, proto.MetadataProps);
         var dev = device ?? CPU;
         if (dev.type != DeviceType.CPU) ModuleOwnership.DetachFromCallerScope(module.to(dev));
-        return new OnnxCnnModel(Path.GetFileNameWithoutExtension(path), module, preprocess, labels, layers, defaultLayer, outputShape, dev);
+        return new OnnxCnnModel(Path.GetFileNameWithoutExtension(path), module, preprocess, labels, layers, defaultLayer, outputShape, dev)
+        {
+            InputChannels = channels,
+        };
     }
 
     public CapturedForward ForwardWithActivation(Tensor input, string layer)

@@ -1,0 +1,88 @@
+using System.Diagnostics;
+using SaCam.Core.Models;
+using SaCam.Core.Targets;
+using static TorchSharp.torch;
+
+namespace SaCam.Core.Methods;
+
+/// <summary>
+/// The template every method runs in: validate the input, one forward pass that captures the target layer as a
+/// grad-requiring leaf, dScore/dA by autograd.grad when the method asks for it (parameter gradients are never
+/// touched), the method's own step, then ReLU, min-max normalization and bilinear upsampling. Everything runs in
+/// one dispose scope; only the result's tensors leave it.
+/// </summary>
+public sealed class CamEngine
+{
+    private readonly IExplainableModel _model;
+
+    public CamEngine(IExplainableModel model, int perturbationBatchSize = 16)
+    {
+        _model = model;
+        PerturbationBatchSize = perturbationBatchSize;
+    }
+
+    public IExplainableModel Model => _model;
+    public int PerturbationBatchSize { get; }
+
+    /// <summary>Explains <paramref name="input"/> [1, C, H, W] (normalized). Target: top-1 class, or self-similarity
+    /// for a model without a classifier head. Layer: the model's default.</summary>
+    public CamResult Explain(Tensor input, ICamMethod method, IExplanationTarget? target = null, string? layer = null)
+    {
+        var clock = Stopwatch.StartNew();
+        layer ??= _model.DefaultLayer;
+        if (!_model.Layers.Any(l => l.Name == layer)) throw ModelLayers.UnknownLayer(_model.Name, layer, _model.Layers);
+        InputValidator.Validate(input, _model);
+
+        using var scope = NewDisposeScope();
+        var x = input.to(_model.Device).detach();
+        Tensor activations, output;
+        Tensor? gradients = null;
+        using (method.NeedsGradients ? enable_grad() : no_grad())
+        {
+            var forward = _model.ForwardWithActivation(x, layer);
+            output = forward.Output;
+            target ??= DefaultTarget(output.detach());
+            TargetValidator.Validate(target, _model);
+            if (method.NeedsGradients)
+            {
+                var score = target.Score(output).sum();
+                if (!score.requires_grad)
+                    throw new InvalidOperationException($"The target '{target.Description}' does not depend on layer '{layer}': no gradient flows to it.");
+                gradients = autograd.grad([score], [forward.Activation])[0];
+            }
+            activations = forward.Activation.detach();
+        }
+
+        CamComputation computed;
+        using (no_grad())
+        {
+            var inputs = new CamInputs(x, activations, gradients, target, new PerturbationRunner(_model, PerturbationBatchSize));
+            computed = method.Compute(inputs);
+        }
+        var map = FinalMap(computed.LowResMap, [x.shape[2], x.shape[3]], method.RenormalizeAfterResize);
+        var result = new CamResult(method.Id, layer, target, map.MoveToOuterDisposeScope(), computed.LowResMap.MoveToOuterDisposeScope(),
+            computed.ChannelWeights?.MoveToOuterDisposeScope(),
+            computed.Parts.ToDictionary(p => p.Key, p => p.Value.MoveToOuterDisposeScope()),
+            output.detach()[0].MoveToOuterDisposeScope(), clock.Elapsed);
+        return result;
+    }
+
+    /// <summary>min-max (eps 1e-7) at layer resolution, bilinear resize (half-pixel centres, as cv2.resize), and
+    /// for pytorch-grad-cam's methods a second min-max after the resize, as its scale_cam_image does.</summary>
+    public static Tensor FinalMap(Tensor lowRes, long[] size, bool renormalize)
+    {
+        using var scope = NewDisposeScope();
+        var normalized = CamMath.MinMax(lowRes, 1e-7);
+        var up = CamMath.Upsample(normalized.reshape(1, 1, normalized.shape[0], normalized.shape[1]), size, alignCorners: false)[0, 0];
+        if (renormalize) up = CamMath.MinMax(up, 1e-7);
+        return up.MoveToOuterDisposeScope();
+    }
+
+    private IExplanationTarget DefaultTarget(Tensor output)
+    {
+        if (_model.OutputKind == OutputKind.Embedding)
+            return new EmbeddingSimilarityTarget(output[0], "similarity to the image's own embedding");
+        int top = (int)output[0].argmax().item<long>();
+        return new ClassTarget(top, _model.Labels?[top]);
+    }
+}

@@ -1,0 +1,67 @@
+using SaCam.Core.Targets;
+using static TorchSharp.torch;
+
+namespace SaCam.Core.Methods;
+
+/// <summary>
+/// One explanation. Tensors stay on the model's device; dispose the result to free them.
+/// Map: [H, W] in [0, 1] at the model's input size.
+/// </summary>
+public sealed class CamResult : IDisposable
+{
+    internal CamResult(string methodId, string layer, IExplanationTarget target, Tensor map, Tensor lowResMap,
+        Tensor? channelWeights, IReadOnlyDictionary<string, Tensor> parts, Tensor output, TimeSpan elapsed)
+    {
+        MethodId = methodId;
+        Layer = layer;
+        Target = target;
+        Map = map;
+        LowResMap = lowResMap;
+        ChannelWeights = channelWeights;
+        Parts = parts;
+        Output = output;
+        Elapsed = elapsed;
+    }
+
+    public string MethodId { get; }
+    public string Layer { get; }
+    public IExplanationTarget Target { get; }
+
+    /// <summary>The final map [H, W] in [0, 1] at the model's input size.</summary>
+    public Tensor Map { get; }
+
+    /// <summary>The map at layer resolution [h, w], after ReLU and before normalization.</summary>
+    public Tensor LowResMap { get; }
+
+    /// <summary>Per-channel weights [K] for channel-weighted methods; null for LayerCAM and Group-CAM.</summary>
+    public Tensor? ChannelWeights { get; }
+
+    /// <summary>Named intermediate terms (SA-CAM: S, K, Q, SA).</summary>
+    public IReadOnlyDictionary<string, Tensor> Parts { get; }
+
+    /// <summary>The model's output for the input [K] (logits for classifiers).</summary>
+    public Tensor Output { get; }
+
+    public TimeSpan Elapsed { get; }
+
+    /// <summary>The k best classes of the output with their softmax probabilities.</summary>
+    public IReadOnlyList<(int Index, float Probability)> TopK(int k)
+    {
+        using var scope = NewDisposeScope();
+        var p = Output.softmax(0).cpu();
+        var (values, indices) = p.topk(Math.Min(k, (int)p.shape[0]));
+        var v = values.data<float>().ToArray();
+        var i = indices.data<long>().ToArray();
+        return i.Select((index, n) => ((int)index, v[n])).ToList();
+    }
+
+    public void Dispose()
+    {
+        Map.Dispose();
+        LowResMap.Dispose();
+        ChannelWeights?.Dispose();
+        foreach (var t in Parts.Values) t.Dispose();
+        Output.Dispose();
+        if (Target is IDisposable d) d.Dispose();
+    }
+}

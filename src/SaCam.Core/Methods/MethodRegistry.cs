@@ -1,0 +1,27 @@
+namespace SaCam.Core.Methods;
+
+/// <summary>The built-in methods by id. Plugins may register more.</summary>
+public static class MethodRegistry
+{
+    private static readonly Dictionary<string, Func<ICamMethod>> Factories = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["gradcam"] = () => new GradCam(),
+        ["gradcam++"] = () => new GradCamPlusPlus(),
+        ["gradcampp"] = () => new GradCamPlusPlus(),
+        ["xgradcam"] = () => new XGradCam(),
+        ["layercam"] = () => new LayerCam(),
+        ["scorecam"] = () => new ScoreCam(),
+        ["groupcam"] = () => new GroupCam(),
+        ["sacam"] = () => new SaCam(),
+    };
+
+    /// <summary>The canonical ids, in the order the README lists them.</summary>
+    public static IReadOnlyList<string> Ids { get; } = ["gradcam", "gradcam++", "xgradcam", "layercam", "scorecam", "groupcam", "sacam"];
+
+    public static void Register(string id, Func<ICamMethod> factory) => Factories[id] = factory;
+
+    public static ICamMethod Create(string id) =>
+        Factories.TryGetValue(id, out var make)
+            ? make()
+            : throw new ArgumentException($"Unknown method '{id}'. Known methods: {string.Join(", ", Factories.Keys.Order())}.");
+}

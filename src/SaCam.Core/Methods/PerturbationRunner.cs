@@ -1,0 +1,51 @@
+using SaCam.Core.Models;
+using static TorchSharp.torch;
+
+namespace SaCam.Core.Methods;
+
+/// <summary>
+/// Runs perturbed copies of the input through the model in batches and returns one score per copy, as a tensor on
+/// the model's device: no host synchronization per image or per channel. Perturbation methods only say how to
+/// build a batch and which score to read.
+/// </summary>
+public sealed class PerturbationRunner
+{
+    private readonly IExplainableModel _model;
+
+    public PerturbationRunner(IExplainableModel model, int batchSize)
+    {
+        if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batch size must be at least 1");
+        _model = model;
+        BatchSize = batchSize;
+    }
+
+    /// <summary>Images per forward pass.</summary>
+    public int BatchSize { get; }
+
+    /// <summary>How many perturbed images have been run (for budgets and benchmarks).</summary>
+    public long ImagesRun { get; private set; }
+
+    /// <summary>
+    /// Scores <paramref name="count"/> perturbed inputs. <paramref name="buildBatch"/>(start, length) returns
+    /// [length, C, H, W]; <paramref name="score"/> maps the model output [length, K] to [length].
+    /// <paramref name="granularity"/>: batches start and end on multiples of it (images that belong together).
+    /// </summary>
+    public Tensor Run(long count, Func<long, long, Tensor> buildBatch, Func<Tensor, Tensor> score, int granularity = 1)
+    {
+        long batchSize = Math.Max(granularity, BatchSize - BatchSize % granularity);
+        if (count == 0) return empty(0, device: _model.Device);
+        using var noGrad = no_grad();
+        var parts = new List<Tensor>();
+        using var keep = NewDisposeScope();
+        for (long start = 0; start < count; start += batchSize)
+        {
+            long length = Math.Min(batchSize, count - start);
+            using var scope = NewDisposeScope();
+            var batch = buildBatch(start, length);
+            var output = _model.Predict(batch);
+            parts.Add(score(output).MoveToOuterDisposeScope());
+            ImagesRun += length;
+        }
+        return cat(parts).MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,35 @@
+using static TorchSharp.torch;
+
+namespace SaCam.Core.Methods;
+
+/// <summary>
+/// Score-CAM (Wang et al. 2020) as pytorch-grad-cam computes it: each channel, upsampled and min-max normalized,
+/// masks the input; w = softmax over channels of the target's score (the logit) on the masked inputs.
+/// Channels whose activation is constant give an all-zero mask: they share one forward pass instead of one each.
+/// </summary>
+public sealed class ScoreCam : ChannelWeightedCam
+{
+    public override string Id => "scorecam";
+    public override bool NeedsGradients => false;
+
+    protected override Tensor ChannelWeights(CamInputs inputs)
+    {
+        using var scope = NewDisposeScope();
+        var x = inputs.Input;
+        var masks = CamMath.ChannelMasks(inputs.Activations, inputs.InputSize);
+        var span = CamMath.ChannelSpan(inputs.Activations);
+        var live = (span > 0).nonzero().flatten();
+        var scores = full(inputs.Channels, float.NaN, device: x.device);
+
+        var liveScores = inputs.Perturbations.Run(live.shape[0],
+            (start, length) => x * masks.index_select(0, live.narrow(0, start, length)).unsqueeze(1),
+            inputs.Target.Score);
+        scores.index_copy_(0, live, liveScores);
+        if (live.shape[0] < inputs.Channels)
+        {
+            var zeroInputScore = inputs.Perturbations.Run(1, (_, _) => zeros_like(x), inputs.Target.Score);
+            scores = where(span > 0, scores, zeroInputScore.expand_as(scores));
+        }
+        return scores.softmax(0).MoveToOuterDisposeScope();
+    }
+}

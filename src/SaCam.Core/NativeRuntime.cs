@@ -1,0 +1,43 @@
+using System.Runtime.InteropServices;
+
+namespace SaCam.Core;
+
+/// <summary>
+/// Process-wide native settings that must be in place before libtorch does real work (measured on 2-core Debian
+/// machines, see docs/benchmarks.md):
+/// - glibc serves every block above 32 MB with mmap and returns it on free, so each batched forward pays page
+///   faults for its activations (at batch 16, MobileNetV2 ran 24 ms/image instead of 12). Keeping freed memory in
+///   the heap (no mmap, no trim) makes blocks reusable; the heap then stays at its peak size, which for a pipeline
+///   is flat over hours.
+/// - libgomp threads spin while waiting and starve the other core under contention; OMP_WAIT_POLICY=PASSIVE
+///   must be in the native environment before libtorch loads.
+/// Set SACAM_NATIVE_TUNING=0 to leave both alone.
+/// </summary>
+public static class NativeRuntime
+{
+    private const int MallocTrimThreshold = -1; // M_TRIM_THRESHOLD
+    private const int MallocMmapMax = -4;       // M_MMAP_MAX
+    private static int _configured;
+
+    public static void Configure()
+    {
+        if (Interlocked.Exchange(ref _configured, 1) == 1) return;
+        if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable("SACAM_NATIVE_TUNING") == "0") return;
+        try
+        {
+            setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
+            mallopt(MallocMmapMax, 0);
+            mallopt(MallocTrimThreshold, int.MaxValue);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            // Not glibc (e.g. musl): nothing to tune.
+        }
+    }
+
+    [DllImport("libc.so.6", EntryPoint = "setenv")]
+    private static extern int setenv(string name, string value, int overwrite);
+
+    [DllImport("libc.so.6", EntryPoint = "mallopt")]
+    private static extern int mallopt(int param, int value);
+}
