@@ -50,11 +50,14 @@ public sealed class TorchVisionModel : IExplainableModel, IHasInputChannels
     {
         if (!_hookable.TryGetValue(layer, out var target) || !Layers.Any(l => l.Name == layer))
             throw ModelLayers.UnknownLayer(Name, layer, Layers);
+        // TorchVision's forward runs in dispose scopes of its own (and disposes its intermediates), and the hook runs
+        // inside them: the leaf is detached from those scopes, then re-homed with the output in the caller's scope.
         Tensor? captured = null;
+        using var call = NewDisposeScope();
         var hook = target.register_forward_hook((_, _, output) =>
         {
-            captured = output.detach().requires_grad_(true);
-            return captured;
+            captured = output.detach().requires_grad_(true).DetachFromDisposeScope();
+            return captured.alias();
         });
         Tensor result;
         try
@@ -67,6 +70,8 @@ public sealed class TorchVisionModel : IExplainableModel, IHasInputChannels
         }
         if (captured is null)
             throw new InvalidOperationException($"Layer '{layer}' of model '{Name}' did not run in the forward pass (its parent calls forward() directly, bypassing hooks).");
+        call.Attach(captured);
+        call.MoveToOuter(result, captured);
         return new CapturedForward(result, captured);
     }
 
