@@ -89,7 +89,8 @@ public class MethodParityTests
         {
             Assert.That(nonTieError, Is.LessThanOrEqualTo(1e-3), $"{c} sacam S (channels with no pixel at tau)");
             Assert.That(tieError, Is.LessThanOrEqualTo(1e-2), $"{c} sacam S (channels with a pixel at tau)");
-            Assert.That(ties.sum().item<long>(), Is.LessThanOrEqualTo(expectedS.shape[0] / 100), $"{c}: tie channels are rare");
+            long exempted = ties.logical_and(error > 1e-3).sum().item<long>();
+            Assert.That(exempted, Is.LessThanOrEqualTo(expectedS.shape[0] / 100), $"{c}: channels that need the tie exemption");
             foreach (var part in new[] { "K", "Q", "SA" })
                 Compare.RelativeWithin(computed.Parts[part], c.Load("sacam_" + part), 1e-3, $"{c} sacam {part}");
             Compare.RelativeWithin(computed.ChannelWeights!, c.Load("sacam_w"), 1e-3, $"{c} sacam w");

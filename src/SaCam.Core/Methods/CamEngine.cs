@@ -81,7 +81,7 @@ public sealed class CamEngine
     private IExplanationTarget DefaultTarget(Tensor output)
     {
         if (_model.OutputKind == OutputKind.Embedding)
-            return new EmbeddingSimilarityTarget(output[0], "similarity to the image's own embedding");
+            return new EmbeddingSimilarityTarget(output[0], SimilarityMeasure.Projection, "projection on the image's own embedding");
         int top = (int)output[0].argmax().item<long>();
         return new ClassTarget(top, _model.Labels?[top]);
     }

@@ -19,8 +19,9 @@ public static class InputValidator
         var shape = input.shape;
         if (shape.Length != 4 || shape[0] != 1 || shape[1] != channels || shape[2] != spec.Height || shape[3] != spec.Width)
             throw new ArgumentException($"The {what} has shape [{string.Join(", ", shape)}]; model '{model.Name}' needs [1, {channels}, {spec.Height}, {spec.Width}].");
-        using var finite = isfinite(input).all();
-        if (!finite.item<bool>())
+        bool finite;
+        using (NewDisposeScope()) finite = isfinite(input).all().item<bool>();
+        if (!finite)
             throw new ArgumentException($"The {what} holds NaN or infinite values.");
     }
 

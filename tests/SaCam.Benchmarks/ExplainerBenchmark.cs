@@ -1,0 +1,102 @@
+using System.Globalization;
+using System.Text;
+using SaCam.Core.Methods;
+using SaCam.Core.Models;
+using SaCam.Core.Targets;
+using SaCam.Core.Tensors;
+using static TorchSharp.torch;
+
+namespace SaCam.Benchmarks;
+
+/// <summary>
+/// Issue 2, section 5: the explainer's own overhead.
+/// - Grad-CAM family vs one plain forward of the same model and input (goal: at most 1.3x).
+/// - Score-CAM and full SA-CAM vs the same number of batched forward passes alone (goal: at most 1.2x).
+/// </summary>
+public sealed class ExplainerBenchmark(string sharedRoot, int rounds)
+{
+    public string Run()
+    {
+        var model = OnnxCnnModel.Load(Path.Combine(sharedRoot, "models", "mobilenet_v2_1.0_224.onnx"));
+        var caseDir = Path.Combine(sharedRoot, "fixtures", "reference", "both_c244");
+        using var x = NpyFile.Read(Path.Combine(caseDir, "input.npy"));
+        var target = new ClassTarget(244);
+        var engine = new CamEngine(model);
+        var report = new StringBuilder();
+
+        void Forward()
+        {
+            using var scope = NewDisposeScope();
+            using var noGrad = no_grad();
+            model.Predict(x).argmax(1).item<long>(); // a plain forward ends with a class: one host sync, as the explainer's
+        }
+        Action Explain(ICamMethod m) => () => { using var r = engine.Explain(x, m, target); r.Map.max().item<float>(); };
+
+        var gradient = new[] { new GradCam(), new GradCamPlusPlus(), (ICamMethod)new XGradCam(), new LayerCam() };
+        var contenders = new List<(string, Action)> { ("forward", Forward) };
+        contenders.AddRange(gradient.Select(m => (m.Id, Explain(m))));
+        var times = Measure.Interleaved(warmup: 3, rounds: rounds * 10, contenders);
+        report.AppendLine("### Grad-CAM family vs one plain forward (MobileNetV2, 1x3x224x224, CPU)");
+        report.AppendLine();
+        report.AppendLine("| method | median ms | p10-p90 ms | ratio to forward (median of per-round ratios) | goal |");
+        report.AppendLine("| --- | ---: | ---: | ---: | --- |");
+        report.AppendLine(Row("forward", times["forward"], null, ""));
+        foreach (var m in gradient) report.AppendLine(Row(m.Id, times[m.Id], Measure.MedianRatio(times[m.Id], times["forward"]), "<= 1.3x"));
+        report.AppendLine();
+
+        report.AppendLine("### Perturbation methods vs the same number of batched forwards (batch 16)");
+        report.AppendLine();
+        report.AppendLine("| method | images run | median s | forwards alone, median s | ratio | s per explained image | goal |");
+        report.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | --- |");
+        foreach (var method in new ICamMethod[] { new ScoreCam(), new SaCam.Core.Methods.SaCam(), new GroupCam() })
+        {
+            long images = CountImages(model, x, method, target);
+            void Alone() => BatchedForwards(model, images, engine.PerturbationBatchSize);
+            var t = Measure.Interleaved(warmup: 0, rounds: Math.Max(2, rounds), [(method.Id, Explain(method)), ("alone", Alone)]);
+            double ratio = Measure.MedianRatio(t[method.Id], t["alone"]);
+            report.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {method.Id} | {images} | {Measure.Median(t[method.Id]):F2} | {Measure.Median(t["alone"]):F2} | {ratio:F2}x | {Measure.Median(t[method.Id]):F1} | {(method is GroupCam ? "(no goal)" : "<= 1.2x")} |"));
+        }
+        model.Dispose();
+        return report.ToString();
+    }
+
+    private static long CountImages(IExplainableModel model, Tensor x, ICamMethod method, IExplanationTarget target)
+    {
+        // Count what the method runs by running it once with a counting runner.
+        var engine = new CamEngine(model);
+        var runner = new PerturbationRunner(model, engine.PerturbationBatchSize);
+        using var scope = NewDisposeScope();
+        Tensor activations, gradients;
+        using (enable_grad())
+        {
+            var f = model.ForwardWithActivation(x, model.DefaultLayer);
+            gradients = autograd.grad([target.Score(f.Output).sum()], [f.Activation])[0];
+            activations = f.Activation.detach();
+        }
+        using (no_grad()) method.Compute(new CamInputs(x, activations, gradients, target, runner));
+        return runner.ImagesRun;
+    }
+
+    private static void BatchedForwards(IExplainableModel model, long images, int batchSize)
+    {
+        using var noGrad = no_grad();
+        using var scope = NewDisposeScope();
+        var batch = randn(batchSize, 3, 224, 224);
+        var scores = new List<Tensor>();
+        for (long done = 0; done < images; done += batchSize)
+        {
+            long n = Math.Min(batchSize, images - done);
+            using var inner = NewDisposeScope();
+            scores.Add(model.Predict(n == batchSize ? batch : batch[..(int)n]).softmax(1)[.., 1].MoveToOuterDisposeScope());
+        }
+        cat(scores).sum().item<float>();
+    }
+
+    private static string Row(string name, List<double> seconds, double? ratio, string goal)
+    {
+        var (lo, hi) = Measure.Spread(seconds);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"| {name} | {Measure.Median(seconds) * 1000:F1} | {lo * 1000:F1}-{hi * 1000:F1} | {(ratio is double r ? $"{r:F2}x" : "1.00x")} | {goal} |");
+    }
+}

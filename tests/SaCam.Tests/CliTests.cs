@@ -1,0 +1,108 @@
+using System.Text.Json;
+using SaCam.Cli;
+using SaCam.Core.Tensors;
+using SaCam.Imaging;
+
+namespace SaCam.Tests;
+
+/// <summary>The `sacam explain` command, run in-process with real files.</summary>
+[TestFixture]
+public class CliTests
+{
+    private string _dir = "";
+
+    [SetUp]
+    public void Folder() => _dir = Directory.CreateTempSubdirectory("sacam-cli-").FullName;
+
+    private static (int Exit, string Out, string Err) Sacam(params string[] args)
+    {
+        var root = new System.CommandLine.RootCommand();
+        root.Subcommands.Add(ExplainCommand.Create());
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        var (oldOut, oldErr) = (Console.Out, Console.Error);
+        Console.SetOut(stdout);
+        Console.SetError(stderr);
+        try { return (CliRunner.Run(root, args), stdout.ToString(), stderr.ToString()); }
+        finally { Console.SetOut(oldOut); Console.SetError(oldErr); }
+    }
+
+    [Test]
+    public void Explain_writes_a_map_an_overlay_and_json()
+    {
+        var both = SharedData.Path_("media", "images", "both.png");
+        var map = Path.Combine(_dir, "map.npy");
+        var overlay = Path.Combine(_dir, "overlay.png");
+        var (exit, stdout, stderr) = Sacam("explain", both, "--model", SharedData.MobileNetV2, "--method", "gradcam",
+            "--class", "tiger cat", "--save-map", map, "--out", overlay, "--json");
+        Assert.That(exit, Is.EqualTo(0), stderr);
+        using var json = JsonDocument.Parse(stdout);
+        var root = json.RootElement;
+        using var saved = NpyFile.Read(map);
+        using var image = ImageFile.ReadBgr(overlay);
+        Assert.Multiple(() =>
+        {
+            Assert.That(root.GetProperty("class").GetInt32(), Is.EqualTo(283));
+            Assert.That(root.GetProperty("label").GetString(), Is.EqualTo("tiger cat"));
+            Assert.That(root.GetProperty("top5")[0].GetProperty("label").GetString(), Is.EqualTo("bull mastiff"));
+            Assert.That(root.GetProperty("top5").GetArrayLength(), Is.EqualTo(5));
+            Assert.That(root.GetProperty("seconds").GetDouble(), Is.GreaterThan(0));
+            Assert.That(saved.shape, Is.EqualTo(new long[] { 224, 224 }));
+            Assert.That(saved.min().item<float>(), Is.GreaterThanOrEqualTo(0f));
+            Assert.That(saved.max().item<float>(), Is.EqualTo(1f).Within(1e-6));
+            Assert.That((image.Width, image.Height), Is.EqualTo((224, 224)));
+        });
+    }
+
+    /// <summary>--input-tensor skips preprocessing: the fixture's input gives the fixture's Grad-CAM map.</summary>
+    [Test]
+    public void Input_tensor_reproduces_the_reference_map_without_an_image()
+    {
+        var c = ReferenceCase.All().First(c => c.Name == "both_c283");
+        var map = Path.Combine(_dir, "map.npy");
+        var (exit, _, stderr) = Sacam("explain", "--input-tensor", Path.Combine(c.Folder, "input.npy"), "--model", SharedData.MobileNetV2,
+            "--method", "gradcam", "--class", "283", "--save-map", map);
+        Assert.That(exit, Is.EqualTo(0), stderr);
+        using var saved = NpyFile.Read(map);
+        using var expected = c.Load("gradcam_cam");
+        MethodParityTests.AssertMapMatches(saved, expected, "CLI gradcam both_c283");
+    }
+
+    [TestCase("missing.png", "does not exist")]
+    public void A_missing_image_fails_on_stderr(string image, string message)
+    {
+        var (exit, stdout, stderr) = Sacam("explain", Path.Combine(_dir, image));
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(CliRunner.Failed));
+            Assert.That(stderr, Does.Contain(image).And.Contain(message));
+            Assert.That(stdout, Is.Empty);
+        });
+    }
+
+    [Test]
+    public void Bad_class_layer_and_tensor_are_reported_with_exit_code_1()
+    {
+        var both = SharedData.Path_("media", "images", "both.png");
+        var badTensor = Path.Combine(_dir, "small.npy");
+        NpyFile.Write(badTensor, TorchSharp.torch.zeros(1, 3, 32, 32));
+        var cases = new (string[] Args, string Expect)[]
+        {
+            (["explain", both, "--model", SharedData.MobileNetV2, "--class", "1001"], "out of range"),
+            (["explain", both, "--model", SharedData.MobileNetV2, "--class", "unicorn"], "'unicorn' is not a label"),
+            (["explain", both, "--model", SharedData.MobileNetV2, "--layer", "nope"], "'nope' does not exist"),
+            (["explain", "--input-tensor", badTensor, "--model", SharedData.MobileNetV2], "small.npy"),
+            (["explain", both, "--model", Path.Combine(_dir, "none.onnx")], "none.onnx"),
+            (["explain", both, "--method", "magiccam"], "'magiccam'"),
+        };
+        Assert.Multiple(() =>
+        {
+            foreach (var (args, expect) in cases)
+            {
+                var (exit, _, stderr) = Sacam(args);
+                Assert.That(exit, Is.EqualTo(CliRunner.Failed), string.Join(" ", args));
+                Assert.That(stderr, Does.Contain(expect), string.Join(" ", args));
+            }
+        });
+    }
+}
