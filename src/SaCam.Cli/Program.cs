@@ -5,4 +5,5 @@ using SaCam.Core;
 NativeRuntime.Configure();
 var root = new RootCommand("SaCam.Realtime: class activation maps (SA-CAM, Grad-CAM, Score-CAM, ...) for images and video.");
 root.Subcommands.Add(ExplainCommand.Create());
+root.Subcommands.Add(VideoCommand.Create());
 return CliRunner.Run(root, args);

@@ -15,11 +15,18 @@ public sealed class CamEngine
 {
     private readonly IExplainableModel _model;
 
-    public CamEngine(IExplainableModel model, int perturbationBatchSize = 16)
+    public CamEngine(IExplainableModel model, int perturbationBatchSize = 16, ITimeSource? clock = null)
     {
         _model = model;
         PerturbationBatchSize = perturbationBatchSize;
+        Clock = clock ?? StopwatchTimeSource.Shared;
     }
+
+    /// <summary>The clock methods are timed by (tests put a controlled one here).</summary>
+    public ITimeSource Clock { get; }
+
+    /// <summary>Raised after every perturbation batch with its image count (benchmarks and controlled clocks listen).</summary>
+    public event Action<long>? PerturbationBatchRun;
 
     public IExplainableModel Model => _model;
     public int PerturbationBatchSize { get; }
@@ -29,6 +36,7 @@ public sealed class CamEngine
     public CamResult Explain(Tensor input, ICamMethod method, IExplanationTarget? target = null, string? layer = null)
     {
         var clock = Stopwatch.StartNew();
+        double startedAtMs = Clock.NowMs;
         layer ??= _model.DefaultLayer;
         if (!_model.Layers.Any(l => l.Name == layer)) throw ModelLayers.UnknownLayer(_model.Name, layer, _model.Layers);
         InputValidator.Validate(input, _model);
@@ -56,14 +64,19 @@ public sealed class CamEngine
         CamComputation computed;
         using (no_grad())
         {
-            var inputs = new CamInputs(x, activations, gradients, target, new PerturbationRunner(_model, PerturbationBatchSize));
+            var runner = new PerturbationRunner(_model, PerturbationBatchSize);
+            runner.BatchRun += images => PerturbationBatchRun?.Invoke(images);
+            var inputs = new CamInputs(x, activations, gradients, target, runner, Clock, startedAtMs);
             computed = method.Compute(inputs);
         }
         var map = FinalMap(computed.LowResMap, [x.shape[2], x.shape[3]], method.RenormalizeAfterResize);
         var result = new CamResult(method.Id, layer, target, map.MoveToOuterDisposeScope(), computed.LowResMap.MoveToOuterDisposeScope(),
             computed.ChannelWeights?.MoveToOuterDisposeScope(),
             computed.Parts.ToDictionary(p => p.Key, p => p.Value.MoveToOuterDisposeScope()),
-            output.detach()[0].MoveToOuterDisposeScope(), clock.Elapsed);
+            output.detach()[0].MoveToOuterDisposeScope(), clock.Elapsed)
+        {
+            Diagnostics = computed.Diagnostics,
+        };
         return result;
     }
 

@@ -10,8 +10,11 @@ namespace SaCam.Core.Methods;
 /// </summary>
 public sealed class CamInputs
 {
-    public CamInputs(Tensor input, Tensor activations, Tensor? gradients, IExplanationTarget target, PerturbationRunner perturbations)
+    public CamInputs(Tensor input, Tensor activations, Tensor? gradients, IExplanationTarget target, PerturbationRunner perturbations,
+        ITimeSource? clock = null, double startedAtMs = 0)
     {
+        Clock = clock ?? StopwatchTimeSource.Shared;
+        StartedAtMs = clock is null ? Clock.NowMs : startedAtMs;
         Input = input;
         Activations = activations;
         Gradients = gradients;
@@ -33,6 +36,12 @@ public sealed class CamInputs
 
     public IExplanationTarget Target { get; }
     public PerturbationRunner Perturbations { get; }
+
+    /// <summary>The clock the explanation is timed by (budgeted methods size their work with it).</summary>
+    public ITimeSource Clock { get; }
+
+    /// <summary>When the explanation started (forward pass included), on <see cref="Clock"/>.</summary>
+    public double StartedAtMs { get; }
 
     public long Channels => Activations.shape[1];
     public long[] InputSize => [Input.shape[2], Input.shape[3]];

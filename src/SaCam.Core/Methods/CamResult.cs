@@ -44,6 +44,9 @@ public sealed class CamResult : IDisposable
 
     public TimeSpan Elapsed { get; }
 
+    /// <summary>Scalar facts the method reported (see <see cref="CamComputation.Diagnostics"/>).</summary>
+    public IReadOnlyDictionary<string, double> Diagnostics { get; init; } = new Dictionary<string, double>();
+
     /// <summary>The k best classes of the output with their softmax probabilities.</summary>
     public IReadOnlyList<(int Index, float Probability)> TopK(int k)
     {

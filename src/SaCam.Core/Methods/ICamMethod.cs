@@ -29,6 +29,9 @@ public interface ICamMethod
 /// </summary>
 public sealed record CamComputation(Tensor LowResMap, Tensor? ChannelWeights, IReadOnlyDictionary<string, Tensor> Parts)
 {
+    /// <summary>Scalar facts about the computation (sacam-rt: budget used, channels scored, cache age, staleness).</summary>
+    public IReadOnlyDictionary<string, double> Diagnostics { get; init; } = new Dictionary<string, double>();
+
     public static CamComputation FromMap(Tensor map, Tensor? weights = null) => new(map, weights, new Dictionary<string, Tensor>());
 }
 

@@ -13,10 +13,11 @@ public static class MethodRegistry
         ["scorecam"] = () => new ScoreCam(),
         ["groupcam"] = () => new GroupCam(),
         ["sacam"] = () => new SaCam(),
+        ["sacam-rt"] = () => new Realtime.RealtimeSaCam(),
     };
 
     /// <summary>The canonical ids, in the order the README lists them.</summary>
-    public static IReadOnlyList<string> Ids { get; } = ["gradcam", "gradcam++", "xgradcam", "layercam", "scorecam", "groupcam", "sacam"];
+    public static IReadOnlyList<string> Ids { get; } = ["gradcam", "gradcam++", "xgradcam", "layercam", "scorecam", "groupcam", "sacam", "sacam-rt"];
 
     public static void Register(string id, Func<ICamMethod> factory) => Factories[id] = factory;
 

@@ -22,6 +22,9 @@ public sealed class PerturbationRunner
     /// <summary>Images per forward pass.</summary>
     public int BatchSize { get; }
 
+    /// <summary>Raised after each batch with the number of images it held.</summary>
+    public event Action<long>? BatchRun;
+
     /// <summary>How many perturbed images have been run (for budgets and benchmarks).</summary>
     public long ImagesRun { get; private set; }
 
@@ -45,6 +48,7 @@ public sealed class PerturbationRunner
             var output = _model.Predict(batch);
             parts.Add(score(output).MoveToOuterDisposeScope());
             ImagesRun += length;
+            BatchRun?.Invoke(length);
         }
         return cat(parts).MoveToOuterDisposeScope();
     }

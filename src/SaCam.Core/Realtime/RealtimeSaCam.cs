@@ -1,0 +1,181 @@
+using SaCam.Core.Methods;
+using SaCam.Core.Targets;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace SaCam.Core.Realtime;
+
+/// <summary>
+/// Frame-budgeted SA-CAM (method id <c>sacam-rt</c>): the same formula as <see cref="Methods.SaCam"/>, computed over a
+/// stream of frames under a per-frame time budget.
+/// - Every frame gets its own forward pass, activations A, gradient terms K and Q (cheap) and map.
+/// - Only the score term S is rationed: each frame scores the channels whose weight is most at stake, as many as
+///   the budget leaves room for (sized from the measured cost per perturbed image), in batches.
+/// - Scores of earlier frames are cached and reused while the scene is stable; the priority of a channel grows with
+///   the age of its score, so the stalest relevant ones are refreshed first; a scene cut or a change of class drops
+///   the cache. Channels never scored use the mean of the cached scores.
+/// With a still scene the cache fills and the result equals full SA-CAM. State is per stream: use one instance per
+/// video, and do not share it between threads.
+/// </summary>
+public sealed class RealtimeSaCam : ICamMethod, IDisposable
+{
+    private readonly ScoreCache _cache = new();
+    private Tensor? _previousThumbnail;
+    private Tensor? _previousLowRes;
+    private double? _costPerImageMs;
+    private long _frames;
+
+    public RealtimeSaCam(RealtimeSaCamOptions? options = null) => Options = options ?? new RealtimeSaCamOptions();
+
+    public RealtimeSaCamOptions Options { get; }
+    public string Id => "sacam-rt";
+    public bool NeedsGradients => true;
+    public bool RenormalizeAfterResize => false;
+
+    /// <summary>Forgets everything learned from earlier frames.</summary>
+    public void Reset()
+    {
+        ForgetScene();
+        _previousThumbnail?.Dispose();
+        _previousThumbnail = null;
+    }
+
+    /// <summary>Drops the scores and the smoothed map (they belong to the old scene or class); keeps the thumbnail
+    /// that the next frame is compared with.</summary>
+    private void ForgetScene()
+    {
+        _cache.Reset();
+        _previousLowRes?.Dispose();
+        _previousLowRes = null;
+    }
+
+    public CamComputation Compute(CamInputs inputs)
+    {
+        Options.SaCam.Validate();
+        using var scope = NewDisposeScope();
+        var sa = Options.SaCam;
+        var g = inputs.RequireGradients(Id);
+        var k = GradientTerms.MeanGradient(g);
+        var q = GradientTerms.PlusPlusWeights(inputs.Activations, g);
+        int classIndex = inputs.Target is ClassTarget c ? c.ClassIndex : -1;
+
+        bool sceneCut = DetectSceneCut(inputs.Input);
+        bool classChanged = _cache.ClassIndex is int cached && cached != classIndex;
+        if (sceneCut || classChanged) ForgetScene();
+        _cache.Prepare(classIndex, inputs.Channels, inputs.Input.device);
+        _cache.Tick(Options.MaxCacheAgeFrames);
+
+        var live = CamMath.ChannelSpan(inputs.Activations) > sa.DeadChannelSpan;
+        var known = sa.Lambda1 * CamMath.UnitScale(k, signed: true) + sa.Lambda2 * CamMath.UnitScale(q, signed: false);
+
+        // How many channels fit: what is left of the budget after the forward and backward, at the measured cost per
+        // perturbed image (two per channel). Until a cost has been measured, one channel is scored as a probe.
+        double spentMs = inputs.Clock.NowMs - inputs.StartedAtMs;
+        long affordable = _costPerImageMs is double costMs
+            ? (long)Math.Floor(Math.Max(0, Options.BudgetMs - spentMs) / (2 * costMs))
+            : 1;
+        long liveCount = live.sum().item<long>();
+        long channelCount = Math.Min(liveCount, Math.Max(Options.MinChannelsPerFrame, affordable));
+
+        var chosen = ChooseChannels(known, live, channelCount, sa.Temperature);
+        long scored = chosen.shape[0];
+        if (scored > 0)
+        {
+            double before = inputs.Clock.NowMs;
+            var fresh = SaCamScores.Compute(inputs, sa, chosen);
+            _cache.Store(chosen, fresh);
+            double perImage = (inputs.Clock.NowMs - before) / (2.0 * scored);
+            _costPerImageMs = _costPerImageMs is double old ? old + Options.CostSmoothing * (perImage - old) : perImage;
+        }
+
+        // S for the formula: cached scores; channels never scored take the mean cached score; dead channels 0.
+        var scoredMask = _cache.Age.isfinite().logical_and(live);
+        long scoredCount = scoredMask.sum().item<long>();
+        var prior = scoredCount > 0 ? _cache.Scores.masked_select(scoredMask).mean() : zeros(1, device: k.device).squeeze();
+        var s = where(scoredMask, _cache.Scores, where(live, prior.expand_as(_cache.Scores), zeros_like(_cache.Scores)));
+
+        var weights = Methods.SaCam.CombineTerms(s, k, q, sa);
+        var w = weights["w"];
+        var low = CamMath.WeightedSum(w, inputs.Activations);
+        low = Smooth(low);
+
+        var ageOfWeight = where(scoredMask, _cache.Age, zeros_like(_cache.Age));
+        var diagnostics = new Dictionary<string, double>
+        {
+            ["budget_ms"] = Options.BudgetMs,
+            ["used_ms"] = inputs.Clock.NowMs - inputs.StartedAtMs,
+            ["channels_scored"] = scored,
+            ["channels_live"] = liveCount,
+            ["cache_coverage"] = liveCount == 0 ? 1 : scoredCount / (double)liveCount,
+            // Staleness: the share of the map's weight resting on guessed (never scored) channels, and the
+            // weight-averaged age of the cached scores the map uses.
+            ["weight_on_unscored"] = (w * live.logical_and(scoredMask.logical_not()).to_type(w.dtype)).sum().item<float>(),
+            ["weighted_cache_age"] = (w * ageOfWeight).sum().item<float>() / Math.Max(1e-12, (w * scoredMask.to_type(w.dtype)).sum().item<float>()),
+            ["cost_per_image_ms"] = _costPerImageMs ?? 0,
+            ["scene_cut"] = sceneCut ? 1 : 0,
+            ["class_changed"] = classChanged ? 1 : 0,
+            ["cache_resets"] = _cache.Resets,
+        };
+        _frames++;
+        var parts = new Dictionary<string, Tensor>
+        {
+            ["S"] = s.MoveToOuterDisposeScope(),
+            ["K"] = k.MoveToOuterDisposeScope(),
+            ["Q"] = q.MoveToOuterDisposeScope(),
+            ["SA"] = weights["SA"].MoveToOuterDisposeScope(),
+        };
+        return new CamComputation(low.MoveToOuterDisposeScope(), w.MoveToOuterDisposeScope(), parts) { Diagnostics = diagnostics };
+    }
+
+    /// <summary>
+    /// The channels whose weight is most at stake, stalest first: a channel's SA can reach its known part (K and Q
+    /// terms) plus its cached S/max S, or plus 1 when never scored; exp((that - best) / T) bounds the softmax weight
+    /// it could take. Priority = that bound times (1 + age), with never-scored channels as old as the oldest allowed.
+    /// </summary>
+    private Tensor ChooseChannels(Tensor known, Tensor live, long count, double temperature)
+    {
+        if (count <= 0) return empty(0, ScalarType.Int64, device: known.device);
+        var scores = _cache.Scores;
+        var age = _cache.Age;
+        var cachedMax = scores.max().clamp_min(1e-12);
+        var scored = age.isfinite();
+        var upper = known + where(scored, scores / cachedMax, ones_like(scores));
+        var reach = ((upper - upper.max()) / temperature).exp();
+        var staleness = where(scored, age, full_like(age, Options.MaxCacheAgeFrames)) + 1;
+        var priority = where(live, reach * staleness, full_like(reach, -1));
+        var top = priority.topk((int)count).indexes;
+        return top;
+    }
+
+    private bool DetectSceneCut(Tensor input)
+    {
+        var thumbnail = nn.functional.adaptive_avg_pool2d(input, [16, 16]).DetachFromDisposeScope();
+        bool cut = false;
+        if (_previousThumbnail is not null)
+        {
+            using var diff = (thumbnail - _previousThumbnail).abs().mean();
+            cut = diff.item<float>() > Options.SceneCutThreshold;
+            _previousThumbnail.Dispose();
+        }
+        _previousThumbnail = thumbnail;
+        return cut;
+    }
+
+    private Tensor Smooth(Tensor low)
+    {
+        double a = Options.TemporalSmoothing;
+        if (a <= 0) return low;
+        var smoothed = _previousLowRes is not null && _previousLowRes.shape.SequenceEqual(low.shape)
+            ? low * (1 - a) + _previousLowRes * a
+            : low;
+        _previousLowRes?.Dispose();
+        _previousLowRes = smoothed.detach().clone().DetachFromDisposeScope();
+        return smoothed;
+    }
+
+    public void Dispose()
+    {
+        Reset();
+        _cache.Dispose();
+    }
+}

@@ -1,0 +1,78 @@
+using System.Globalization;
+using OpenCvSharp;
+using SaCam.Imaging;
+using SaCam.Video.Pipeline;
+
+namespace SaCam.Video.Overlays;
+
+/// <summary>How frames are drawn: colour map and blend, contour, peak, caption, HUD, and side-by-side layout.</summary>
+public sealed record RenderOptions
+{
+    public OverlayOptions Overlay { get; init; } = new() { ContourLevel = 0.5, PeakMarker = true };
+    public bool Hud { get; init; } = true;
+    /// <summary>Original | overlay, side by side.</summary>
+    public bool SideBySide { get; init; }
+}
+
+/// <summary>The overlay stage: map over frame, caption (class, score), HUD (fps, latency, budget, drops).</summary>
+public sealed class FrameRenderer(RenderOptions options)
+{
+    public RenderOptions Options { get; } = options;
+
+    public Mat Render(AnnotatedFrame frame, PipelineStatistics statistics)
+    {
+        var e = frame.Explanation;
+        string caption = e.Label is null ? e.MethodId : $"{e.Label} {e.Score.ToString("F2", CultureInfo.InvariantCulture)}";
+        Mat overlay = e.Map is null
+            ? DrawCaptionOnly(frame.Frame.Image, caption)
+            : HeatmapOverlay.Render(frame.Frame.Image, e.Map, e.Geometry, Options.Overlay with { Caption = caption });
+        if (Options.Hud) DrawHud(overlay, frame, statistics);
+        if (!Options.SideBySide) return overlay;
+        var both = new Mat();
+        Cv2.HConcat([frame.Frame.Image, overlay], both);
+        overlay.Dispose();
+        return both;
+    }
+
+    /// <summary>Several methods' overlays of one frame in a grid (2 columns), each captioned with its method.</summary>
+    public static Mat Grid(IReadOnlyList<Mat> tiles)
+    {
+        int columns = Math.Min(2, tiles.Count), rows = (tiles.Count + columns - 1) / columns;
+        var size = tiles[0].Size();
+        var grid = new Mat(new Size(size.Width * columns, size.Height * rows), MatType.CV_8UC3, Scalar.Black);
+        for (int i = 0; i < tiles.Count; i++)
+        {
+            using var cell = new Mat(grid, new Rect(i % columns * size.Width, i / columns * size.Height, size.Width, size.Height));
+            tiles[i].CopyTo(cell);
+        }
+        return grid;
+    }
+
+    private static Mat DrawCaptionOnly(Mat image, string caption)
+    {
+        var output = image.Clone();
+        Cv2.PutText(output, caption, new Point(8, 24), HersheyFonts.HersheySimplex, 0.7, Scalar.White, 2, LineTypes.AntiAlias);
+        return output;
+    }
+
+    private static void DrawHud(Mat image, AnnotatedFrame frame, PipelineStatistics stats)
+    {
+        var d = frame.Explanation.Diagnostics;
+        var parts = new List<string>
+        {
+            string.Create(CultureInfo.InvariantCulture, $"{stats.Fps:F1} fps"),
+            string.Create(CultureInfo.InvariantCulture, $"latency {frame.LatencyMs:F0} ms"),
+        };
+        if (d.TryGetValue("budget_ms", out var budget) && d.TryGetValue("used_ms", out var used))
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"budget {used:F0}/{budget:F0} ms"));
+        if (d.TryGetValue("cache_coverage", out var coverage))
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"cache {coverage * 100:F0}%"));
+        parts.Add($"dropped {frame.DroppedSoFar}");
+        string text = string.Join("  ", parts);
+        double scale = Math.Max(0.4, image.Width / 1400.0);
+        var size = Cv2.GetTextSize(text, HersheyFonts.HersheySimplex, scale, 1, out int baseline);
+        int y = image.Height - 8;
+        Cv2.Rectangle(image, new Rect(0, y - size.Height - 6, size.Width + 12, size.Height + baseline + 10), Scalar.Black, -1);
+        Cv2.PutText(image, text, new Point(6, y), HersheyFonts.HersheySimplex, scale, Scalar.White, 1, LineTypes.AntiAlias);
+    }
+}

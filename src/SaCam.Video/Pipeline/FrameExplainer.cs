@@ -1,0 +1,85 @@
+using System.Diagnostics;
+using SaCam.Core.Methods;
+using SaCam.Core.Models;
+using SaCam.Core.Targets;
+using SaCam.Imaging;
+using static TorchSharp.torch;
+
+namespace SaCam.Video.Pipeline;
+
+/// <summary>
+/// The explain stage: preprocess a frame, explain it (or, for method "none", only classify it: the baseline every
+/// speed figure is measured against), and keep what the later stages need. One dispose scope per frame; only the
+/// map (moved to the CPU) leaves it. Not thread-safe: one instance per pipeline, called from one thread at a time.
+/// </summary>
+public sealed class FrameExplainer : IDisposable
+{
+    public const string ClassifyOnly = "none";
+
+    private readonly IExplainableModel _model;
+    private readonly CamEngine _engine;
+    private readonly ICamMethod? _method;
+    private readonly int? _fixedClass;
+    private readonly string? _layer;
+
+    public FrameExplainer(IExplainableModel model, string methodId, int? fixedClass = null, string? layer = null, CamEngine? engine = null)
+        : this(model, methodId == ClassifyOnly ? null : MethodRegistry.Create(methodId), fixedClass, layer, engine) { }
+
+    public FrameExplainer(IExplainableModel model, ICamMethod? method, int? fixedClass = null, string? layer = null, CamEngine? engine = null)
+    {
+        _model = model;
+        _method = method;
+        _fixedClass = fixedClass;
+        _layer = layer;
+        _engine = engine ?? new CamEngine(model);
+        if (fixedClass is int c && (c < 0 || c >= model.OutputSize))
+            throw new ArgumentOutOfRangeException(nameof(fixedClass), c, $"Class {c} is out of range for model '{model.Name}' ({model.OutputSize} outputs).");
+    }
+
+    public string MethodId => _method?.Id ?? ClassifyOnly;
+    public IExplainableModel Model => _model;
+
+    public FrameExplanation Explain(VideoFrame frame)
+    {
+        var clock = Stopwatch.StartNew();
+        using var scope = NewDisposeScope();
+        var (input, geometry) = ImagePreprocessor.ToTensor(frame.Image, _model.Preprocess, _model.Device);
+        if (_method is null)
+        {
+            Tensor output;
+            using (no_grad()) output = _model.Predict(input)[0];
+            var (top, label, score, top5) = Summarize(output);
+            return new FrameExplanation
+            {
+                MethodId = ClassifyOnly, ClassIndex = top, Label = label, Score = score, Top5 = top5,
+                Geometry = geometry, ExplainMs = clock.Elapsed.TotalMilliseconds,
+            };
+        }
+        IExplanationTarget? target = _fixedClass is int c ? new ClassTarget(c, _model.Labels?[c]) : null;
+        using var result = _engine.Explain(input, _method, target, _layer);
+        var map = result.Map.detach().cpu().MoveToOuterDisposeScope();
+        var summary = Summarize(result.Output);
+        int classIndex = result.Target is ClassTarget t ? t.ClassIndex : summary.Top;
+        float classScore = result.Target.Confidence(result.Output.unsqueeze(0)).item<float>();
+        return new FrameExplanation
+        {
+            MethodId = _method.Id, ClassIndex = classIndex, Label = result.Target is ClassTarget ? _model.Labels?[classIndex] : result.Target.Description,
+            Score = classScore, Top5 = summary.Top5, Map = map, Geometry = geometry,
+            Statistics = MapStatistics.Of(map, geometry), ExplainMs = clock.Elapsed.TotalMilliseconds, Diagnostics = result.Diagnostics,
+        };
+    }
+
+    private (int Top, string? Label, float Score, IReadOnlyList<(int, string?, float)> Top5) Summarize(Tensor output)
+    {
+        if (_model.OutputKind != OutputKind.Logits) return (-1, null, 0, []);
+        using var scope = NewDisposeScope();
+        var p = output.softmax(0).cpu();
+        var (values, indices) = p.topk(Math.Min(5, (int)p.shape[0]));
+        var v = values.data<float>().ToArray();
+        var i = indices.data<long>().ToArray();
+        var top5 = i.Select((index, n) => ((int)index, _model.Labels?[(int)index], v[n])).ToList();
+        return ((int)i[0], _model.Labels?[(int)i[0]], v[0], top5);
+    }
+
+    public void Dispose() => (_method as IDisposable)?.Dispose();
+}

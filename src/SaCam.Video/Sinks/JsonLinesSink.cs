@@ -1,0 +1,54 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using SaCam.Video.Pipeline;
+
+namespace SaCam.Video.Sinks;
+
+/// <summary>
+/// One JSON object per frame: index, timestamp, class, label, score, top-5, map peak, attended box, map entropy,
+/// latency and the method's budget figures. Flushed line by line, so an interrupted run leaves whole lines.
+/// </summary>
+public sealed class JsonLinesSink : IFrameSink
+{
+    private readonly StreamWriter _writer;
+
+    public JsonLinesSink(string path)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (dir is not null) Directory.CreateDirectory(dir);
+        _writer = new StreamWriter(path, append: false) { AutoFlush = true };
+    }
+
+    public void Write(AnnotatedFrame frame) => _writer.WriteLine(ToJson(frame).ToJsonString());
+
+    public static JsonObject ToJson(AnnotatedFrame frame)
+    {
+        var e = frame.Explanation;
+        var line = new JsonObject
+        {
+            ["index"] = frame.Frame.Index,
+            ["timestamp"] = Math.Round(frame.Frame.Timestamp.TotalSeconds, 6),
+            ["method"] = e.MethodId,
+            ["class"] = e.ClassIndex,
+            ["label"] = e.Label,
+            ["score"] = Math.Round(e.Score, 6),
+            ["top5"] = new JsonArray(e.Top5.Select(t => (JsonNode)new JsonObject
+            {
+                ["index"] = t.Index, ["label"] = t.Label, ["probability"] = Math.Round(t.Probability, 6),
+            }).ToArray()),
+            ["latency_ms"] = Math.Round(frame.LatencyMs, 2),
+            ["explain_ms"] = Math.Round(e.ExplainMs, 2),
+            ["dropped_before"] = frame.DroppedSoFar,
+        };
+        if (e.Statistics is { } s)
+        {
+            line["peak"] = new JsonObject { ["x"] = s.Peak.X, ["y"] = s.Peak.Y };
+            line["box"] = new JsonObject { ["x"] = s.AttendedBox.X, ["y"] = s.AttendedBox.Y, ["w"] = s.AttendedBox.Width, ["h"] = s.AttendedBox.Height };
+            line["entropy"] = Math.Round(s.Entropy, 6);
+        }
+        foreach (var (key, value) in e.Diagnostics) line[key] = Math.Round(value, 4);
+        return line;
+    }
+
+    public void Dispose() => _writer.Dispose();
+}

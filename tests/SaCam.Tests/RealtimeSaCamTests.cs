@@ -1,0 +1,102 @@
+using SaCam.Core;
+using SaCam.Core.Methods;
+using SaCam.Core.Realtime;
+using SaCam.Core.Targets;
+using static TorchSharp.torch;
+
+namespace SaCam.Tests;
+
+[TestFixture]
+public class RealtimeSaCamTests
+{
+    /// <summary>A clock that only moves when told: perturbation batches advance it by a fixed cost per image.</summary>
+    private sealed class ControlledClock : ITimeSource
+    {
+        public double NowMs { get; private set; }
+        public void Advance(double ms) => NowMs += ms;
+    }
+
+    /// <summary>
+    /// The same still image as every frame: once the cache holds every live channel, sacam-rt's weights equal full
+    /// SA-CAM's within 1e-3 and the maps correlate >= 0.999.
+    /// </summary>
+    [Test, Category("Slow")]
+    public void On_a_still_image_it_converges_to_full_SaCam()
+    {
+        using var scope = NewDisposeScope();
+        var c = ReferenceCase.All().First(r => r.Name == "both_c244");
+        var x = c.Load("input");
+        var engine = new CamEngine(MobileNetParityTests.Model);
+        var target = new ClassTarget(c.ClassIndex);
+        using var full = engine.Explain(x, new SaCam.Core.Methods.SaCam(), target);
+
+        using var rt = new RealtimeSaCam(new RealtimeSaCamOptions { BudgetMs = 4000 });
+        CamResult? last = null;
+        for (int frame = 0; frame < 20; frame++)
+        {
+            last?.Dispose();
+            last = engine.Explain(x, rt, target);
+            if (last.Diagnostics["cache_coverage"] >= 1) break;
+        }
+        using var final = engine.Explain(x, rt, target); // one more frame with a full cache
+        last?.Dispose();
+        Assert.Multiple(() =>
+        {
+            Assert.That(final.Diagnostics["cache_coverage"], Is.EqualTo(1.0), "every live channel is cached");
+            Assert.That(final.Diagnostics["weight_on_unscored"], Is.Zero);
+            Compare.RelativeWithin(final.ChannelWeights!, full.ChannelWeights!, 1e-3, "sacam-rt w vs full SA-CAM w");
+            Assert.That(Compare.Pearson(final.Map, full.Map), Is.GreaterThanOrEqualTo(0.999));
+        });
+    }
+
+    /// <summary>Under a controlled clock (only perturbed images cost time: 4 ms each), the time used per frame stays
+    /// within the budget on average, and the budget sizes the work: after a one-channel probe on the first frame,
+    /// each frame scores what the budget buys.</summary>
+    [TestCase(40.0)]
+    [TestCase(120.0)]
+    public void The_budget_is_respected_on_average(double budgetMs)
+    {
+        using var scope = NewDisposeScope();
+        var clock = new ControlledClock();
+        var engine = new CamEngine(MobileNetParityTests.Model, clock: clock);
+        engine.PerturbationBatchRun += images => clock.Advance(4.0 * images);
+        using var x = ReferenceCase.All().First().Load("input");
+        using var rt = new RealtimeSaCam(new RealtimeSaCamOptions { BudgetMs = budgetMs, MinChannelsPerFrame = 0 });
+        var used = new List<double>();
+        var scored = new List<double>();
+        for (int frame = 0; frame < 8; frame++)
+        {
+            using var r = engine.Explain(x, rt, new ClassTarget(244));
+            used.Add(r.Diagnostics["used_ms"]);
+            scored.Add(r.Diagnostics["channels_scored"]);
+        }
+        Assert.Multiple(() =>
+        {
+            Assert.That(used.Average(), Is.LessThanOrEqualTo(budgetMs), "average time used per frame");
+            Assert.That(used.Skip(1).Average(), Is.GreaterThan(budgetMs * 0.8), "the budget is put to use once the cost is known");
+            Assert.That(scored[0], Is.EqualTo(1), "the first frame probes the cost with one channel");
+            Assert.That(scored[^1], Is.EqualTo(Math.Floor(budgetMs / 4 / 2)), "channels = what the budget buys, two images each");
+        });
+    }
+
+    [Test]
+    public void A_scene_cut_or_a_class_change_drops_the_cache()
+    {
+        using var scope = NewDisposeScope();
+        var engine = new CamEngine(MobileNetParityTests.Model);
+        var cases = ReferenceCase.All().ToList();
+        var cat = cases.First(c => c.Name == "both_c283").Load("input");
+        var other = cases.First(c => c.Name.StartsWith("ILSVRC2012_val_00000057")).Load("input");
+        using var rt = new RealtimeSaCam(new RealtimeSaCamOptions { BudgetMs = 60 });
+        using (var a = engine.Explain(cat, rt, new ClassTarget(283))) Assert.That(a.Diagnostics["scene_cut"], Is.Zero);
+        using (var b = engine.Explain(cat, rt, new ClassTarget(283)))
+            Assert.That(b.Diagnostics["cache_coverage"], Is.GreaterThan(0));
+        using (var c = engine.Explain(cat, rt, new ClassTarget(244)))
+            Assert.That(c.Diagnostics["class_changed"], Is.EqualTo(1), "another class: the cached scores are of the wrong class");
+        using (var d = engine.Explain(other, rt, new ClassTarget(244)))
+        {
+            Assert.That(d.Diagnostics["scene_cut"], Is.EqualTo(1), "a different image is a scene cut");
+            Assert.That(d.Diagnostics["cache_resets"], Is.EqualTo(2));
+        }
+    }
+}
