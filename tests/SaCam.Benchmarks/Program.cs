@@ -8,11 +8,34 @@ string shared = Arg("--shared") ?? FindShared();
 int rounds = int.Parse(Arg("--rounds") ?? "3", CultureInfo.InvariantCulture);
 string output = Arg("--out") ?? Path.Combine(RepoRoot(), "docs", "benchmarks.md");
 
+string suite = Arg("--suite") ?? "explainer";
 var started = DateTime.UtcNow;
-var body = new ExplainerBenchmark(shared, rounds).Run();
-var text = $"## Explainer overhead (issue 2)\n\n" +
-           $"Measured {started:yyyy-MM-dd HH:mm} UTC on {Machine.Describe()}; {rounds} rounds (x10 for the gradient family), interleaved.\n\n" + body;
-MarkdownSections.Replace(output, "explainer", text);
+string header(string title) => $"## {title}\n\nMeasured {started:yyyy-MM-dd HH:mm} UTC on {Machine.Describe()}.\n\n";
+string text;
+var cache = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "sacam-bench")).FullName;
+double budget = double.Parse(Arg("--budget-ms") ?? new SaCam.Core.Realtime.RealtimeSaCamOptions().BudgetMs.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+var video = new VideoBenchmark(shared, cache);
+switch (suite)
+{
+    case "explainer":
+        text = header("Explainer overhead (issue 2)") + $"{rounds} rounds (x10 for the gradient family), interleaved.\n\n" + new ExplainerBenchmark(shared, rounds).Run();
+        break;
+    case "throughput":
+        text = header("Video throughput (issue 5)") + video.Throughput(budget, int.Parse(Arg("--frames") ?? "100"), rounds);
+        break;
+    case "latency":
+        text = header("sacam-rt latency over budgets (issue 5)") + video.LatencyOverBudgets([25, 50, 100, 200, 400, 800], int.Parse(Arg("--frames") ?? "60"));
+        break;
+    case "fidelity":
+        text = header("sacam-rt fidelity (issue 5)") + video.Fidelity(budget, int.Parse(Arg("--step") ?? "5"));
+        break;
+    case "memory":
+        text = header("Memory over a long run (issue 5)") + video.Memory(budget, 200, int.Parse(Arg("--frames") ?? "2000"));
+        break;
+    default:
+        throw new ArgumentException($"unknown --suite {suite}: explainer, throughput, latency, fidelity, memory");
+}
+MarkdownSections.Replace(output, suite, text);
 Console.WriteLine(text);
 Console.WriteLine($"written to {output}");
 return 0;

@@ -88,7 +88,6 @@ public static class SaCamScores
     {
         using var scope = NewDisposeScope();
         var x = inputs.Input;
-        var heat = CamMath.ChannelMasks(inputs.Activations, inputs.InputSize);       // U_heat [K, H, W]
         var liveMask = CamMath.ChannelSpan(inputs.Activations) > options.DeadChannelSpan;
         if (channels is not null)
         {
@@ -103,8 +102,9 @@ public static class SaCamScores
             (start, length) =>
             {
                 // granularity 2 keeps each channel's two images in one batch.
+                // U_heat of this batch's channels only: [b, 1, H, W] (never all K at input resolution at once).
                 var idx = live.narrow(0, start / 2, length / 2);
-                var h = heat.index_select(0, idx).unsqueeze(1);                    // [b, 1, H, W]
+                var h = CamMath.ChannelMasks(inputs.Activations.index_select(1, idx), inputs.InputSize).unsqueeze(1);
                 var seg = x * (h >= tau).to_type(x.dtype);
                 var pert = x * h + background * (1 - h);
                 return cat([seg, pert]);

@@ -149,7 +149,8 @@ public sealed class RealtimeSaCam : ICamMethod, IDisposable
 
     private bool DetectSceneCut(Tensor input)
     {
-        var thumbnail = nn.functional.adaptive_avg_pool2d(input, [16, 16]).DetachFromDisposeScope();
+        using var pooled = nn.functional.adaptive_avg_pool2d(input, [16, 16]);
+        var thumbnail = ((pooled - pooled.mean()) / (pooled.std() + 1e-6)).DetachFromDisposeScope();
         bool cut = false;
         if (_previousThumbnail is not null)
         {

@@ -126,8 +126,9 @@ public sealed class VideoPipeline(IFrameSource source, FrameExplainer explainer,
 
     private AnnotatedFrame Render(AnnotatedFrame frame)
     {
-        frame.Overlay = renderer.Render(frame, Statistics);
+        // Latency: capture to the start of rendering (the HUD draws it; rendering itself adds a few ms).
         frame.LatencyMs = StopwatchTimeSource.Shared.NowMs - frame.Frame.CapturedAtMs;
+        frame.Overlay = renderer.Render(frame, Statistics);
         return frame;
     }
 }

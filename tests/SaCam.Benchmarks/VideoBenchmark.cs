@@ -1,0 +1,199 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Reactive.Linq;
+using System.Text;
+using OpenCvSharp;
+using SaCam.Core.Methods;
+using SaCam.Core.Models;
+using SaCam.Core.Realtime;
+using SaCam.Core.Targets;
+using SaCam.Core.Tensors;
+using SaCam.Imaging;
+using SaCam.Video;
+using SaCam.Video.Overlays;
+using SaCam.Video.Pipeline;
+using SaCam.Video.Sinks;
+using SaCam.Video.Sources;
+using static TorchSharp.torch;
+
+namespace SaCam.Benchmarks;
+
+/// <summary>
+/// Issue 5, section 6, on MobileNetV2 and the driving clips (CPU): throughput of sacam-rt against the same pipeline
+/// with a plain forward, fidelity against full SA-CAM, latency over budgets, and memory over 2,000 frames.
+/// </summary>
+public sealed class VideoBenchmark(string sharedRoot, string cacheDir)
+{
+    private string Clip(string name) => Path.Combine(sharedRoot, "media", "driving", name);
+    private OnnxCnnModel LoadModel() => OnnxCnnModel.Load(Path.Combine(sharedRoot, "models", "mobilenet_v2_1.0_224.onnx"));
+
+    /// <summary>Frames per second of the whole pipeline (decode, preprocess, explain, overlay, encode), interleaved rounds.</summary>
+    public string Throughput(double budgetMs, int frames, int rounds)
+    {
+        using var model = LoadModel();
+        var contenders = new List<(string, Func<double>)>
+        {
+            ("none (plain forward)", () => RunPipeline(model, null, frames)),
+            ("gradcam", () => RunPipeline(model, new GradCam(), frames)),
+            ($"sacam-rt (budget {budgetMs} ms)", () => RunPipeline(model, new RealtimeSaCam(new RealtimeSaCamOptions { BudgetMs = budgetMs }), frames)),
+        };
+        var fps = contenders.ToDictionary(c => c.Item1, _ => new List<double>());
+        for (int r = 0; r < rounds; r++)
+            foreach (var (name, run) in contenders) fps[name].Add(run());
+        var baseline = fps[contenders[0].Item1];
+        var text = new StringBuilder();
+        text.AppendLine($"### Throughput: lane_dashcam.mp4 (960x540), first {frames} frames, exact mode, mp4v output, {rounds} interleaved rounds");
+        text.AppendLine();
+        text.AppendLine("| pipeline | fps (median) | ratio to plain forward (median of per-round ratios) | goal |");
+        text.AppendLine("| --- | ---: | ---: | --- |");
+        foreach (var (name, _) in contenders)
+            text.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {name} | {Measure.Median(fps[name]):F1} | {Measure.MedianRatio(fps[name], baseline):F2}x | {(name.StartsWith("sacam-rt") ? ">= 0.5x" : "")} |"));
+        return text.ToString();
+    }
+
+    private double RunPipeline(IExplainableModel model, ICamMethod? method, int frames)
+    {
+        var output = Path.Combine(cacheDir, "throughput.mp4");
+        using var explainer = new FrameExplainer(model, method);
+        var pipeline = new VideoPipeline(VideoCaptureSource.File(Clip("lane_dashcam.mp4")), explainer, new FrameRenderer(new RenderOptions()),
+            new PipelineOptions { MaxFrames = frames });
+        var clock = Stopwatch.StartNew();
+        var result = pipeline.Run([new VideoFileSink(output, 25)]);
+        if (result.Error is not null) throw result.Error;
+        return result.FramesWritten / clock.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>Per-frame explain latency p50/p95 of sacam-rt at several budgets (and end-to-end latency in exact mode).</summary>
+    public string LatencyOverBudgets(double[] budgets, int frames)
+    {
+        using var model = LoadModel();
+        var text = new StringBuilder();
+        text.AppendLine($"### sacam-rt latency over budgets: lane_dashcam.mp4, first {frames} frames");
+        text.AppendLine();
+        text.AppendLine("| budget ms | explain p50 ms | explain p95 ms | channels/frame (median) | cache coverage at the end | weight on unscored channels at the end |");
+        text.AppendLine("| ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (var budget in budgets)
+        {
+            using var explainer = new FrameExplainer(model, new RealtimeSaCam(new RealtimeSaCamOptions { BudgetMs = budget }));
+            var explain = new List<double>();
+            var channels = new List<double>();
+            FrameExplanation? last = null;
+            foreach (var frame in VideoCaptureSource.File(Clip("lane_dashcam.mp4")).Frames().Take(frames).ToEnumerable())
+            {
+                using (frame)
+                {
+                    last?.Dispose();
+                    last = explainer.Explain(frame);
+                    explain.Add(last.ExplainMs);
+                    channels.Add(last.Diagnostics["channels_scored"]);
+                }
+            }
+            var sorted = explain.Skip(1).Order().ToArray(); // the first frame is the cost probe
+            text.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {budget} | {sorted[sorted.Length / 2]:F0} | {sorted[(int)(0.95 * (sorted.Length - 1))]:F0} | {Measure.Median(channels):F0} | {last!.Diagnostics["cache_coverage"]:P0} | {last.Diagnostics["weight_on_unscored"]:F3} |"));
+            last.Dispose();
+        }
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// On every 5th frame of lane_dashcam.mp4: Pearson of sacam-rt's map (one run over every frame, in order) and of
+    /// Grad-CAM's with full SA-CAM's (computed offline; cached on disk, ~20 s each).
+    /// </summary>
+    public string Fidelity(double budgetMs, int step)
+    {
+        using var model = LoadModel();
+        var engine = new CamEngine(model);
+        var rt = new RealtimeSaCam(new RealtimeSaCamOptions { BudgetMs = budgetMs });
+        var rows = new List<(long Index, double Rt, double GradCam, double Coverage)>();
+        foreach (var frame in VideoCaptureSource.File(Clip("lane_dashcam.mp4")).Frames().ToEnumerable())
+        {
+            using (frame)
+            using (var scope = NewDisposeScope())
+            {
+                var (x, _) = ImagePreprocessor.ToTensor(frame.Image, model.Preprocess);
+                using var realtime = engine.Explain(x, rt);
+                if (frame.Index % step != 0) continue;
+                var target = (ClassTarget)realtime.Target;
+                var full = FullSaCamMap(engine, x, target, frame.Index);
+                using var gradcam = engine.Explain(x, new GradCam(), target);
+                rows.Add((frame.Index, Pearson(realtime.Map, full), Pearson(gradcam.Map, full), realtime.Diagnostics["cache_coverage"]));
+            }
+        }
+        rt.Dispose();
+        var rtR = rows.Select(r => r.Rt).ToList();
+        var gcR = rows.Select(r => r.GradCam).ToList();
+        var closer = rows.Select(r => (1 - r.Rt) / Math.Max(1e-9, 1 - r.GradCam)).ToList();
+        var text = new StringBuilder();
+        text.AppendLine($"### Fidelity to full SA-CAM: lane_dashcam.mp4, every {step}th frame ({rows.Count} frames), sacam-rt at {budgetMs} ms");
+        text.AppendLine();
+        text.AppendLine("| measure | median | p10 | p90 | goal |");
+        text.AppendLine("| --- | ---: | ---: | ---: | --- |");
+        text.AppendLine(Row("Pearson(sacam-rt, full SA-CAM)", rtR, ">= 0.99"));
+        text.AppendLine(Row("Pearson(Grad-CAM, full SA-CAM)", gcR, "(reference)"));
+        text.AppendLine(Row("(1 - r_rt) / (1 - r_gradcam)", closer, "<= 0.25"));
+        text.AppendLine(Row("sacam-rt cache coverage", rows.Select(r => r.Coverage).ToList(), ""));
+        text.AppendLine();
+        text.AppendLine("Per frame (index: r_rt, r_gradcam, coverage): " + string.Join("; ", rows.Select(r =>
+            string.Create(CultureInfo.InvariantCulture, $"{r.Index}: {r.Rt:F3}, {r.GradCam:F3}, {r.Coverage:P0}"))));
+        return text.ToString();
+    }
+
+    private Tensor FullSaCamMap(CamEngine engine, Tensor x, ClassTarget target, long index)
+    {
+        var path = Path.Combine(cacheDir, $"lane_full_sacam_{index:D4}_c{target.ClassIndex}.npy");
+        if (File.Exists(path)) return NpyFile.Read(path);
+        using var full = engine.Explain(x, new SaCam.Core.Methods.SaCam(), target);
+        NpyFile.Write(path, full.Map);
+        Console.Error.WriteLine($"  full SA-CAM of frame {index}: {full.Elapsed.TotalSeconds:F1} s");
+        return full.Map.clone();
+    }
+
+    /// <summary>Resident memory after 200 and after 2,000 frames of sacam-rt (the clip looped).</summary>
+    public string Memory(double budgetMs, int early, int late)
+    {
+        using var model = LoadModel();
+        using var explainer = new FrameExplainer(model, new RealtimeSaCam(new RealtimeSaCamOptions { BudgetMs = budgetMs }));
+        var renderer = new FrameRenderer(new RenderOptions());
+        var stats = new PipelineStatistics();
+        long done = 0, rssEarly = 0, rssLate = 0;
+        var output = Path.Combine(cacheDir, "memory.mp4");
+        using (var sink = new VideoFileSink(output, 25))
+            while (done < late)
+                foreach (var frame in VideoCaptureSource.File(Clip("lane_dashcam.mp4")).Frames().ToEnumerable())
+                {
+                    if (done >= late) { frame.Dispose(); continue; }
+                    using var annotated = new AnnotatedFrame(frame, explainer.Explain(frame));
+                    annotated.Overlay = renderer.Render(annotated, stats);
+                    sink.Write(annotated);
+                    done++;
+                    if (done == early) rssEarly = Rss();
+                    if (done == late) rssLate = Rss();
+                }
+        return string.Create(CultureInfo.InvariantCulture,
+            $"### Memory: sacam-rt at {budgetMs} ms, lane_dashcam.mp4 looped\n\n| after frames | resident MB |\n| ---: | ---: |\n| {early} | {rssEarly / 1e6:F0} |\n| {late} | {rssLate / 1e6:F0} |\n\nChange: {(rssLate - rssEarly) * 100.0 / rssEarly:+0.0;-0.0}% (goal: within 10%).\n");
+    }
+
+    private static long Rss()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        var line = File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmRSS:"));
+        return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+    }
+
+    private static double Pearson(Tensor a, Tensor b)
+    {
+        using var scope = NewDisposeScope();
+        var x = a.flatten().to_type(ScalarType.Float64); var y = b.flatten().to_type(ScalarType.Float64);
+        x = x - x.mean(); y = y - y.mean();
+        return ((x * y).sum() / (x.norm() * y.norm() + 1e-30)).item<double>();
+    }
+
+    private static string Row(string name, List<double> v, string goal)
+    {
+        var (lo, hi) = Measure.Spread(v);
+        return string.Create(CultureInfo.InvariantCulture, $"| {name} | {Measure.Median(v):F3} | {lo:F3} | {hi:F3} | {goal} |");
+    }
+}
