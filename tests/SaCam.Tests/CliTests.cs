@@ -18,6 +18,7 @@ public class CliTests
     {
         var root = new System.CommandLine.RootCommand();
         root.Subcommands.Add(ExplainCommand.Create());
+        root.Subcommands.Add(VideoCommand.Create());
         var stdout = new StringWriter();
         var stderr = new StringWriter();
         var (oldOut, oldErr) = (Console.Out, Console.Error);
@@ -104,5 +105,38 @@ public class CliTests
                 Assert.That(stderr, Does.Contain(expect), string.Join(" ", args));
             }
         });
+    }
+
+    /// <summary>The README's first command, on the project's own clip and the embedded default model (cut to 4 frames).</summary>
+    [Test]
+    public void Video_on_the_generated_clip_with_the_default_model_writes_every_output()
+    {
+        var clip = Path.Combine(SharedData.RepoRoot, "media", "street_clip.mp4");
+        string video = Path.Combine(_dir, "out.mp4"), jsonl = Path.Combine(_dir, "frames.jsonl"), maps = Path.Combine(_dir, "maps");
+        var (exit, stdout, stderr) = Sacam("video", clip, "--out", video, "--jsonl", jsonl, "--save-maps", maps, "--max-frames", "4");
+        Assert.That(exit, Is.EqualTo(0), stderr);
+        var lines = File.ReadAllLines(jsonl).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(stdout, Does.Contain("4 frames written, 0 dropped").And.Contain("sacam-rt"));
+            Assert.That(lines.Select(l => l.GetProperty("index").GetInt64()), Is.EqualTo(new long[] { 0, 1, 2, 3 }));
+            Assert.That(lines.All(l => l.GetProperty("channels_scored").GetDouble() >= 1 && l.TryGetProperty("cache_coverage", out _)));
+            Assert.That(VideoPipelineTests.CountDecodedFrames(video), Is.EqualTo(4));
+            Assert.That(Directory.GetFiles(maps).Select(Path.GetFileName).Order(), Is.EqualTo(new[] { "000000.npy", "000001.npy", "000002.npy", "000003.npy" }));
+        });
+        using var map = NpyFile.Read(Path.Combine(maps, "000002.npy"));
+        Assert.That(map.shape, Is.EqualTo(new long[] { 224, 224 }));
+    }
+
+    [Test]
+    public void Video_errors_name_the_source_and_the_option()
+    {
+        var (exit, _, stderr) = Sacam("video", Path.Combine(_dir, "nope.mp4"));
+        Assert.That(exit, Is.EqualTo(CliRunner.Failed));
+        Assert.That(stderr, Does.Contain("nope.mp4").And.Contain("does not exist"));
+        var clip = Path.Combine(SharedData.RepoRoot, "media", "street_clip.mp4");
+        (exit, _, stderr) = Sacam("video", clip, "--mode", "sometimes");
+        Assert.That(exit, Is.EqualTo(CliRunner.Failed));
+        Assert.That(stderr, Does.Contain("--mode 'sometimes'"));
     }
 }
