@@ -70,7 +70,7 @@ public class EvaluationTests
         Assert.That(batched.Deletion[0], Is.EqualTo(batched.Insertion[^1]).Within(1e-5), "nothing deleted = everything inserted = the original score");
     }
 
-    private static readonly BoxAnnotations BothBoxes = BoxAnnotations.Read(Path.Combine(AppContext.BaseDirectory, "Data", "both.boxes.json"));
+    private static readonly BoxAnnotations BothBoxes = BoxAnnotations.Read(Path.Combine(AppContext.BaseDirectory, "Data", "both.png.boxes.json"));
 
     /// <summary>On both.png, the tiger-cat map puts most of its energy on the cat and the bull-mastiff map on the dog.</summary>
     [TestCase("gradcam")]

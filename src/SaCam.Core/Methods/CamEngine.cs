@@ -70,12 +70,15 @@ public sealed class CamEngine
             computed = method.Compute(inputs);
         }
         var map = FinalMap(computed.LowResMap, [x.shape[2], x.shape[3]], method.RenormalizeAfterResize);
+        // The signed map (before ReLU) for comparisons that care about sign, e.g. sanity checks.
+        var signed = computed.ChannelWeights is { } cw ? (cw.reshape(-1, 1, 1) * activations[0]).sum(dim: 0) : computed.LowResMap;
         var result = new CamResult(method.Id, layer, target, map.MoveToOuterDisposeScope(), computed.LowResMap.MoveToOuterDisposeScope(),
             computed.ChannelWeights?.MoveToOuterDisposeScope(),
             computed.Parts.ToDictionary(p => p.Key, p => p.Value.MoveToOuterDisposeScope()),
             output.detach()[0].MoveToOuterDisposeScope(), clock.Elapsed)
         {
             Diagnostics = computed.Diagnostics,
+            SignedLowResMap = signed.MoveToOuterDisposeScope(),
         };
         return result;
     }

@@ -33,6 +33,9 @@ public sealed class CamResult : IDisposable
     /// <summary>The map at layer resolution [h, w], after ReLU and before normalization.</summary>
     public Tensor LowResMap { get; }
 
+    /// <summary>The map at layer resolution before ReLU (sum_k w_k A_k) for channel-weighted methods; else the low-res map.</summary>
+    public Tensor? SignedLowResMap { get; init; }
+
     /// <summary>Per-channel weights [K] for channel-weighted methods; null for LayerCAM and Group-CAM.</summary>
     public Tensor? ChannelWeights { get; }
 
@@ -62,6 +65,7 @@ public sealed class CamResult : IDisposable
     {
         Map.Dispose();
         LowResMap.Dispose();
+        if (!ReferenceEquals(SignedLowResMap, LowResMap)) SignedLowResMap?.Dispose();
         ChannelWeights?.Dispose();
         foreach (var t in Parts.Values) t.Dispose();
         Output.Dispose();

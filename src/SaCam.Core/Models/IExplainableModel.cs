@@ -47,3 +47,13 @@ public interface IExplainableModel : IDisposable
 }
 
 public readonly record struct CapturedForward(Tensor Output, Tensor Activation);
+
+/// <summary>A layer with parameters (a convolution, a dense layer, a batch norm), by name, with its parameters.</summary>
+public sealed record ParameterizedLayer(string Name, IReadOnlyList<TorchSharp.Modules.Parameter> Parameters);
+
+/// <summary>Models that can list their parameterized layers in execution order (input side first); sanity checks
+/// randomize them from the output side.</summary>
+public interface IHasParameterizedLayers
+{
+    IReadOnlyList<ParameterizedLayer> ParameterizedLayers();
+}

@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace SaCam.Core.Models;
 
 /// <summary>An ONNX CNN imported into TorchSharp. Target layers are ONNX tensor names.</summary>
-public sealed class OnnxCnnModel : IExplainableModel, Methods.IHasInputChannels
+public sealed class OnnxCnnModel : IExplainableModel, Methods.IHasInputChannels, IHasParameterizedLayers
 {
     private readonly OnnxGraphModule _module;
     private readonly bool _outputIsPooledMap;
@@ -86,6 +86,8 @@ public sealed class OnnxCnnModel : IExplainableModel, Methods.IHasInputChannels
     }
 
     public ArgumentException UnknownLayer(string layer) => ModelLayers.UnknownLayer(Name, layer, Layers);
+
+    public IReadOnlyList<ParameterizedLayer> ParameterizedLayers() => _module.ParameterizedLayers();
 
     public void Dispose() => _module.Dispose();
 

@@ -10,7 +10,7 @@ namespace SaCam.Core.Models;
 /// are named submodules (state-dict names: "layer4", "features"); a forward hook swaps the layer's output for a
 /// grad-requiring leaf while the explainer runs, and is removed right after, so the user's module is left as it was.
 /// </summary>
-public sealed class TorchVisionModel : IExplainableModel, IHasInputChannels
+public sealed class TorchVisionModel : IExplainableModel, IHasInputChannels, IHasParameterizedLayers
 {
     private readonly nn.Module<Tensor, Tensor> _module;
     private readonly Dictionary<string, nn.Module<Tensor, Tensor>> _hookable;
@@ -76,6 +76,13 @@ public sealed class TorchVisionModel : IExplainableModel, IHasInputChannels
     }
 
     public Tensor Predict(Tensor input) => _module.call(input);
+
+    /// <summary>Leaf modules with parameters, in definition order (the execution order of torchvision's CNNs).</summary>
+    public IReadOnlyList<ParameterizedLayer> ParameterizedLayers() => _module.named_modules()
+        .Where(m => m.name.Length > 0 && !m.module.children().Any())
+        .Select(m => new ParameterizedLayer(m.name, m.module.parameters(recurse: false).ToList()))
+        .Where(l => l.Parameters.Count > 0)
+        .ToList();
 
     public void Dispose() => _module.Dispose();
 

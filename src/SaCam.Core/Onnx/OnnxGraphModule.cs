@@ -42,6 +42,23 @@ public sealed class OnnxGraphModule : nn.Module<Tensor, Tensor>
     /// <summary>The ONNX names of every value a node produces, in execution order.</summary>
     public IEnumerable<string> ValueNames => _nodes.SelectMany(n => n.Outputs);
 
+    private static readonly HashSet<string> LayersWithWeights = ["Conv", "Gemm", "MatMul", "BatchNormalization"];
+
+    /// <summary>The layers with learned weights (Conv, Gemm, MatMul, BatchNormalization), in execution order, with
+    /// their parameters. Constants such as Clip's bounds are parameters of the module but not of any layer.</summary>
+    public IReadOnlyList<Models.ParameterizedLayer> ParameterizedLayers()
+    {
+        var parameters = named_parameters(recurse: false).ToDictionary(p => p.name, p => p.parameter);
+        var layers = new List<Models.ParameterizedLayer>();
+        foreach (var node in _nodes.Where(n => LayersWithWeights.Contains(n.OpType)))
+        {
+            var own = node.Inputs.Where(i => _registeredNameOf.TryGetValue(i, out var r) && parameters.ContainsKey(r))
+                .Select(i => parameters[_registeredNameOf[i]]).ToList();
+            if (own.Count > 0) layers.Add(new Models.ParameterizedLayer(node.Name, own));
+        }
+        return layers;
+    }
+
     /// <summary>Each compiled node's input and output names, in execution order.</summary>
     internal IEnumerable<(IReadOnlyList<string> Inputs, IReadOnlyList<string> Outputs)> Wiring => _nodes.Select(n => (n.Inputs, n.Outputs));
 

@@ -1,0 +1,267 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Reactive.Linq;
+using SaCam.Core;
+using SaCam.Core.Methods;
+using SaCam.Core.Models;
+using SaCam.Core.Realtime;
+using SaCam.Core.Targets;
+using SaCam.Evaluation;
+using SaCam.Imaging;
+using SaCam.Reports;
+using SaCam.Video;
+using SaCam.Video.Sources;
+using static TorchSharp.torch;
+
+namespace SaCam.Cli;
+
+/// <summary>
+/// sacam eval deletion-insertion|sanity|pointing|temporal --model ... --methods a,b,c --images DIR|--video FILE --out DIR
+/// Writes DIR/report.md, DIR/results.csv and DIR/plots/*.png. sacam-rt@N in --methods sets its budget (temporal).
+/// </summary>
+public static class EvalCommand
+{
+    private static readonly string[] Kinds = ["deletion-insertion", "sanity", "pointing", "temporal"];
+
+    public static Command Create()
+    {
+        var kind = new Argument<string>("evaluation") { Description = string.Join(" | ", Kinds) };
+        var model = new Option<string>("--model", "-m") { Description = "Model: PATH.onnx, default, torchvision:ARCH[:WEIGHTS].", DefaultValueFactory = _ => ModelCatalog.DefaultModelId };
+        var labels = new Option<string?>("--labels") { Description = "Class labels file." };
+        var methods = new Option<string>("--methods") { Description = "Comma-separated method ids (sacam-rt@BUDGET for temporal).", DefaultValueFactory = _ => "gradcam,gradcam++,xgradcam,layercam,scorecam,groupcam,sacam" };
+        var images = new Option<string?>("--images") { Description = "Folder (or glob) of images." };
+        var video = new Option<string?>("--video") { Description = "Video file (temporal)." };
+        var output = new Option<string>("--out") { Description = "Report folder.", Required = true };
+        var boxes = new Option<string?>("--boxes") { Description = "pointing: folder of IMAGE.boxes.json files (default: beside the images)." };
+        var stepPixels = new Option<int>("--step-pixels") { Description = "deletion-insertion: pixels per step.", DefaultValueFactory = _ => 224 };
+        var sanitySteps = new Option<int>("--sanity-steps") { Description = "sanity: cascade points.", DefaultValueFactory = _ => 8 };
+        var maxFrames = new Option<int>("--max-frames") { Description = "temporal: frames to use.", DefaultValueFactory = _ => 60 };
+        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
+        var command = new Command("eval", "Faithfulness and localization figures, side by side for several methods, as a report.");
+        command.Arguments.Add(kind);
+        foreach (var o in new Option[] { model, labels, methods, images, video, output, boxes, stepPixels, sanitySteps, maxFrames, device }) command.Options.Add(o);
+        command.SetAction(parse => CliRunner.Guard(() =>
+        {
+            var args = new EvalArgs(parse.GetValue(kind)!, parse.GetValue(model)!, parse.GetValue(labels), parse.GetValue(methods)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+                parse.GetValue(images), parse.GetValue(video), parse.GetValue(output)!, parse.GetValue(boxes), parse.GetValue(stepPixels), parse.GetValue(sanitySteps), parse.GetValue(maxFrames), parse.GetValue(device)!);
+            return Run(args);
+        }));
+        return command;
+    }
+
+    public sealed record EvalArgs(string Kind, string Model, string? Labels, string[] Methods, string? Images, string? Video, string Out,
+        string? Boxes, int StepPixels, int SanitySteps, int MaxFrames, string Device);
+
+    public static int Run(EvalArgs a)
+    {
+        if (!Kinds.Contains(a.Kind)) throw new ArgumentException($"Unknown evaluation '{a.Kind}': use {string.Join(", ", Kinds)}.");
+        if (a.Kind == "temporal" ? a.Video is null : a.Images is null)
+            throw new ArgumentException(a.Kind == "temporal" ? "temporal needs --video FILE." : $"{a.Kind} needs --images DIR.");
+        foreach (var m in a.Methods) CreateMethod(m).Dispose(); // unknown ids fail before any work
+        using var model = ModelCatalog.Load(a.Model, DeviceSelector.Parse(a.Device), a.Labels, progress: new ConsoleDownloadProgress());
+        var report = new Report(a.Out, $"sacam eval {a.Kind}: {model.Name}");
+        report.Paragraph($"Model `{a.Model}`, methods {string.Join(", ", a.Methods)}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC.");
+        switch (a.Kind)
+        {
+            case "deletion-insertion": DeletionInsertionReport(a, model, report); break;
+            case "sanity": SanityReport(a, model, report); break;
+            case "pointing": PointingReport(a, model, report); break;
+            default: TemporalReport(a, model, report); break;
+        }
+        report.Save();
+        Console.WriteLine($"report written to {Path.Combine(a.Out, "report.md")}");
+        return CliRunner.Ok;
+    }
+
+    private static DisposableMethod CreateMethod(string id)
+    {
+        if (id.StartsWith("sacam-rt@", StringComparison.Ordinal))
+            return new DisposableMethod(new RealtimeSaCam(new RealtimeSaCamOptions { BudgetMs = double.Parse(id[9..], CultureInfo.InvariantCulture) }), id);
+        return new DisposableMethod(MethodRegistry.Create(id), id);
+    }
+
+    private sealed record DisposableMethod(ICamMethod Method, string Label) : IDisposable
+    {
+        public void Dispose() => (Method as IDisposable)?.Dispose();
+    }
+
+    private static List<string> ImageFiles(string spec)
+    {
+        var source = new ImageFolderSource(spec); // validates and sorts
+        var folder = Directory.Exists(spec) ? spec : Path.GetDirectoryName(spec)!;
+        var pattern = Directory.Exists(spec) ? "*" : Path.GetFileName(spec);
+        _ = source.FrameCount;
+        return Directory.GetFiles(folder, pattern).Where(f => new[] { ".png", ".jpg", ".jpeg", ".bmp", ".JPEG" }.Contains(Path.GetExtension(f))).Order(StringComparer.Ordinal).ToList();
+    }
+
+    private static (Tensor Input, ClassTarget? Target) Prepare(IExplainableModel model, string path)
+    {
+        using var image = ImageFile.ReadBgr(path);
+        var (x, _) = ImagePreprocessor.ToTensor(image, model.Preprocess, model.Device);
+        if (model.OutputKind != OutputKind.Logits) return (x, null);
+        using var noGrad = no_grad();
+        using var output = model.Predict(x);
+        int top = (int)output[0].argmax().item<long>();
+        return (x, new ClassTarget(top, model.Labels?[top]));
+    }
+
+    private static string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
+
+    private static void DeletionInsertionReport(EvalArgs a, IExplainableModel model, Report report)
+    {
+        var files = ImageFiles(a.Images!);
+        var metric = new DeletionInsertion(model, a.StepPixels);
+        var engine = new CamEngine(model);
+        var perMethod = a.Methods.ToDictionary(m => m, _ => new List<DeletionInsertionResult>());
+        var rows = new List<string[]>();
+        int n = 0;
+        foreach (var file in files)
+        {
+            using var scope = NewDisposeScope();
+            var (x, target) = Prepare(model, file);
+            IExplanationTarget t = target ?? throw new ArgumentException($"deletion-insertion needs a classifier; model '{model.Name}' has no head.");
+            var curves = new List<(string, double[], double[], DeletionInsertionResult)>();
+            foreach (var id in a.Methods)
+            {
+                using var method = CreateMethod(id);
+                using var result = engine.Explain(x, method.Method, t);
+                var r = metric.Evaluate(x, result.Map, o => o.softmax(1)[.., target!.ClassIndex]);
+                perMethod[id].Add(r);
+                var name = Path.GetFileName(file);
+                report.Value("deletion", id, name, "auc", r.DeletionAuc);
+                report.Value("insertion", id, name, "auc", r.InsertionAuc);
+                report.Value("overall", id, name, "insertion-deletion", r.Overall);
+                rows.Add([name, id, t.Description, F(r.DeletionAuc), F(r.InsertionAuc), F(r.Overall)]);
+                Console.Error.WriteLine($"  {name} {id}: deletion {F(r.DeletionAuc)} insertion {F(r.InsertionAuc)}");
+            }
+            if (n++ < 12)
+            {
+                var plotted = perMethod.Select(kv => (kv.Key, kv.Value[^1])).ToList();
+                double[] xs = Enumerable.Range(0, plotted[0].Item2.Deletion.Length).Select(i => i / (double)(plotted[0].Item2.Deletion.Length - 1)).ToArray();
+                report.LinePlot($"deletion_{n:D2}", $"Deletion: {Path.GetFileName(file)}", "fraction of pixels removed", "p(class)",
+                    plotted.Select(p => ($"{p.Key} (AUC {p.Item2.DeletionAuc:F3})", xs, p.Item2.Deletion)));
+                report.LinePlot($"insertion_{n:D2}", $"Insertion: {Path.GetFileName(file)}", "fraction of pixels restored", "p(class)",
+                    plotted.Select(p => ($"{p.Key} (AUC {p.Item2.InsertionAuc:F3})", xs, p.Item2.Insertion)));
+            }
+        }
+        report.Paragraph($"RISE protocol: {a.StepPixels} pixels per step, deletion to 0 in normalized space, insertion from a Gaussian blur (kernel 11, sigma 5); score = softmax probability of the image's top-1 class; AUC by the trapezoid rule on [0, 1]. {files.Count} images.");
+        report.Table(["method", "deletion AUC (lower is better)", "insertion AUC (higher)", "overall = insertion - deletion"],
+            a.Methods.Select(m => new[] { m, F(perMethod[m].Average(r => r.DeletionAuc)), F(perMethod[m].Average(r => r.InsertionAuc)), F(perMethod[m].Average(r => r.Overall)) }));
+        report.Paragraph("Per image:");
+        report.Table(["image", "method", "target", "deletion", "insertion", "overall"], rows);
+    }
+
+    private static void SanityReport(EvalArgs a, IExplainableModel model, Report report)
+    {
+        var engine = new CamEngine(model);
+        var check = new SanityCheck(model, engine);
+        var rows = new List<string[]>();
+        int n = 0;
+        foreach (var file in ImageFiles(a.Images!))
+        {
+            using var scope = NewDisposeScope();
+            var (x, target) = Prepare(model, file);
+            IExplanationTarget t = target is not null ? target : new EmbeddingSimilarityTarget(model.Predict(x)[0], SimilarityMeasure.Projection);
+            var series = new List<(string, double[], double[])>();
+            foreach (var id in a.Methods)
+            {
+                using var method = CreateMethod(id);
+                var points = check.Run(x, method.Method, t, a.SanitySteps);
+                foreach (var p in points)
+                {
+                    report.Value("sanity-spearman-abs", id, Path.GetFileName(file), p.LayersRandomized.ToString(CultureInfo.InvariantCulture), p.SpearmanAbs);
+                    report.Value("sanity-spearman-signed", id, Path.GetFileName(file), p.LayersRandomized.ToString(CultureInfo.InvariantCulture), p.SpearmanSigned);
+                    report.Value("sanity-ssim", id, Path.GetFileName(file), p.LayersRandomized.ToString(CultureInfo.InvariantCulture), p.Ssim);
+                }
+                var last = points[^1];
+                rows.Add([Path.GetFileName(file), id, F(points[0].SpearmanAbs), F(last.SpearmanAbs), F(last.SpearmanSigned), F(last.Ssim)]);
+                series.Add((id, points.Select(p => (double)p.LayersRandomized).ToArray(), points.Select(p => p.SpearmanAbs).ToArray()));
+                Console.Error.WriteLine($"  {Path.GetFileName(file)} {id}: spearman after all layers {F(last.SpearmanAbs)}");
+            }
+            if (n++ < 8)
+                report.LinePlot($"sanity_{n:D2}", $"Cascading randomization: {Path.GetFileName(file)}", "layers randomized (from the top)", "Spearman(|map|, original)", series);
+        }
+        report.Paragraph("Cascading randomization (Adebayo et al. 2018): layers re-initialized from the output side down; similarity of the map to the original. A faithful method's maps should decorrelate (fall toward 0).");
+        report.Table(["image", "method", "Spearman |map| after the top layer", "after all", "Spearman signed after all", "SSIM after all"], rows);
+    }
+
+    private static void PointingReport(EvalArgs a, IExplainableModel model, Report report)
+    {
+        var engine = new CamEngine(model);
+        var rows = new List<string[]>();
+        var energy = a.Methods.ToDictionary(m => m, _ => new List<double>());
+        var hits = a.Methods.ToDictionary(m => m, _ => new List<double>());
+        foreach (var file in ImageFiles(a.Images!))
+        {
+            var boxPath = Path.Combine(a.Boxes ?? Path.GetDirectoryName(file)!, Path.GetFileName(file) + ".boxes.json");
+            if (!File.Exists(boxPath)) boxPath = Path.Combine(a.Boxes ?? Path.GetDirectoryName(file)!, Path.GetFileNameWithoutExtension(file) + ".boxes.json");
+            if (!File.Exists(boxPath)) continue;
+            var boxes = BoxAnnotations.Read(boxPath);
+            using var scope = NewDisposeScope();
+            using var image = ImageFile.ReadBgr(file);
+            if (image.Width != boxes.Width || image.Height != boxes.Height)
+                throw new ArgumentException($"{boxPath}: boxes are for {boxes.Width}x{boxes.Height}, the image is {image.Width}x{image.Height}.");
+            var (x, geometry) = ImagePreprocessor.ToTensor(image, model.Preprocess with { Resize = Core.Preprocessing.ResizeMode.Stretch }, model.Device);
+            foreach (var box in boxes.Objects)
+            {
+                int classIndex = box.ClassIndex ?? model.Labels?.IndexOf(box.Label ?? "") ?? throw new ArgumentException($"{boxPath}: object '{box.Label}' has no class index and no matching label.");
+                foreach (var id in a.Methods)
+                {
+                    using var method = CreateMethod(id);
+                    using var result = engine.Explain(x, method.Method, new ClassTarget(classIndex));
+                    // The map back in the image's pixel grid, where the boxes are.
+                    var map = nn.functional.interpolate(result.Map.reshape(1, 1, result.Map.shape[0], result.Map.shape[1]), [boxes.Height, boxes.Width],
+                        mode: InterpolationMode.Bilinear, align_corners: false)[0, 0];
+                    double e = Pointing.EnergyInBox(map, box);
+                    bool hit = Pointing.PeakInBox(map, box);
+                    energy[id].Add(e);
+                    hits[id].Add(hit ? 1 : 0);
+                    report.Value("pointing-energy", id, Path.GetFileName(file), box.Label ?? classIndex.ToString(CultureInfo.InvariantCulture), e);
+                    report.Value("pointing-hit", id, Path.GetFileName(file), box.Label ?? classIndex.ToString(CultureInfo.InvariantCulture), hit ? 1 : 0);
+                    rows.Add([Path.GetFileName(file), box.Label ?? classIndex.ToString(CultureInfo.InvariantCulture), id, F(e), hit ? "hit" : "miss"]);
+                }
+            }
+        }
+        if (rows.Count == 0) throw new ArgumentException($"No IMAGE.boxes.json files found for the images in '{a.Images}'.");
+        report.Paragraph("Energy-based pointing game (share of the map's energy inside the explained object's box) and the peak's hit rate.");
+        report.Table(["method", "mean energy in box", "peak hit rate"], a.Methods.Select(m => new[] { m, F(energy[m].Average()), F(hits[m].Average()) }));
+        report.Table(["image", "object", "method", "energy in box", "peak"], rows);
+    }
+
+    private static void TemporalReport(EvalArgs a, IExplainableModel model, Report report)
+    {
+        var rows = new List<string[]>();
+        var timelines = new List<(string, double[], double[])>();
+        double[]? inputTimeline = null;
+        foreach (var id in a.Methods)
+        {
+            using var method = CreateMethod(id);
+            var engine = new CamEngine(model);
+            using var stability = new TemporalStability();
+            ClassTarget? fixedTarget = null;
+            foreach (var frame in VideoCaptureSource.File(a.Video!).Frames().Take(a.MaxFrames).ToEnumerable())
+            {
+                using (frame)
+                using (var scope = NewDisposeScope())
+                {
+                    var (x, _) = ImagePreprocessor.ToTensor(frame.Image, model.Preprocess, model.Device);
+                    using var result = engine.Explain(x, method.Method, fixedTarget);
+                    fixedTarget ??= result.Target as ClassTarget; // one class for the whole clip: the first frame's top-1
+                    stability.Add(frame.Index, x, result.Map);
+                }
+            }
+            var s = stability.Summarize();
+            foreach (var c in stability.Changes)
+                report.Value("temporal-map-change", id, Path.GetFileName(a.Video!), c.Index.ToString(CultureInfo.InvariantCulture), c.MapChange);
+            rows.Add([id, F(s.MeanMapChange), F(stability.Changes.Average(c => c.MapMeanAbsDiff)), F(s.MeanInputChange), F(s.Ratio), F(s.Correlation)]);
+            timelines.Add((id, stability.Changes.Select(c => (double)c.Index).ToArray(), stability.Changes.Select(c => c.MapChange).ToArray()));
+            inputTimeline ??= stability.Changes.Select(c => c.InputChange).ToArray();
+            Console.Error.WriteLine($"  {id}: mean map change {F(s.MeanMapChange)} (1 - SSIM) for input change {F(s.MeanInputChange)}");
+        }
+        report.Paragraph($"Consecutive frames of `{Path.GetFileName(a.Video!)}` (first {a.MaxFrames}); one class for the whole clip (the first frame's top-1). Map change = 1 - SSIM of consecutive maps; input change = mean |x_t - x_(t-1)| of the normalized inputs.");
+        report.Table(["method", "map change (1 - SSIM)", "map change (mean abs diff)", "input change", "map / input change", "correlation map vs input change"], rows);
+        if (inputTimeline is not null)
+            timelines.Add(("input change", timelines[0].Item2, inputTimeline));
+        report.LinePlot("temporal", "Map change per frame", "frame", "1 - SSIM (maps) / mean abs diff (input)", timelines);
+    }
+}
