@@ -183,13 +183,7 @@ public sealed class VideoBenchmark(string sharedRoot, string cacheDir)
         return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
     }
 
-    private static double Pearson(Tensor a, Tensor b)
-    {
-        using var scope = NewDisposeScope();
-        var x = a.flatten().to_type(ScalarType.Float64); var y = b.flatten().to_type(ScalarType.Float64);
-        x = x - x.mean(); y = y - y.mean();
-        return ((x * y).sum() / (x.norm() * y.norm() + 1e-30)).item<double>();
-    }
+    private static double Pearson(Tensor a, Tensor b) => SaCam.Evaluation.MapSimilarity.Pearson(a, b);
 
     private static string Row(string name, List<double> v, string goal)
     {

@@ -14,14 +14,7 @@ public static class Compare
         return MaxAbsDiff(actual, expected) / Math.Max(scale, 1e-30);
     }
 
-    public static double Pearson(Tensor a, Tensor b)
-    {
-        var x = a.cpu().to_type(ScalarType.Float64).flatten();
-        var y = b.cpu().to_type(ScalarType.Float64).flatten();
-        x = x - x.mean();
-        y = y - y.mean();
-        return ((x * y).sum() / (x.norm() * y.norm() + 1e-30)).item<double>();
-    }
+    public static double Pearson(Tensor a, Tensor b) => SaCam.Evaluation.MapSimilarity.Pearson(a, b);
 
     public static void ShapesEqual(Tensor actual, Tensor expected, string what) =>
         Assert.That(actual.shape, Is.EqualTo(expected.shape), $"{what}: shape");

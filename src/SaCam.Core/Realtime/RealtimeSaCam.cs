@@ -19,7 +19,10 @@ namespace SaCam.Core.Realtime;
 /// </summary>
 public sealed class RealtimeSaCam : ICamMethod, IDisposable
 {
-    private readonly ScoreCache _cache = new();
+    // One score cache per recently explained class: a top-1 that flips between similar classes (minivan, pickup)
+    // comes back to its scores instead of starting over. A scene cut drops them all.
+    private readonly List<ScoreCache> _caches = [];
+    private ScoreCache _cache = new();
     private Tensor? _previousThumbnail;
     private Tensor? _previousLowRes;
     private double? _costPerImageMs;
@@ -44,6 +47,8 @@ public sealed class RealtimeSaCam : ICamMethod, IDisposable
     /// that the next frame is compared with.</summary>
     private void ForgetScene()
     {
+        foreach (var c in _caches) c.Dispose();
+        _caches.Clear();
         _cache.Reset();
         _previousLowRes?.Dispose();
         _previousLowRes = null;
@@ -61,8 +66,10 @@ public sealed class RealtimeSaCam : ICamMethod, IDisposable
 
         bool sceneCut = DetectSceneCut(inputs.Input);
         bool classChanged = _cache.ClassIndex is int cached && cached != classIndex;
-        if (sceneCut || classChanged) ForgetScene();
+        if (sceneCut) ForgetScene();
+        else if (classChanged) SwitchClass(classIndex);
         _cache.Prepare(classIndex, inputs.Channels, inputs.Input.device);
+        foreach (var parked in _caches) parked.Tick(Options.MaxCacheAgeFrames);
         _cache.Tick(Options.MaxCacheAgeFrames);
 
         var live = CamMath.ChannelSpan(inputs.Activations) > sa.DeadChannelSpan;
@@ -88,11 +95,11 @@ public sealed class RealtimeSaCam : ICamMethod, IDisposable
             _costPerImageMs = _costPerImageMs is double old ? old + Options.CostSmoothing * (perImage - old) : perImage;
         }
 
-        // S for the formula: cached scores; channels never scored take the mean cached score; dead channels 0.
+        // S for the formula: cached scores; channels never scored get an estimate from the cached ones; dead channels 0.
         var scoredMask = _cache.Age.isfinite().logical_and(live);
         long scoredCount = scoredMask.sum().item<long>();
-        var prior = scoredCount > 0 ? _cache.Scores.masked_select(scoredMask).mean() : zeros(1, device: k.device).squeeze();
-        var s = where(scoredMask, _cache.Scores, where(live, prior.expand_as(_cache.Scores), zeros_like(_cache.Scores)));
+        var estimate = EstimateUnscored(k, q, inputs.Activations, scoredMask, scoredCount);
+        var s = where(scoredMask, _cache.Scores, where(live, estimate, zeros_like(_cache.Scores)));
 
         var weights = Methods.SaCam.CombineTerms(s, k, q, sa);
         var w = weights["w"];
@@ -127,6 +134,29 @@ public sealed class RealtimeSaCam : ICamMethod, IDisposable
         return new CamComputation(low.MoveToOuterDisposeScope(), w.MoveToOuterDisposeScope(), parts) { Diagnostics = diagnostics };
     }
 
+    /// <summary>Parks the current class's cache and takes out the one of <paramref name="classIndex"/>, if kept.</summary>
+    private void SwitchClass(int classIndex)
+    {
+        _caches.Insert(0, _cache);
+        int found = _caches.FindIndex(c => c.ClassIndex == classIndex);
+        if (found >= 0)
+        {
+            _cache = _caches[found];
+            _caches.RemoveAt(found);
+        }
+        else
+        {
+            _cache = new ScoreCache();
+        }
+        while (_caches.Count > Options.ClassesKept - 1)
+        {
+            _caches[^1].Dispose();
+            _caches.RemoveAt(_caches.Count - 1);
+        }
+        _previousLowRes?.Dispose();
+        _previousLowRes = null;
+    }
+
     /// <summary>
     /// The channels whose weight is most at stake, stalest first: a channel's SA can reach its known part (K and Q
     /// terms) plus its cached S/max S, or plus 1 when never scored; exp((that - best) / T) bounds the softmax weight
@@ -145,6 +175,26 @@ public sealed class RealtimeSaCam : ICamMethod, IDisposable
         var priority = where(live, reach * staleness, full_like(reach, -1));
         var top = priority.topk((int)count).indexes;
         return top;
+    }
+
+    /// <summary>
+    /// S of channels never scored, predicted from those that were: a ridge regression of the cached S on features
+    /// every channel has for free (its K and Q terms, scaled as in SA, and its mean and peak activation), fitted anew
+    /// each frame on the cached channels; with fewer than 8 of them, their mean. Predictions are clamped to the
+    /// range of the cached scores.
+    /// </summary>
+    private Tensor EstimateUnscored(Tensor k, Tensor q, Tensor activations, Tensor scoredMask, long scoredCount)
+    {
+        if (scoredCount == 0) return zeros_like(k);
+        var cachedScores = _cache.Scores.masked_select(scoredMask);
+        if (scoredCount < 8 || !Options.RegressUnscored) return cachedScores.mean().expand_as(k);
+        var a = activations[0].flatten(1);
+        var features = stack([ones_like(k), CamMath.UnitScale(k, signed: true), CamMath.UnitScale(q, signed: false),
+            CamMath.UnitScale(a.mean([1]), signed: false), CamMath.UnitScale(a.amax([1]), signed: false)], 1);   // [K, 5]
+        var x = features[scoredMask];
+        var gram = x.t().matmul(x) + 1e-2 * eye(x.shape[1], device: x.device);
+        var beta = linalg.solve(gram, x.t().matmul(cachedScores.unsqueeze(1)));
+        return features.matmul(beta).squeeze(1).clamp(cachedScores.min(), cachedScores.max());
     }
 
     private bool DetectSceneCut(Tensor input)
@@ -179,4 +229,5 @@ public sealed class RealtimeSaCam : ICamMethod, IDisposable
         Reset();
         _cache.Dispose();
     }
+
 }

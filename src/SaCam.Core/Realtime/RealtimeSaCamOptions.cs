@@ -27,6 +27,12 @@ public sealed record RealtimeSaCamOptions
     /// <summary>Exponential smoothing of the low-resolution map across frames: 0 = none, 0.5 = half the previous map.</summary>
     public double TemporalSmoothing { get; init; } = 0;
 
+    /// <summary>Score caches kept for recently explained classes (a top-1 that flips back reuses its scores).</summary>
+    public int ClassesKept { get; init; } = 4;
+
+    /// <summary>Estimate the S of never-scored channels by regression on the cached ones (else: their mean).</summary>
+    public bool RegressUnscored { get; init; } = true;
+
     /// <summary>Weight of the running cost estimate's newest sample (exponential moving average).</summary>
     public double CostSmoothing { get; init; } = 0.3;
 }
