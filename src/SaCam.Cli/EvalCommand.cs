@@ -182,7 +182,7 @@ public static class EvalCommand
                 report.LinePlot($"sanity_{n:D2}", $"Cascading randomization: {Path.GetFileName(file)}", "layers randomized (from the top)", "Spearman(|map|, original)", series);
         }
         report.Paragraph("Cascading randomization (Adebayo et al. 2018): layers re-initialized from the output side down; similarity of the map to the original. A faithful method's maps should decorrelate (fall toward 0).");
-        report.Table(["image", "method", "Spearman |map| after the top layer", "after all", "Spearman signed after all", "SSIM after all"], rows);
+        report.Table(["image", "method", "Spearman |map| after the first cascade step", "after all", "Spearman signed after all", "SSIM after all"], rows);
     }
 
     private static void PointingReport(EvalArgs a, IExplainableModel model, Report report)

@@ -51,10 +51,13 @@ public sealed class CamResult : IDisposable
     public IReadOnlyDictionary<string, double> Diagnostics { get; init; } = new Dictionary<string, double>();
 
     /// <summary>The k best classes of the output with their softmax probabilities.</summary>
-    public IReadOnlyList<(int Index, float Probability)> TopK(int k)
+    public IReadOnlyList<(int Index, float Probability)> TopK(int k) => TopKOf(Output, k);
+
+    /// <summary>The k best classes of a logits vector [K] with their softmax probabilities (one host copy).</summary>
+    public static IReadOnlyList<(int Index, float Probability)> TopKOf(Tensor logits, int k)
     {
         using var scope = NewDisposeScope();
-        var p = Output.softmax(0).cpu();
+        var p = logits.softmax(0).cpu();
         var (values, indices) = p.topk(Math.Min(k, (int)p.shape[0]));
         var v = values.data<float>().ToArray();
         var i = indices.data<long>().ToArray();

@@ -72,13 +72,9 @@ public sealed class FrameExplainer : IDisposable
     private (int Top, string? Label, float Score, IReadOnlyList<(int, string?, float)> Top5) Summarize(Tensor output)
     {
         if (_model.OutputKind != OutputKind.Logits) return (-1, null, 0, []);
-        using var scope = NewDisposeScope();
-        var p = output.softmax(0).cpu();
-        var (values, indices) = p.topk(Math.Min(5, (int)p.shape[0]));
-        var v = values.data<float>().ToArray();
-        var i = indices.data<long>().ToArray();
-        var top5 = i.Select((index, n) => ((int)index, _model.Labels?[(int)index], v[n])).ToList();
-        return ((int)i[0], _model.Labels?[(int)i[0]], v[0], top5);
+        var top = CamResult.TopKOf(output, 5);
+        var top5 = top.Select(t => (t.Index, _model.Labels?[t.Index], t.Probability)).ToList();
+        return (top[0].Index, _model.Labels?[top[0].Index], top[0].Probability, top5);
     }
 
     public void Dispose() => (_method as IDisposable)?.Dispose();
