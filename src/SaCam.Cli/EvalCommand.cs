@@ -85,14 +85,7 @@ public static class EvalCommand
         public void Dispose() => (Method as IDisposable)?.Dispose();
     }
 
-    private static List<string> ImageFiles(string spec)
-    {
-        var source = new ImageFolderSource(spec); // validates and sorts
-        var folder = Directory.Exists(spec) ? spec : Path.GetDirectoryName(spec)!;
-        var pattern = Directory.Exists(spec) ? "*" : Path.GetFileName(spec);
-        _ = source.FrameCount;
-        return Directory.GetFiles(folder, pattern).Where(f => new[] { ".png", ".jpg", ".jpeg", ".bmp", ".JPEG" }.Contains(Path.GetExtension(f))).Order(StringComparer.Ordinal).ToList();
-    }
+    private static IReadOnlyList<string> ImageFiles(string spec) => new ImageFolderSource(spec).Files;
 
     private static (Tensor Input, ClassTarget? Target) Prepare(IExplainableModel model, string path)
     {

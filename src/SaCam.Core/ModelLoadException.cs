@@ -6,10 +6,11 @@ public sealed class ModelLoadException : Exception
     public ModelLoadException(string source, string reason, Exception? inner = null)
         : base($"Cannot load model '{source}': {reason}.", inner)
     {
-        Source = source;
+        Model = source;
         Reason = reason;
     }
 
-    public new string Source { get; }
+    /// <summary>The path or id that failed to load.</summary>
+    public string Model { get; }
     public string Reason { get; }
 }

@@ -61,21 +61,14 @@ public sealed class ExplainerBenchmark(string sharedRoot, int rounds)
         return report.ToString();
     }
 
+    /// <summary>How many perturbed images the method runs: one explanation, counted by the engine's own event.</summary>
     private static long CountImages(IExplainableModel model, Tensor x, ICamMethod method, IExplanationTarget target)
     {
-        // Count what the method runs by running it once with a counting runner.
         var engine = new CamEngine(model);
-        var runner = new PerturbationRunner(model, engine.PerturbationBatchSize);
-        using var scope = NewDisposeScope();
-        Tensor activations, gradients;
-        using (enable_grad())
-        {
-            var f = model.ForwardWithActivation(x, model.DefaultLayer);
-            gradients = autograd.grad([target.Score(f.Output).sum()], [f.Activation])[0];
-            activations = f.Activation.detach();
-        }
-        using (no_grad()) method.Compute(new CamInputs(x, activations, gradients, target, runner));
-        return runner.ImagesRun;
+        long images = 0;
+        engine.PerturbationBatchRun += n => images += n;
+        using var result = engine.Explain(x, method, target);
+        return images;
     }
 
     private static void BatchedForwards(IExplainableModel model, long images, int batchSize)

@@ -7,13 +7,8 @@ namespace SaCam.Tests;
 
 /// <summary>The `sacam explain` command, run in-process with real files.</summary>
 [TestFixture]
-public class CliTests
+public class CliTests : TempFolderTest
 {
-    private string _dir = "";
-
-    [SetUp]
-    public void Folder() => _dir = Directory.CreateTempSubdirectory("sacam-cli-").FullName;
-
     private static (int Exit, string Out, string Err) Sacam(params string[] args)
     {
         var root = new System.CommandLine.RootCommand();
@@ -32,8 +27,8 @@ public class CliTests
     public void Explain_writes_a_map_an_overlay_and_json()
     {
         var both = SharedData.Path_("media", "images", "both.png");
-        var map = Path.Combine(_dir, "map.npy");
-        var overlay = Path.Combine(_dir, "overlay.png");
+        var map = Path.Combine(Dir, "map.npy");
+        var overlay = Path.Combine(Dir, "overlay.png");
         var (exit, stdout, stderr) = Sacam("explain", both, "--model", SharedData.MobileNetV2, "--method", "gradcam",
             "--class", "tiger cat", "--save-map", map, "--out", overlay, "--json");
         Assert.That(exit, Is.EqualTo(0), stderr);
@@ -60,7 +55,7 @@ public class CliTests
     public void Input_tensor_reproduces_the_reference_map_without_an_image()
     {
         var c = ReferenceCase.All().First(c => c.Name == "both_c283");
-        var map = Path.Combine(_dir, "map.npy");
+        var map = Path.Combine(Dir, "map.npy");
         var (exit, _, stderr) = Sacam("explain", "--input-tensor", Path.Combine(c.Folder, "input.npy"), "--model", SharedData.MobileNetV2,
             "--method", "gradcam", "--class", "283", "--save-map", map);
         Assert.That(exit, Is.EqualTo(0), stderr);
@@ -72,7 +67,7 @@ public class CliTests
     [TestCase("missing.png", "does not exist")]
     public void A_missing_image_fails_on_stderr(string image, string message)
     {
-        var (exit, stdout, stderr) = Sacam("explain", Path.Combine(_dir, image));
+        var (exit, stdout, stderr) = Sacam("explain", Path.Combine(Dir, image));
         Assert.Multiple(() =>
         {
             Assert.That(exit, Is.EqualTo(CliRunner.Failed));
@@ -85,7 +80,7 @@ public class CliTests
     public void Bad_class_layer_and_tensor_are_reported_with_exit_code_1()
     {
         var both = SharedData.Path_("media", "images", "both.png");
-        var badTensor = Path.Combine(_dir, "small.npy");
+        var badTensor = Path.Combine(Dir, "small.npy");
         NpyFile.Write(badTensor, TorchSharp.torch.zeros(1, 3, 32, 32));
         var cases = new (string[] Args, string Expect)[]
         {
@@ -93,7 +88,7 @@ public class CliTests
             (["explain", both, "--model", SharedData.MobileNetV2, "--class", "unicorn"], "'unicorn' is not a label"),
             (["explain", both, "--model", SharedData.MobileNetV2, "--layer", "nope"], "'nope' does not exist"),
             (["explain", "--input-tensor", badTensor, "--model", SharedData.MobileNetV2], "small.npy"),
-            (["explain", both, "--model", Path.Combine(_dir, "none.onnx")], "none.onnx"),
+            (["explain", both, "--model", Path.Combine(Dir, "none.onnx")], "none.onnx"),
             (["explain", both, "--method", "magiccam"], "'magiccam'"),
         };
         Assert.Multiple(() =>
@@ -112,7 +107,7 @@ public class CliTests
     public void Video_on_the_generated_clip_with_the_default_model_writes_every_output()
     {
         var clip = Path.Combine(SharedData.RepoRoot, "media", "street_clip.mp4");
-        string video = Path.Combine(_dir, "out.mp4"), jsonl = Path.Combine(_dir, "frames.jsonl"), maps = Path.Combine(_dir, "maps");
+        string video = Path.Combine(Dir, "out.mp4"), jsonl = Path.Combine(Dir, "frames.jsonl"), maps = Path.Combine(Dir, "maps");
         var (exit, stdout, stderr) = Sacam("video", clip, "--out", video, "--jsonl", jsonl, "--save-maps", maps, "--max-frames", "4");
         Assert.That(exit, Is.EqualTo(0), stderr);
         var lines = File.ReadAllLines(jsonl).Select(l => JsonDocument.Parse(l).RootElement).ToList();
@@ -131,7 +126,7 @@ public class CliTests
     [Test]
     public void Video_errors_name_the_source_and_the_option()
     {
-        var (exit, _, stderr) = Sacam("video", Path.Combine(_dir, "nope.mp4"));
+        var (exit, _, stderr) = Sacam("video", Path.Combine(Dir, "nope.mp4"));
         Assert.That(exit, Is.EqualTo(CliRunner.Failed));
         Assert.That(stderr, Does.Contain("nope.mp4").And.Contain("does not exist"));
         var clip = Path.Combine(SharedData.RepoRoot, "media", "street_clip.mp4");

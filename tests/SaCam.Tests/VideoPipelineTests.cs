@@ -11,13 +11,8 @@ using SaCam.Video.Sources;
 namespace SaCam.Tests;
 
 [TestFixture]
-public class VideoPipelineTests
+public class VideoPipelineTests : TempFolderTest
 {
-    private string _dir = "";
-
-    [SetUp]
-    public void Folder() => _dir = Directory.CreateTempSubdirectory("sacam-video-").FullName;
-
     private static string Clip(string name) => SharedData.Path_("media", "driving", name);
 
     private static FrameRenderer Renderer() => new(new RenderOptions());
@@ -38,7 +33,7 @@ public class VideoPipelineTests
         var source = VideoCaptureSource.File(Clip("traffic_frames.mp4"));
         using var explainer = new FrameExplainer(MobileNetParityTests.Model, "gradcam");
         var pipeline = new VideoPipeline(source, explainer, Renderer(), new PipelineOptions { Mode = PipelineMode.Exact });
-        string video = Path.Combine(_dir, "out.mp4"), jsonl = Path.Combine(_dir, "frames.jsonl"), maps = Path.Combine(_dir, "maps");
+        string video = Path.Combine(Dir, "out.mp4"), jsonl = Path.Combine(Dir, "frames.jsonl"), maps = Path.Combine(Dir, "maps");
         var result = pipeline.Run([new VideoFileSink(video, 30), new JsonLinesSink(jsonl), new MapFileSink(maps)]);
 
         var lines = File.ReadAllLines(jsonl).Select(l => JsonDocument.Parse(l).RootElement).ToList();
@@ -62,7 +57,7 @@ public class VideoPipelineTests
     {
         var source = VideoCaptureSource.File(Clip("traffic_frames.mp4"));
         using var explainer = new FrameExplainer(MobileNetParityTests.Model, FrameExplainer.ClassifyOnly);
-        var jsonl = Path.Combine(_dir, "frames.jsonl");
+        var jsonl = Path.Combine(Dir, "frames.jsonl");
         var result = new VideoPipeline(source, explainer, Renderer(), new PipelineOptions { Stride = 3, MaxFrames = 5 })
             .Run([new JsonLinesSink(jsonl)]);
         var indices = File.ReadAllLines(jsonl).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("index").GetInt64());
@@ -77,7 +72,7 @@ public class VideoPipelineTests
         var source = VideoCaptureSource.File(Clip("traffic_frames.mp4")); // 20 frames at 30 fps: one every 33 ms
         using var explainer = new FrameExplainer(MobileNetParityTests.Model, new SlowMethod(new GradCam(), TimeSpan.FromMilliseconds(150)));
         var pipeline = new VideoPipeline(source, explainer, Renderer(), new PipelineOptions { Mode = PipelineMode.Live });
-        var jsonl = Path.Combine(_dir, "frames.jsonl");
+        var jsonl = Path.Combine(Dir, "frames.jsonl");
         var result = pipeline.Run([new JsonLinesSink(jsonl)]);
         var lines = File.ReadAllLines(jsonl).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         Assert.Multiple(() =>
@@ -94,7 +89,7 @@ public class VideoPipelineTests
     public void A_truncated_video_ends_with_an_error_and_the_outputs_stay_valid()
     {
         // An MJPG AVI of 40 frames, cut at 60% of its bytes.
-        string whole = Path.Combine(_dir, "whole.avi"), cut = Path.Combine(_dir, "cut.avi");
+        string whole = Path.Combine(Dir, "whole.avi"), cut = Path.Combine(Dir, "cut.avi");
         using (var capture = new VideoCapture(Clip("lane_dashcam.mp4")))
         using (var writer = new VideoWriter(whole, FourCC.MJPG, 25, new Size(480, 270)))
         using (var mat = new Mat())
@@ -109,7 +104,7 @@ public class VideoPipelineTests
 
         var source = VideoCaptureSource.File(cut);
         using var explainer = new FrameExplainer(MobileNetParityTests.Model, FrameExplainer.ClassifyOnly);
-        string video = Path.Combine(_dir, "out.avi"), jsonl = Path.Combine(_dir, "frames.jsonl");
+        string video = Path.Combine(Dir, "out.avi"), jsonl = Path.Combine(Dir, "frames.jsonl");
         var result = new VideoPipeline(source, explainer, Renderer(), new PipelineOptions())
             .Run([new VideoFileSink(video, 25), new JsonLinesSink(jsonl)]);
         var lines = File.ReadAllLines(jsonl);
@@ -127,19 +122,19 @@ public class VideoPipelineTests
     [Test]
     public void Sources_name_what_is_wrong()
     {
-        Assert.That(Assert.Throws<FrameSourceException>(() => FrameSources.Open(Path.Combine(_dir, "nope.mp4")))!.Message, Does.Contain("nope.mp4").And.Contain("does not exist"));
-        var notVideo = Path.Combine(_dir, "text.mp4");
+        Assert.That(Assert.Throws<FrameSourceException>(() => FrameSources.Open(Path.Combine(Dir, "nope.mp4")))!.Message, Does.Contain("nope.mp4").And.Contain("does not exist"));
+        var notVideo = Path.Combine(Dir, "text.mp4");
         File.WriteAllText(notVideo, "definitely not a video");
         Assert.That(Assert.Throws<FrameSourceException>(() => FrameSources.Open(notVideo))!.Message, Does.Contain("text.mp4").And.Contain("Cannot open"));
-        Assert.That(Assert.Throws<FrameSourceException>(() => FrameSources.Open(Path.Combine(_dir, "*.png")))!.Message, Does.Contain("No images"));
+        Assert.That(Assert.Throws<FrameSourceException>(() => FrameSources.Open(Path.Combine(Dir, "*.png")))!.Message, Does.Contain("No images"));
     }
 
     [Test]
     public void An_image_folder_is_a_source_in_name_order()
     {
         foreach (var (name, i) in new[] { ("b.png", 1), ("a.png", 0), ("c.png", 2) })
-            Cv2.ImWrite(Path.Combine(_dir, name), new Mat(64, 96, MatType.CV_8UC3, Scalar.All(i * 100)));
-        var frames = new ImageFolderSource(Path.Combine(_dir, "*.png")).Frames().ToEnumerable().ToList();
+            Cv2.ImWrite(Path.Combine(Dir, name), new Mat(64, 96, MatType.CV_8UC3, Scalar.All(i * 100)));
+        var frames = new ImageFolderSource(Path.Combine(Dir, "*.png")).Frames().ToEnumerable().ToList();
         Assert.That(frames.Select(f => (f.Index, (int)f.Image.Get<Vec3b>(0, 0).Item0)), Is.EqualTo(new[] { (0L, 0), (1L, 100), (2L, 200) }));
         foreach (var f in frames) f.Dispose();
     }

@@ -13,7 +13,7 @@ public static class InputValidator
     public static void Validate(Tensor input, IExplainableModel model, string what = "input tensor")
     {
         var spec = model.Preprocess;
-        long channels = model.Layers.Count > 0 ? ExpectedChannels(model) : 3;
+        long channels = model is IHasInputChannels c ? c.InputChannels : 3;
         if (input.dtype != ScalarType.Float32)
             throw new ArgumentException($"The {what} has dtype {input.dtype}; model '{model.Name}' needs float32.");
         var shape = input.shape;
@@ -24,8 +24,6 @@ public static class InputValidator
         if (!finite)
             throw new ArgumentException($"The {what} holds NaN or infinite values.");
     }
-
-    private static long ExpectedChannels(IExplainableModel model) => model is IHasInputChannels c ? c.InputChannels : 3;
 }
 
 /// <summary>Models that know their input channel count.</summary>

@@ -26,7 +26,6 @@ public sealed class RealtimeSaCam : ICamMethod, IDisposable
     private Tensor? _previousThumbnail;
     private Tensor? _previousLowRes;
     private double? _costPerImageMs;
-    private long _frames;
 
     public RealtimeSaCam(RealtimeSaCamOptions? options = null) => Options = options ?? new RealtimeSaCamOptions();
 
@@ -123,7 +122,6 @@ public sealed class RealtimeSaCam : ICamMethod, IDisposable
             ["class_changed"] = classChanged ? 1 : 0,
             ["cache_resets"] = _cache.Resets,
         };
-        _frames++;
         var parts = new Dictionary<string, Tensor>
         {
             ["S"] = s.MoveToOuterDisposeScope(),

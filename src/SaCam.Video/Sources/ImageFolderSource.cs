@@ -25,6 +25,9 @@ public sealed class ImageFolderSource : IFrameSource
         FramesPerSecond = framesPerSecond;
     }
 
+    /// <summary>The image files, in the order they are delivered.</summary>
+    public IReadOnlyList<string> Files => _files;
+
     public string Description { get; }
     public bool IsLive => false;
     public double? FramesPerSecond { get; }
