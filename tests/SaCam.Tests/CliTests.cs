@@ -14,6 +14,7 @@ public class CliTests : TempFolderTest
         var root = new System.CommandLine.RootCommand();
         root.Subcommands.Add(ExplainCommand.Create());
         root.Subcommands.Add(VideoCommand.Create());
+        root.Subcommands.Add(EvalCommand.Create());
         var stdout = new StringWriter();
         var stderr = new StringWriter();
         var (oldOut, oldErr) = (Console.Out, Console.Error);
@@ -133,5 +134,52 @@ public class CliTests : TempFolderTest
         (exit, _, stderr) = Sacam("video", clip, "--mode", "sometimes");
         Assert.That(exit, Is.EqualTo(CliRunner.Failed));
         Assert.That(stderr, Does.Contain("--mode 'sometimes'"));
+    }
+
+    /// <summary>sacam eval writes report.md, results.csv with every number, and plots that decode.</summary>
+    [Test]
+    public void Eval_deletion_insertion_writes_a_report_a_csv_and_plots()
+    {
+        var outDir = Path.Combine(Dir, "report");
+        var (exit, _, stderr) = Sacam("eval", "deletion-insertion", "--model", SharedData.MobileNetV2, "--methods", "gradcam,layercam",
+            "--images", SharedData.Path_("media", "images", "both.png"), "--step-pixels", "2240", "--out", outDir);
+        Assert.That(exit, Is.EqualTo(0), stderr);
+        var csv = File.ReadAllLines(Path.Combine(outDir, "results.csv"));
+        var report = File.ReadAllText(Path.Combine(outDir, "report.md"));
+        using var plot = OpenCvSharp.Cv2.ImRead(Path.Combine(outDir, "plots", "deletion_01.png"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(csv[0], Is.EqualTo("evaluation,method,image,key,value"));
+            Assert.That(csv.Skip(1).Count(l => l.StartsWith("deletion,")), Is.EqualTo(2), "one deletion AUC per method");
+            Assert.That(csv.Skip(1).All(l => double.TryParse(l.Split(',')[^1], System.Globalization.CultureInfo.InvariantCulture, out var v) && v >= -1 && v <= 1));
+            Assert.That(report, Does.Contain("| gradcam |").And.Contain("| layercam |").And.Contain("plots/insertion_01.png"));
+            Assert.That(plot.Empty(), Is.False, "the plot is a PNG that decodes");
+            Assert.That((plot.Width, plot.Height), Is.EqualTo((720, 420)));
+        });
+    }
+
+    [Test]
+    public void Eval_temporal_writes_a_timeline_for_each_method()
+    {
+        var outDir = Path.Combine(Dir, "temporal");
+        var (exit, _, stderr) = Sacam("eval", "temporal", "--model", SharedData.MobileNetV2, "--methods", "gradcam,sacam-rt@30",
+            "--video", SharedData.Path_("media", "driving", "traffic_frames.mp4"), "--max-frames", "4", "--out", outDir);
+        Assert.That(exit, Is.EqualTo(0), stderr);
+        var csv = File.ReadAllLines(Path.Combine(outDir, "results.csv")).Skip(1).ToList();
+        using var plot = OpenCvSharp.Cv2.ImRead(Path.Combine(outDir, "plots", "temporal.png"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(csv.Count(l => l.Contains(",gradcam,")), Is.EqualTo(3), "3 consecutive pairs in 4 frames");
+            Assert.That(csv.Count(l => l.Contains(",sacam-rt@30,")), Is.EqualTo(3));
+            Assert.That(plot.Empty(), Is.False);
+        });
+    }
+
+    [Test]
+    public void Eval_without_its_input_says_what_is_missing()
+    {
+        var (exit, _, stderr) = Sacam("eval", "temporal", "--model", SharedData.MobileNetV2, "--out", Dir);
+        Assert.That(exit, Is.EqualTo(CliRunner.Failed));
+        Assert.That(stderr, Does.Contain("temporal needs --video"));
     }
 }

@@ -55,4 +55,24 @@ public class TorchVisionTests
         var e = Assert.Throws<SaCam.Core.ModelLoadException>(() => TorchVisionZoo.Load("resnet18", bogus));
         Assert.That(e!.Message, Does.Contain("bogus.pth").And.Contain("legacy"));
     }
+
+    /// <summary>TorchSharp's own format: a model saved with module.save loads back and gives the same logits.</summary>
+    [Test]
+    public void TorchSharp_format_weights_round_trip()
+    {
+        using var scope = NewDisposeScope();
+        var x = NpyFile.Read(Fixture("resnet18_input.npy"));
+        var saved = Path.Combine(Directory.CreateTempSubdirectory("sacam-dat-").FullName, "resnet18.dat");
+        Tensor expected;
+        using (var original = TorchVisionZoo.Load("resnet18", Fixture("resnet18_random.pth")))
+        {
+            original.Module.save(saved);
+            using (no_grad()) expected = original.Predict(x);
+        }
+        using var reloaded = TorchVisionZoo.Load("resnet18", saved);
+        Tensor actual;
+        using (no_grad()) actual = reloaded.Predict(x);
+        Assert.That(Compare.MaxAbsDiff(actual, expected), Is.LessThanOrEqualTo(1e-5));
+        File.Delete(saved);
+    }
 }
