@@ -22,22 +22,35 @@ public static class NativeRuntime
     private const int MallocArenaMax = -8;      // M_ARENA_MAX
     private static int _configured;
 
-    public static void Configure()
+    public static void Configure(NativeProfile profile = NativeProfile.Batched)
     {
         if (Interlocked.Exchange(ref _configured, 1) == 1) return;
         if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable("SACAM_NATIVE_TUNING") == "0") return;
+        profile = Environment.GetEnvironmentVariable("SACAM_NATIVE_PROFILE")?.ToLowerInvariant() switch
+        {
+            "batched" => NativeProfile.Batched,
+            "streaming" => NativeProfile.Streaming,
+            _ => profile,
+        };
+        Profile = profile;
         try
         {
             setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
             mallopt(MallocArenaMax, 1);
-            mallopt(MallocMmapMax, 0);
-            mallopt(MallocTrimThreshold, TrimThresholdBytes());
+            if (profile == NativeProfile.Batched)
+            {
+                mallopt(MallocMmapMax, 0);
+                mallopt(MallocTrimThreshold, TrimThresholdBytes());
+            }
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
             // Not glibc (e.g. musl): nothing to tune.
         }
     }
+
+    /// <summary>The profile in force (null until configured, or when tuning is off).</summary>
+    public static NativeProfile? Profile { get; private set; }
 
     /// <summary>Free memory above this at the top of the heap goes back to the system: SACAM_MALLOC_TRIM_MB, default 512 (at 256, batch-16 passes slowed from 10.7 to 16.5 ms/image).
     /// Never trimming (the first setting) let the heap creep +14% over 2,000 frames; see docs/benchmarks.md.</summary>
@@ -48,9 +61,40 @@ public static class NativeRuntime
         return (int)Math.Min(int.MaxValue, mb * 1024L * 1024L);
     }
 
+    /// <summary>
+    /// Hands free heap pages back to the system (glibc malloc_trim: the top of the heap and whole free pages inside
+    /// it). Long video runs call it every few hundred frames so that resident memory tracks what is in use rather
+    /// than the high-water mark of a fragmented heap. A no-op off glibc.
+    /// </summary>
+    public static void ReleaseFreeMemory()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        try
+        {
+            malloc_trim(0);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+        }
+    }
+
+    [DllImport("libc.so.6", EntryPoint = "malloc_trim")]
+    private static extern int malloc_trim(nuint pad);
+
     [DllImport("libc.so.6", EntryPoint = "setenv")]
     private static extern int setenv(string name, string value, int overwrite);
 
     [DllImport("libc.so.6", EntryPoint = "mallopt")]
     private static extern int mallopt(int param, int value);
+}
+
+/// <summary>Which workload the process-wide malloc settings favour.</summary>
+public enum NativeProfile
+{
+    /// <summary>Large batched passes (full SA-CAM, Score-CAM, evaluation): freed blocks stay in the heap for reuse.</summary>
+    Batched,
+
+    /// <summary>Long video runs with small passes: glibc's default mmap for large blocks, so memory stays flat for
+    /// hours; one arena and passive OpenMP waits as in Batched.</summary>
+    Streaming,
 }

@@ -79,6 +79,62 @@ public class RealtimeSaCamTests
         });
     }
 
+    /// <summary>A budget below one channel's cost (5 ms; a channel costs 8 ms on the controlled clock) is not
+    /// overrun every frame: unused budget carries over, so some frames reuse the cache alone, others score a channel,
+    /// and the average stays at the budget.</summary>
+    [Test]
+    public void A_budget_below_one_channels_cost_scores_every_few_frames()
+    {
+        using var scope = NewDisposeScope();
+        var clock = new ControlledClock();
+        var engine = new CamEngine(MobileNetParityTests.Model, clock: clock);
+        engine.PerturbationBatchRun += images => clock.Advance(4.0 * images);
+        using var x = ReferenceCase.All().First().Load("input");
+        const double budgetMs = 5;
+        const int frames = 12;
+        using var rt = new RealtimeSaCam(new RealtimeSaCamOptions { BudgetMs = budgetMs });
+        var used = new List<double>();
+        var scored = new List<double>();
+        for (int frame = 0; frame < frames; frame++)
+        {
+            using var r = engine.Explain(x, rt, new ClassTarget(244));
+            used.Add(r.Diagnostics["used_ms"]);
+            scored.Add(r.Diagnostics["channels_scored"]);
+        }
+        Assert.Multiple(() =>
+        {
+            // The balance carried at the end is at least minus one budget, hence the one-budget slack over the run.
+            Assert.That(used.Sum(), Is.LessThanOrEqualTo(budgetMs * (frames + 1)), "time used over the run");
+            Assert.That(scored.Count(n => n == 0), Is.GreaterThan(0), "some frames reuse the cache alone");
+            Assert.That(scored.Skip(1).Count(n => n == 1), Is.GreaterThanOrEqualTo(frames / 3), "others score a channel");
+        });
+    }
+
+    /// <summary>With a few channels scored, the score term is trusted only as far as measured scores carry the weight
+    /// at stake (0 &lt; confidence &lt; 1); on the same image repeated, confidence grows as the cache fills.</summary>
+    [Test]
+    public void The_score_term_is_trusted_as_far_as_it_was_measured()
+    {
+        using var scope = NewDisposeScope();
+        var clock = new ControlledClock();
+        var engine = new CamEngine(MobileNetParityTests.Model, clock: clock);
+        engine.PerturbationBatchRun += images => clock.Advance(4.0 * images);
+        using var x = ReferenceCase.All().First().Load("input");
+        using var rt = new RealtimeSaCam(new RealtimeSaCamOptions { BudgetMs = 40 });
+        var confidence = new List<double>();
+        for (int frame = 0; frame < 4; frame++)
+        {
+            using var r = engine.Explain(x, rt, new ClassTarget(244));
+            confidence.Add(r.Diagnostics["score_confidence"]);
+        }
+        Assert.Multiple(() =>
+        {
+            Assert.That(confidence[0], Is.GreaterThan(0).And.LessThan(1), "one probe channel: partly trusted");
+            Assert.That(confidence[^1], Is.GreaterThan(confidence[0]), "more channels scored on a still scene: more trust");
+            Assert.That(confidence[^1], Is.LessThan(1), "a few dozen of ~900 channels do not carry all the weight");
+        });
+    }
+
     /// <summary>A class flip parks the class's scores (a flip back resumes them); a scene cut drops them all.</summary>
     [Test]
     public void A_class_flip_keeps_scores_per_class_and_a_scene_cut_drops_them()
@@ -88,7 +144,8 @@ public class RealtimeSaCamTests
         var cases = ReferenceCase.All().ToList();
         var cat = cases.First(c => c.Name == "both_c283").Load("input");
         var other = cases.First(c => c.Name.StartsWith("ILSVRC2012_val_00000057")).Load("input");
-        using var rt = new RealtimeSaCam(new RealtimeSaCamOptions { BudgetMs = 60 });
+        // One channel every frame whatever the machine's speed: this test is about the caches, not the budget.
+        using var rt = new RealtimeSaCam(new RealtimeSaCamOptions { BudgetMs = 60, MinChannelsPerFrame = 1 });
         double Coverage(CamResult r) => r.Diagnostics["cache_coverage"];
         using var a = engine.Explain(cat, rt, new ClassTarget(283));
         using var b = engine.Explain(cat, rt, new ClassTarget(283));

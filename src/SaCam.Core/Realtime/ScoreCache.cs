@@ -11,6 +11,7 @@ internal sealed class ScoreCache : IDisposable
 {
     private Tensor? _scores;   // [K]
     private Tensor? _age;      // [K], float; +inf = never scored
+    private Tensor? _drift;    // [K], float: scene change accumulated since each score was taken
 
     public int? ClassIndex { get; private set; }
     public long Resets { get; private set; }
@@ -27,15 +28,19 @@ internal sealed class ScoreCache : IDisposable
         ClassIndex = classIndex;
         _scores = zeros(channels, device: device).DetachFromDisposeScope();
         _age = full(channels, float.PositiveInfinity, device: device).DetachFromDisposeScope();
+        _drift = zeros(channels, device: device).DetachFromDisposeScope();
     }
 
     public Tensor Scores => _scores ?? throw new InvalidOperationException("cache not prepared");
     public Tensor Age => _age ?? throw new InvalidOperationException("cache not prepared");
+    public Tensor Drift => _drift ?? throw new InvalidOperationException("cache not prepared");
 
-    /// <summary>One frame passed: every entry ages; entries past maxAge are forgotten.</summary>
-    public void Tick(double maxAge)
+    /// <summary>One frame passed, the scene changed by <paramref name="sceneChange"/>: every entry ages and drifts;
+    /// entries past maxAge are forgotten.</summary>
+    public void Tick(double maxAge, double sceneChange)
     {
         _age!.add_(1);
+        _drift!.add_(sceneChange);
         _age.masked_fill_(_age > maxAge, float.PositiveInfinity);
     }
 
@@ -44,6 +49,7 @@ internal sealed class ScoreCache : IDisposable
     {
         _scores!.index_copy_(0, channels, freshScores.index_select(0, channels));
         _age!.index_fill_(0, channels, 0);
+        _drift!.index_fill_(0, channels, 0);
     }
 
     public void Reset()
@@ -51,7 +57,8 @@ internal sealed class ScoreCache : IDisposable
         if (_scores is not null) Resets++;
         _scores?.Dispose();
         _age?.Dispose();
-        _scores = _age = null;
+        _drift?.Dispose();
+        _scores = _age = _drift = null;
         ClassIndex = null;
     }
 

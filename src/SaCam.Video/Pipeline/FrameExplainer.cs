@@ -1,3 +1,4 @@
+using SaCam.Core;
 using System.Diagnostics;
 using SaCam.Core.Methods;
 using SaCam.Core.Models;
@@ -39,8 +40,13 @@ public sealed class FrameExplainer : IDisposable
     public string MethodId => _method?.Id ?? ClassifyOnly;
     public IExplainableModel Model => _model;
 
+    /// <summary>Frames between two returns of free heap memory to the system (see NativeRuntime.ReleaseFreeMemory).</summary>
+    public const int FramesBetweenHeapTrims = 100;
+    private long _explained;
+
     public FrameExplanation Explain(VideoFrame frame)
     {
+        if (++_explained % FramesBetweenHeapTrims == 0) NativeRuntime.ReleaseFreeMemory();
         var clock = Stopwatch.StartNew();
         using var scope = NewDisposeScope();
         var (input, geometry) = ImagePreprocessor.ToTensor(frame.Image, _model.Preprocess, _model.Device);
