@@ -40,22 +40,23 @@ public static class VideoCommand
         var sideBySide = new Option<bool>("--side-by-side") { Description = "Write original | overlay." };
         var smoothing = new Option<double>("--smoothing") { Description = "sacam-rt: temporal smoothing of maps, 0 (none) to 0.9.", DefaultValueFactory = _ => 0 };
         var layer = new Option<string?>("--layer") { Description = "Target layer." };
+        var run = new Option<string?>("--run") { Description = "Write a run folder for `sacam review`: manifest, JSONL, annotated and original video, maps." };
 
         var command = new Command("video", "Explain every frame of a video, camera or stream, and write annotated footage.");
         command.Arguments.Add(source);
-        foreach (var o in new Option[] { model, labels, method, budget, output, jsonl, saveMaps, pngEvery, pngDir, window, stride, maxFrames, classOption, mode, device, colorMap, sideBySide, smoothing, layer })
+        foreach (var o in new Option[] { model, labels, method, budget, output, jsonl, saveMaps, pngEvery, pngDir, window, stride, maxFrames, classOption, mode, device, colorMap, sideBySide, smoothing, layer, run })
             command.Options.Add(o);
         command.SetAction(parse => CliRunner.Guard(() => Run(new VideoArgs(parse.GetValue(source)!, parse.GetValue(model)!, parse.GetValue(labels),
             parse.GetValue(method)!, parse.GetValue(budget), parse.GetValue(output), parse.GetValue(jsonl), parse.GetValue(saveMaps),
             parse.GetValue(pngEvery), parse.GetValue(pngDir), parse.GetValue(window), parse.GetValue(stride), parse.GetValue(maxFrames),
             parse.GetValue(classOption), parse.GetValue(mode), parse.GetValue(device)!, parse.GetValue(colorMap)!, parse.GetValue(sideBySide),
-            parse.GetValue(smoothing), parse.GetValue(layer)))));
+            parse.GetValue(smoothing), parse.GetValue(layer), parse.GetValue(run)))));
         return command;
     }
 
     public sealed record VideoArgs(string Source, string Model, string? Labels, string Method, double BudgetMs, string? Out, string? Jsonl,
         string? SaveMaps, int PngEvery, string? PngDir, bool Window, int Stride, long? MaxFrames, string? Class, string? Mode, string Device,
-        string ColorMap, bool SideBySide, double Smoothing, string? Layer);
+        string ColorMap, bool SideBySide, double Smoothing, string? Layer, string? Run = null);
 
     public static int Run(VideoArgs a)
     {
@@ -97,6 +98,9 @@ public static class VideoCommand
             if (a.SaveMaps is not null) sinks.Add(new MapFileSink(a.SaveMaps));
             if (a.PngEvery > 0) sinks.Add(new PngFrameSink(a.PngDir!, every: a.PngEvery));
             if (a.Window) sinks.Add(new WindowSink($"sacam: {frameSource.Description}"));
+            if (a.Run is not null)
+                sinks.AddRange(new RunFolder(a.Run).Create(new RunManifest(frameSource.Description, a.Model, explainer.MethodId,
+                    pipelineMode.ToString().ToLowerInvariant(), fps, DateTime.UtcNow), fps, saveMaps: a.Method != FrameExplainer.ClassifyOnly));
         }
         catch
         {

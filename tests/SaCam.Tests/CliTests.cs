@@ -15,6 +15,7 @@ public class CliTests : TempFolderTest
         root.Subcommands.Add(ExplainCommand.Create());
         root.Subcommands.Add(VideoCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
+        root.Subcommands.Add(ReviewCommand.Create());
         var stdout = new StringWriter();
         var stderr = new StringWriter();
         var (oldOut, oldErr) = (Console.Out, Console.Error);
@@ -116,12 +117,46 @@ public class CliTests : TempFolderTest
         {
             Assert.That(stdout, Does.Contain("4 frames written, 0 dropped").And.Contain("sacam-rt"));
             Assert.That(lines.Select(l => l.GetProperty("index").GetInt64()), Is.EqualTo(new long[] { 0, 1, 2, 3 }));
-            Assert.That(lines.All(l => l.GetProperty("channels_scored").GetDouble() >= 1 && l.TryGetProperty("cache_coverage", out _)));
+            Assert.That(lines[0].GetProperty("channels_scored").GetDouble(), Is.EqualTo(1), "the first frame probes the cost");
+            Assert.That(lines.All(l => l.TryGetProperty("channels_scored", out _) && l.TryGetProperty("cache_coverage", out _) && l.TryGetProperty("score_confidence", out _)));
             Assert.That(VideoPipelineTests.CountDecodedFrames(video), Is.EqualTo(4));
             Assert.That(Directory.GetFiles(maps).Select(Path.GetFileName).Order(), Is.EqualTo(new[] { "000000.npy", "000001.npy", "000002.npy", "000003.npy" }));
         });
         using var map = NpyFile.Read(Path.Combine(maps, "000002.npy"));
         Assert.That(map.shape, Is.EqualTo(new long[] { 224, 224 }));
+    }
+
+    /// <summary>Two runs of the clip (two methods) into run folders, then one review page showing both: the files a
+    /// browser needs exist, and each layer's chunks hold one JPEG per frame (the browser side is tested in
+    /// SaCam.Review.Tests).</summary>
+    [Test]
+    public void Video_run_folders_become_one_review_page()
+    {
+        var clip = Path.Combine(SharedData.RepoRoot, "media", "street_clip.mp4");
+        string gradcam = Path.Combine(Dir, "gradcam"), layercam = Path.Combine(Dir, "layercam");
+        foreach (var (method, run) in new[] { ("gradcam", gradcam), ("layercam", layercam) })
+        {
+            var (code, _, err) = Sacam("video", clip, "--method", method, "--max-frames", "5", "--run", run);
+            Assert.That(code, Is.EqualTo(0), err);
+        }
+        Assert.Multiple(() =>
+        {
+            Assert.That(VideoPipelineTests.CountDecodedFrames(Path.Combine(gradcam, "annotated.avi")), Is.EqualTo(5));
+            Assert.That(VideoPipelineTests.CountDecodedFrames(Path.Combine(gradcam, "original.avi")), Is.EqualTo(5));
+            Assert.That(File.ReadAllLines(Path.Combine(gradcam, "frames.jsonl")), Has.Length.EqualTo(5));
+            Assert.That(Directory.GetFiles(Path.Combine(gradcam, "maps")), Has.Length.EqualTo(5));
+            Assert.That(File.ReadAllText(Path.Combine(layercam, "run.json")), Does.Contain("\"method\": \"layercam\""));
+        });
+        var review = Path.Combine(Dir, "review");
+        var (exit, stdout, stderr) = Sacam("review", gradcam, layercam, "--out", review);
+        Assert.That(exit, Is.EqualTo(0), stderr);
+        Assert.That(stdout, Does.Contain("5 frames, panels original | gradcam | layercam"));
+        var chunks = Directory.GetFiles(Path.Combine(review, "frames")).Select(Path.GetFileName).Order().ToArray();
+        Assert.That(chunks, Is.EqualTo(new[] { "m0-0.js", "m1-0.js", "original-0.js" }));
+        Assert.That(System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(Path.Combine(review, "frames", "m1-0.js")), "data:image/jpeg;base64,").Count, Is.EqualTo(5));
+        (exit, _, stderr) = Sacam("review", Path.Combine(Dir, "no-such-run"));
+        Assert.That(exit, Is.EqualTo(CliRunner.Failed));
+        Assert.That(stderr, Does.Contain("no-such-run").And.Contain("does not exist"));
     }
 
     [Test]

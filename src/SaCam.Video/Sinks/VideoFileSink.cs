@@ -6,9 +6,11 @@ namespace SaCam.Video.Sinks;
 /// <summary>
 /// An annotated video file (mp4v in .mp4/.mov, MJPG in .avi/.mjpg; H.264 does not encode on these machines).
 /// Opened at the first frame with that frame's size; released on Dispose, which the pipeline always calls, so an
-/// interrupted run still leaves a closed, playable file with every frame done so far.
+/// interrupted run still leaves a closed, playable file with every frame done so far. With
+/// <paramref name="original"/> it writes the frames as they came from the source, without the overlay (a run folder
+/// keeps both, so that a review can show them side by side).
 /// </summary>
-public sealed class VideoFileSink(string path, double fps) : IFrameSink
+public sealed class VideoFileSink(string path, double fps, bool original = false) : IFrameSink
 {
     private VideoWriter? _writer;
 
@@ -17,7 +19,7 @@ public sealed class VideoFileSink(string path, double fps) : IFrameSink
 
     public void Write(AnnotatedFrame frame)
     {
-        var image = frame.Overlay ?? frame.Frame.Image;
+        var image = original ? frame.Frame.Image : frame.Overlay ?? frame.Frame.Image;
         _writer ??= Open(image.Size());
         _writer.Write(image);
         FramesWritten++;

@@ -1,0 +1,197 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using OpenCvSharp;
+using SaCam.Video.Sinks;
+
+namespace SaCam.Review;
+
+/// <summary>How a review page is written.</summary>
+public sealed record ReviewOptions
+{
+    /// <summary>Inline every frame into index.html (one file to mail around). Refused above <see cref="MaxInlineBytes"/>.</summary>
+    public bool SelfContained { get; init; }
+
+    /// <summary>Frames per lazily loaded chunk file: the page fetches a chunk only when the scrubber reaches it.</summary>
+    public int ChunkSize { get; init; } = 16;
+
+    public int JpegQuality { get; init; } = 85;
+
+    /// <summary>Largest page a self-contained review may produce.</summary>
+    public long MaxInlineBytes { get; init; } = 64L << 20;
+}
+
+/// <summary>What was written.</summary>
+public sealed record ReviewPage(string IndexPath, int Frames, IReadOnlyList<string> Layers, long Bytes);
+
+/// <summary>
+/// Builds the review page of one or more runs of the same footage (one per method): the original frames of the first
+/// run, each run's annotated frames, and a timeline of class score, map peak and entropy. Frames are JPEG data URLs
+/// in small script files (frames/LAYER-CHUNK.js) that the page loads on demand: it works from file:// (no server,
+/// no fetch), images from data URLs keep the export canvas untainted, and a long run never becomes one huge page.
+/// </summary>
+public static class ReviewBuilder
+{
+    private const string PageResource = "SaCam.Review.review.html";
+    private const string DataPlaceholder = "/*SACAM_DATA*/null";
+    private const string InlineChunksPlaceholder = "<!--SACAM_INLINE_CHUNKS-->";
+
+    public static ReviewPage Build(IReadOnlyList<string> runPaths, string outputFolder, ReviewOptions? options = null)
+    {
+        options ??= new ReviewOptions();
+        if (runPaths.Count == 0) throw new ArgumentException("Name at least one run folder (written by: sacam video SOURCE --run DIR).");
+        if (options.ChunkSize < 1) throw new ArgumentException($"Chunk size must be at least 1 (got {options.ChunkSize}).");
+        var runs = runPaths.Select(LoadRun).ToList();
+        var primary = runs[0];
+        if (primary.Records.Count == 0) throw new InvalidDataException($"Run '{primary.Folder.Path}' has no frames in {RunFolder.FramesName}.");
+        foreach (var other in runs.Skip(1))
+            if (!string.Equals(other.Manifest.Source, primary.Manifest.Source, StringComparison.Ordinal))
+                throw new ArgumentException($"Runs show different footage: '{primary.Manifest.Source}' ({primary.Folder.Path}) and '{other.Manifest.Source}' ({other.Folder.Path}); review runs of the same source side by side.");
+
+        var positions = primary.Records.Select(r => FrameIndex(r)).ToList();
+        Directory.CreateDirectory(outputFolder);
+        var framesDir = Path.Combine(outputFolder, "frames");
+        if (Directory.Exists(framesDir)) Directory.Delete(framesDir, recursive: true);
+        Directory.CreateDirectory(framesDir);
+
+        var layers = new List<(string Key, string Title, string Video, Run Run)> { ("original", "original", primary.Folder.OriginalVideo, primary) };
+        for (int i = 0; i < runs.Count; i++) layers.Add(($"m{i}", MethodTitle(runs, i), runs[i].Folder.AnnotatedVideo, runs[i]));
+
+        var inline = new StringBuilder();
+        long inlineBytes = 0;
+        (int Width, int Height) size = (0, 0);
+        foreach (var layer in layers)
+        {
+            var frameSize = WriteLayer(layer.Key, layer.Video, layer.Run, positions, framesDir, options, chunkScript =>
+            {
+                if (!options.SelfContained) return;
+                inlineBytes += chunkScript.Length;
+                if (inlineBytes > options.MaxInlineBytes)
+                    throw new InvalidOperationException($"A self-contained page would exceed {options.MaxInlineBytes >> 20} MB ({positions.Count} frames x {layers.Count} layers); write the default folder form (frames load lazily) or serve it with --serve.");
+                inline.Append("<script>").Append(chunkScript).Append("</script>\n");
+            });
+            if (layer.Key == "original") size = frameSize;
+        }
+
+        var data = PageData(runs, layers.Select(l => (l.Key, l.Title)).ToList(), positions, size, options);
+        string html = LoadTemplate()
+            .Replace(DataPlaceholder, data.ToJsonString(), StringComparison.Ordinal)
+            .Replace(InlineChunksPlaceholder, inline.ToString(), StringComparison.Ordinal);
+        var index = Path.Combine(outputFolder, "index.html");
+        File.WriteAllText(index, html);
+        if (options.SelfContained) Directory.Delete(framesDir, recursive: true);
+        long bytes = new FileInfo(index).Length + (Directory.Exists(framesDir) ? Directory.EnumerateFiles(framesDir).Sum(f => new FileInfo(f).Length) : 0);
+        return new ReviewPage(index, positions.Count, layers.Select(l => l.Title).ToList(), bytes);
+    }
+
+    private sealed record Run(RunFolder Folder, RunManifest Manifest, IReadOnlyList<JsonObject> Records, Dictionary<long, int> PositionOf);
+
+    private static Run LoadRun(string path)
+    {
+        var folder = new RunFolder(path);
+        var manifest = folder.ReadManifest();
+        var records = folder.ReadFrames();
+        var positionOf = new Dictionary<long, int>();
+        for (int k = 0; k < records.Count; k++) positionOf.TryAdd(FrameIndex(records[k]), k);
+        return new Run(folder, manifest, records, positionOf);
+    }
+
+    private static long FrameIndex(JsonObject record) =>
+        record["index"]?.GetValue<long>() ?? throw new InvalidDataException("a frame record has no \"index\"");
+
+    private static string MethodTitle(List<Run> runs, int i)
+    {
+        string method = runs[i].Manifest.Method;
+        bool ambiguous = runs.Count(r => r.Manifest.Method == method) > 1;
+        return ambiguous ? $"{method} ({Path.GetFileName(runs[i].Folder.Path)})" : method;
+    }
+
+    /// <summary>
+    /// Reads one video of a run in order and writes the frames the review shows as chunk scripts. The k-th video
+    /// frame belongs to the k-th JSONL record; a frame the video lacks (an interrupted run) stays empty in the page.
+    /// </summary>
+    private static (int Width, int Height) WriteLayer(string key, string videoPath, Run run, List<long> positions, string framesDir,
+        ReviewOptions options, Action<string> onChunk)
+    {
+        if (!File.Exists(videoPath)) throw new FileNotFoundException($"Run '{run.Folder.Path}' has no {Path.GetFileName(videoPath)}.", videoPath);
+        var wanted = new Dictionary<int, int>(); // position in this run's video -> position in the review
+        for (int p = 0; p < positions.Count; p++)
+            if (run.PositionOf.TryGetValue(positions[p], out int k)) wanted[k] = p;
+
+        using var capture = new VideoCapture(videoPath);
+        if (!capture.IsOpened()) throw new InvalidDataException($"Cannot read video '{videoPath}'.");
+        var size = (capture.FrameWidth, capture.FrameHeight);
+        var urls = new string?[positions.Count];
+        var encode = new ImageEncodingParam(ImwriteFlags.JpegQuality, options.JpegQuality);
+        using var frame = new Mat();
+        for (int k = 0; capture.Read(frame) && !frame.Empty(); k++)
+        {
+            if (!wanted.TryGetValue(k, out int p)) continue;
+            Cv2.ImEncode(".jpg", frame, out byte[] jpeg, encode);
+            urls[p] = "data:image/jpeg;base64," + Convert.ToBase64String(jpeg);
+        }
+        for (int chunk = 0; chunk * options.ChunkSize < positions.Count; chunk++)
+        {
+            var slice = urls.Skip(chunk * options.ChunkSize).Take(options.ChunkSize).ToArray();
+            string script = $"window.sacamReview.chunk({JsonSerializer.Serialize(key)},{chunk},{JsonSerializer.Serialize(slice)});";
+            File.WriteAllText(Path.Combine(framesDir, $"{key}-{chunk}.js"), script);
+            onChunk(script);
+        }
+        return size;
+    }
+
+    private static JsonObject PageData(List<Run> runs, List<(string Key, string Title)> layers, List<long> positions, (int Width, int Height) size, ReviewOptions options)
+    {
+        var primary = runs[0];
+        var frames = new JsonArray();
+        foreach (var record in primary.Records)
+            frames.Add(new JsonObject
+            {
+                ["index"] = FrameIndex(record),
+                ["t"] = record["timestamp"]?.GetValue<double>() ?? 0,
+                ["label"] = record["label"]?.GetValue<string>() ?? record["class"]?.ToString(),
+                ["score"] = record["score"]?.GetValue<double>() ?? 0,
+            });
+        var series = new JsonArray();
+        for (int i = 0; i < runs.Count; i++)
+        {
+            var peakX = new JsonArray();
+            var peakY = new JsonArray();
+            var entropy = new JsonArray();
+            foreach (long index in positions)
+            {
+                var r = runs[i].PositionOf.TryGetValue(index, out int k) ? runs[i].Records[k] : null;
+                peakX.Add(Fraction(r?["peak"]?["x"], size.Width));
+                peakY.Add(Fraction(r?["peak"]?["y"], size.Height));
+                entropy.Add(r?["entropy"]?.GetValue<double>());
+            }
+            series.Add(new JsonObject { ["layer"] = $"m{i}", ["method"] = layers[i + 1].Title, ["peakX"] = peakX, ["peakY"] = peakY, ["entropy"] = entropy });
+        }
+        return new JsonObject
+        {
+            ["title"] = $"{primary.Manifest.Source}",
+            ["model"] = primary.Manifest.Model,
+            ["fps"] = primary.Manifest.FramesPerSecond > 0 ? primary.Manifest.FramesPerSecond : 25,
+            ["frameWidth"] = size.Width,
+            ["frameHeight"] = size.Height,
+            ["chunkSize"] = options.ChunkSize,
+            ["inline"] = options.SelfContained,
+            ["layers"] = new JsonArray(layers.Select(l => (JsonNode)new JsonObject { ["key"] = l.Key, ["title"] = l.Title }).ToArray()),
+            ["frames"] = frames,
+            ["series"] = series,
+            ["built"] = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
+        };
+    }
+
+    private static JsonNode? Fraction(JsonNode? value, int extent) =>
+        value is null || extent <= 0 ? null : JsonValue.Create(Math.Round(value.GetValue<double>() / extent, 4));
+
+    private static string LoadTemplate()
+    {
+        using var stream = typeof(ReviewBuilder).Assembly.GetManifestResourceStream(PageResource)
+            ?? throw new InvalidOperationException($"resource {PageResource} missing from {typeof(ReviewBuilder).Assembly.GetName().Name}");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+}

@@ -1,0 +1,102 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace SaCam.Video.Sinks;
+
+/// <summary>
+/// The folder one <c>sacam video --run DIR</c> writes and <c>sacam review</c> reads: a manifest (run.json), the
+/// per-frame JSON Lines, the annotated and the original footage (same frames, same order) and the maps. The names
+/// live here so that the writer and the reader cannot drift apart.
+/// </summary>
+public sealed class RunFolder
+{
+    public const string ManifestName = "run.json";
+    public const string FramesName = "frames.jsonl";
+    public const string AnnotatedVideoName = "annotated.avi";
+    public const string OriginalVideoName = "original.avi";
+    public const string MapsFolderName = "maps";
+
+    public RunFolder(string path) => Path = System.IO.Path.GetFullPath(path);
+
+    public string Path { get; }
+    public string Manifest => System.IO.Path.Combine(Path, ManifestName);
+    public string Frames => System.IO.Path.Combine(Path, FramesName);
+    public string AnnotatedVideo => System.IO.Path.Combine(Path, AnnotatedVideoName);
+    public string OriginalVideo => System.IO.Path.Combine(Path, OriginalVideoName);
+    public string Maps => System.IO.Path.Combine(Path, MapsFolderName);
+
+    /// <summary>
+    /// Creates the folder, writes the manifest and returns the sinks of a run. MJPG in .avi: every frame is a key
+    /// frame, so a review can seek to any of them exactly, and an interrupted file still plays.
+    /// </summary>
+    public IReadOnlyList<IFrameSink> Create(RunManifest manifest, double fps, bool saveMaps)
+    {
+        Directory.CreateDirectory(Path);
+        WriteManifest(manifest);
+        var sinks = new List<IFrameSink>();
+        try
+        {
+            sinks.Add(new JsonLinesSink(Frames));
+            sinks.Add(new VideoFileSink(AnnotatedVideo, fps));
+            sinks.Add(new VideoFileSink(OriginalVideo, fps, original: true));
+            if (saveMaps) sinks.Add(new MapFileSink(Maps));
+        }
+        catch
+        {
+            foreach (var s in sinks) s.Dispose();
+            throw;
+        }
+        return sinks;
+    }
+
+    public void WriteManifest(RunManifest manifest) =>
+        File.WriteAllText(Manifest, JsonSerializer.Serialize(manifest, ManifestJson.Options));
+
+    /// <summary>Reads the manifest, with an error that names the folder and what is missing.</summary>
+    public RunManifest ReadManifest()
+    {
+        if (!Directory.Exists(Path)) throw new DirectoryNotFoundException($"Run folder '{Path}' does not exist (write one with: sacam video SOURCE --run {Path}).");
+        if (!File.Exists(Manifest)) throw new FileNotFoundException($"'{Path}' is not a run folder: it has no {ManifestName} (write one with: sacam video SOURCE --run DIR).", Manifest);
+        try
+        {
+            return JsonSerializer.Deserialize<RunManifest>(File.ReadAllText(Manifest), ManifestJson.Options)
+                ?? throw new InvalidDataException("empty manifest");
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{Manifest} is not a valid run manifest: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The per-frame records, in the order written (the k-th line belongs to the k-th video frame). A last
+    /// line cut short by an interrupted run is skipped.</summary>
+    public IReadOnlyList<JsonObject> ReadFrames()
+    {
+        if (!File.Exists(Frames)) throw new FileNotFoundException($"Run folder '{Path}' has no {FramesName}.", Frames);
+        var lines = new List<JsonObject>();
+        foreach (var line in File.ReadLines(Frames))
+        {
+            if (string.IsNullOrWhiteSpace(line)) continue;
+            try
+            {
+                if (JsonNode.Parse(line) is JsonObject o) lines.Add(o);
+            }
+            catch (JsonException)
+            {
+                break; // a torn last line
+            }
+        }
+        return lines;
+    }
+}
+
+/// <summary>What a run was: its source, model, method and frame size. Written before the first frame.</summary>
+public sealed record RunManifest(string Source, string Model, string Method, string Mode, double FramesPerSecond, DateTime StartedUtc)
+{
+    public int Version { get; init; } = 1;
+}
+
+internal static class ManifestJson
+{
+    public static readonly JsonSerializerOptions Options = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+}

@@ -1,0 +1,57 @@
+namespace SaCam.Review.Tests;
+
+/// <summary>What the builder refuses, and how it says so.</summary>
+public class ReviewBuilderTests
+{
+    private string _root = null!;
+
+    [SetUp]
+    public void CreateFolder() => _root = Directory.CreateTempSubdirectory("sacam-review-builder-").FullName;
+
+    [TearDown]
+    public void DeleteFolder() => Directory.Delete(_root, recursive: true);
+
+    [Test]
+    public void A_folder_that_is_not_a_run_is_named_in_the_error()
+    {
+        var e = Assert.Throws<FileNotFoundException>(() => ReviewBuilder.Build([_root], Path.Combine(_root, "out")));
+        Assert.That(e!.Message, Does.Contain(_root).And.Contain("run.json"));
+    }
+
+    [Test]
+    public void Runs_of_different_footage_are_refused()
+    {
+        var a = SyntheticRun.Write(Path.Combine(_root, "a"), "gradcam", 3, 2, source: "video 'a.mp4'");
+        var b = SyntheticRun.Write(Path.Combine(_root, "b"), "gradcam", 3, 2, source: "video 'b.mp4'");
+        var e = Assert.Throws<ArgumentException>(() => ReviewBuilder.Build([a, b], Path.Combine(_root, "out")));
+        Assert.That(e!.Message, Does.Contain("a.mp4").And.Contain("b.mp4"));
+    }
+
+    [Test]
+    public void A_self_contained_page_over_the_size_limit_is_refused_with_the_alternative()
+    {
+        var a = SyntheticRun.Write(Path.Combine(_root, "a"), "gradcam", 6, 2);
+        var e = Assert.Throws<InvalidOperationException>(() => ReviewBuilder.Build([a], Path.Combine(_root, "out"),
+            new ReviewOptions { SelfContained = true, MaxInlineBytes = 2000 }));
+        Assert.That(e!.Message, Does.Contain("--serve").And.Contain("folder form"));
+    }
+
+    [Test]
+    public void An_interrupted_run_is_reviewed_up_to_its_last_whole_line()
+    {
+        var a = SyntheticRun.Write(Path.Combine(_root, "a"), "gradcam", 5, 2);
+        File.AppendAllText(Path.Combine(a, "frames.jsonl"), "{\"index\": 5, \"timesta");
+        var page = ReviewBuilder.Build([a], Path.Combine(_root, "out"));
+        Assert.That(page.Frames, Is.EqualTo(5));
+        Assert.That(File.ReadAllText(page.IndexPath), Does.Contain("\"frames\":[{\"index\":0"));
+    }
+
+    [Test]
+    public void Two_runs_of_one_method_are_told_apart_by_their_folder()
+    {
+        var a = SyntheticRun.Write(Path.Combine(_root, "morning"), "gradcam", 3, 2);
+        var b = SyntheticRun.Write(Path.Combine(_root, "evening"), "gradcam", 3, 2);
+        var page = ReviewBuilder.Build([a, b], Path.Combine(_root, "out"));
+        Assert.That(page.Layers, Is.EqualTo(new[] { "original", "gradcam (morning)", "gradcam (evening)" }));
+    }
+}
