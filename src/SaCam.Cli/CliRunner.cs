@@ -49,5 +49,5 @@ public static class CliRunner
 
     private static bool IsUserFacing(Exception e) => e is ModelLoadException or ArgumentException or FileNotFoundException
         or InvalidDataException or IOException or DeviceUnavailableException or UnsupportedOnnxException or InvalidOperationException
-        or UnauthorizedAccessException or FormatException or Video.Sources.FrameSourceException;
+        or UnauthorizedAccessException or FormatException or Video.Sources.FrameSourceException or Plugins.PluginLoadException;
 }

@@ -9,4 +9,5 @@ root.Subcommands.Add(ExplainCommand.Create());
 root.Subcommands.Add(VideoCommand.Create());
 root.Subcommands.Add(EvalCommand.Create());
 root.Subcommands.Add(ReviewCommand.Create());
+root.Subcommands.Add(PluginsCommand.Create());
 return CliRunner.Run(root, args);

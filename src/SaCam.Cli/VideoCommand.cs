@@ -40,23 +40,28 @@ public static class VideoCommand
         var sideBySide = new Option<bool>("--side-by-side") { Description = "Write original | overlay." };
         var smoothing = new Option<double>("--smoothing") { Description = "sacam-rt: temporal smoothing of maps, 0 (none) to 0.9.", DefaultValueFactory = _ => 0 };
         var layer = new Option<string?>("--layer") { Description = "Target layer." };
+        var plugins = PluginOptions.Create();
+        var sink = new Option<string[]>("--sink") { Description = "A plugin sink, ID[:ARG] (repeatable), e.g. csv:frames.csv.", AllowMultipleArgumentsPerToken = false };
+        var overlay = new Option<string[]>("--overlay") { Description = "A plugin overlay, ID[:ARG] (repeatable), drawn over the heat map." };
         var run = new Option<string?>("--run") { Description = "Write a run folder for `sacam review`: manifest, JSONL, annotated and original video, maps." };
 
         var command = new Command("video", "Explain every frame of a video, camera or stream, and write annotated footage.");
         command.Arguments.Add(source);
-        foreach (var o in new Option[] { model, labels, method, budget, output, jsonl, saveMaps, pngEvery, pngDir, window, stride, maxFrames, classOption, mode, device, colorMap, sideBySide, smoothing, layer, run })
+        foreach (var o in new Option[] { model, labels, method, budget, output, jsonl, saveMaps, pngEvery, pngDir, window, stride, maxFrames, classOption, mode, device, colorMap, sideBySide, smoothing, layer, run, plugins, sink, overlay })
             command.Options.Add(o);
         command.SetAction(parse => CliRunner.Guard(() => Run(new VideoArgs(parse.GetValue(source)!, parse.GetValue(model)!, parse.GetValue(labels),
             parse.GetValue(method)!, parse.GetValue(budget), parse.GetValue(output), parse.GetValue(jsonl), parse.GetValue(saveMaps),
             parse.GetValue(pngEvery), parse.GetValue(pngDir), parse.GetValue(window), parse.GetValue(stride), parse.GetValue(maxFrames),
             parse.GetValue(classOption), parse.GetValue(mode), parse.GetValue(device)!, parse.GetValue(colorMap)!, parse.GetValue(sideBySide),
-            parse.GetValue(smoothing), parse.GetValue(layer), parse.GetValue(run)))));
+            parse.GetValue(smoothing), parse.GetValue(layer), parse.GetValue(run), parse.GetValue(plugins),
+            parse.GetValue(sink) ?? [], parse.GetValue(overlay) ?? []))));
         return command;
     }
 
     public sealed record VideoArgs(string Source, string Model, string? Labels, string Method, double BudgetMs, string? Out, string? Jsonl,
         string? SaveMaps, int PngEvery, string? PngDir, bool Window, int Stride, long? MaxFrames, string? Class, string? Mode, string Device,
-        string ColorMap, bool SideBySide, double Smoothing, string? Layer, string? Run = null);
+        string ColorMap, bool SideBySide, double Smoothing, string? Layer, string? Run = null, string? Plugins = null,
+        string[]? Sinks = null, string[]? Overlays = null);
 
     public static int Run(VideoArgs a)
     {
@@ -64,7 +69,9 @@ public static class VideoCommand
         if (a.BudgetMs <= 0) throw new ArgumentException($"--budget-ms must be positive (got {a.BudgetMs}).");
         if (a.PngEvery > 0 && a.PngDir is null) throw new ArgumentException("--png-every needs --png-dir.");
         var colors = ColorMaps.Parse(a.ColorMap);
-        var frameSource = FrameSources.Open(a.Source);
+        var catalog = PluginOptions.Load(a.Plugins);
+        var extraOverlays = (a.Overlays ?? []).Select(catalog.CreateOverlay).ToList();
+        var frameSource = catalog.OpenSource(a.Source);
         var pipelineMode = a.Mode?.ToLowerInvariant() switch
         {
             null => frameSource.IsLive ? PipelineMode.Live : PipelineMode.Exact,
@@ -77,12 +84,13 @@ public static class VideoCommand
         var target = TargetParser.Parse(a.Class, model) as Core.Targets.ClassTarget;
         ICamMethod? method = a.Method == FrameExplainer.ClassifyOnly ? null
             : a.Method == "sacam-rt" ? new RealtimeSaCam(new RealtimeSaCamOptions { BudgetMs = a.BudgetMs, TemporalSmoothing = a.Smoothing })
-            : MethodRegistry.Create(a.Method);
+            : catalog.CreateMethod(a.Method);
         using var explainer = new FrameExplainer(model, method, target?.ClassIndex, a.Layer);
         var renderer = new FrameRenderer(new RenderOptions
         {
             Overlay = new OverlayOptions { ColorMap = colors, ContourLevel = 0.5, PeakMarker = true },
             SideBySide = a.SideBySide,
+            Extra = extraOverlays,
         });
         var pipeline = new VideoPipeline(frameSource, explainer, renderer, new PipelineOptions
         {
@@ -98,6 +106,7 @@ public static class VideoCommand
             if (a.SaveMaps is not null) sinks.Add(new MapFileSink(a.SaveMaps));
             if (a.PngEvery > 0) sinks.Add(new PngFrameSink(a.PngDir!, every: a.PngEvery));
             if (a.Window) sinks.Add(new WindowSink($"sacam: {frameSource.Description}"));
+            foreach (var spec in a.Sinks ?? []) sinks.Add(catalog.CreateSink(spec));
             if (a.Run is not null)
                 sinks.AddRange(new RunFolder(a.Run).Create(new RunManifest(frameSource.Description, a.Model, explainer.MethodId,
                     pipelineMode.ToString().ToLowerInvariant(), fps, DateTime.UtcNow), fps, saveMaps: a.Method != FrameExplainer.ClassifyOnly));

@@ -12,6 +12,8 @@ public sealed record RenderOptions
     public bool Hud { get; init; } = true;
     /// <summary>Original | overlay, side by side.</summary>
     public bool SideBySide { get; init; }
+    /// <summary>Drawn over the heat map, under the HUD, in this order (plugins add theirs here).</summary>
+    public IReadOnlyList<IFrameOverlay> Extra { get; init; } = [];
 }
 
 /// <summary>The overlay stage: map over frame, caption (class, score), HUD (fps, latency, budget, drops).</summary>
@@ -26,6 +28,7 @@ public sealed class FrameRenderer(RenderOptions options)
         Mat overlay = e.Map is null
             ? DrawCaptionOnly(frame.Frame.Image, caption)
             : HeatmapOverlay.Render(frame.Frame.Image, e.Map, e.Geometry, Options.Overlay with { Caption = caption });
+        foreach (var extra in Options.Extra) extra.Draw(overlay, frame);
         if (Options.Hud) DrawHud(overlay, frame, statistics);
         if (!Options.SideBySide) return overlay;
         var both = new Mat();
