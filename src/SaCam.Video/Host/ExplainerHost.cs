@@ -28,11 +28,17 @@ public sealed class ExplainerHost : IDisposable
     private HostResult? _latest;
     private long _nextId;
     private Exception? _failure;
+    private volatile bool _disposed;
 
-    public ExplainerHost(FrameExplainer explainer, FrameRenderer renderer)
+    private readonly IReadOnlyList<IDisposable> _owned;
+
+    /// <param name="owned">Disposed with the host, after its worker stopped (the explainer and model a factory made
+    /// for it, say); whoever passes nothing keeps ownership of what they passed.</param>
+    public ExplainerHost(FrameExplainer explainer, FrameRenderer renderer, IEnumerable<IDisposable>? owned = null)
     {
         _explainer = explainer;
         _renderer = renderer;
+        _owned = owned?.ToList() ?? [];
         _worker = new Thread(Work) { IsBackground = true, Name = "sacam host explainer" };
         _worker.Start();
     }
@@ -47,6 +53,7 @@ public sealed class ExplainerHost : IDisposable
     /// <summary>Copies the frame (width * height * 4 bytes, RGBA, rows top to bottom) and returns its id. Never blocks on the explainer.</summary>
     public long Submit(ReadOnlySpan<byte> rgba, int width, int height)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         if (_failure is not null) throw new InvalidOperationException($"The explainer stopped: {_failure.Message}", _failure);
         if (width <= 0 || height <= 0 || rgba.Length != width * height * 4)
             throw new ArgumentException($"Expected {width}x{height}x4 = {Math.Max(0, width * height * 4)} RGBA bytes, got {rgba.Length}.");
@@ -119,9 +126,12 @@ public sealed class ExplainerHost : IDisposable
 
     public void Dispose()
     {
+        if (_disposed) return;
+        _disposed = true;
         _stop.Cancel();
         _worker.Join(TimeSpan.FromSeconds(30));
         _stop.Dispose();
         _pendingSignal.Dispose();
+        foreach (var d in _owned) d.Dispose();
     }
 }
