@@ -106,7 +106,7 @@ public sealed class VideoBenchmark(string sharedRoot, string cacheDir)
         using var model = LoadModel();
         var engine = new CamEngine(model);
         var rt = new RealtimeSaCam(new RealtimeSaCamOptions { BudgetMs = budgetMs });
-        var rows = new List<(long Index, double Rt, double GradCam, double Coverage)>();
+        var rows = new List<(long Index, double Rt, double GradCam, double Coverage, double Confidence)>();
         foreach (var frame in VideoCaptureSource.File(Clip("lane_dashcam.mp4")).Frames().ToEnumerable())
         {
             using (frame)
@@ -118,7 +118,8 @@ public sealed class VideoBenchmark(string sharedRoot, string cacheDir)
                 var target = (ClassTarget)realtime.Target;
                 var full = FullSaCamMap(engine, x, target, frame.Index);
                 using var gradcam = engine.Explain(x, new GradCam(), target);
-                rows.Add((frame.Index, Pearson(realtime.Map, full), Pearson(gradcam.Map, full), realtime.Diagnostics["cache_coverage"]));
+                rows.Add((frame.Index, Pearson(realtime.Map, full), Pearson(gradcam.Map, full), realtime.Diagnostics["cache_coverage"],
+                    realtime.Diagnostics["score_confidence"]));
             }
         }
         rt.Dispose();
@@ -134,9 +135,10 @@ public sealed class VideoBenchmark(string sharedRoot, string cacheDir)
         text.AppendLine(Row("Pearson(Grad-CAM, full SA-CAM)", gcR, "(reference)"));
         text.AppendLine(Row("(1 - r_rt) / (1 - r_gradcam)", closer, "<= 0.25"));
         text.AppendLine(Row("sacam-rt cache coverage", rows.Select(r => r.Coverage).ToList(), ""));
+        text.AppendLine(Row("sacam-rt score confidence (lambda)", rows.Select(r => r.Confidence).ToList(), ""));
         text.AppendLine();
-        text.AppendLine("Per frame (index: r_rt, r_gradcam, coverage): " + string.Join("; ", rows.Select(r =>
-            string.Create(CultureInfo.InvariantCulture, $"{r.Index}: {r.Rt:F3}, {r.GradCam:F3}, {r.Coverage:P0}"))));
+        text.AppendLine("Per frame (index: r_rt, r_gradcam, coverage, lambda): " + string.Join("; ", rows.Select(r =>
+            string.Create(CultureInfo.InvariantCulture, $"{r.Index}: {r.Rt:F3}, {r.GradCam:F3}, {r.Coverage:P0}, {r.Confidence:F2}"))));
         return text.ToString();
     }
 
