@@ -33,27 +33,30 @@ public static class ExplainCommand
         var resize = new Option<string?>("--resize") { Description = "Override the model's resize mode: stretch, center-crop[:fraction], letterbox." };
         var colorMap = new Option<string>("--colormap") { Description = "jet, turbo, viridis or inferno.", DefaultValueFactory = _ => "jet" };
         var plugins = PluginOptions.Create();
+        var targetOption = new Option<string?>("--target") { Description = "A plugin target, ID:ARG (instead of --class)." };
 
         var command = new Command("explain", "Explain one image with a CAM method.");
         command.Arguments.Add(image);
-        foreach (var o in new Option[] { model, labels, method, classOption, layer, inputTensor, saveMap, output, json, device, resize, colorMap, plugins })
+        foreach (var o in new Option[] { model, labels, method, classOption, layer, inputTensor, saveMap, output, json, device, resize, colorMap, plugins, targetOption })
             command.Options.Add(o);
         command.SetAction(parse => CliRunner.Guard(() => Run(new ExplainArgs(
             parse.GetValue(image), parse.GetValue(model)!, parse.GetValue(labels), parse.GetValue(method)!, parse.GetValue(classOption),
             parse.GetValue(layer), parse.GetValue(inputTensor), parse.GetValue(saveMap), parse.GetValue(output), parse.GetValue(json),
-            parse.GetValue(device)!, parse.GetValue(resize), parse.GetValue(colorMap)!, parse.GetValue(plugins)))));
+            parse.GetValue(device)!, parse.GetValue(resize), parse.GetValue(colorMap)!, parse.GetValue(plugins), parse.GetValue(targetOption)))));
         return command;
     }
 
     public sealed record ExplainArgs(string? Image, string Model, string? Labels, string Method, string? Class, string? Layer,
-        string? InputTensor, string? SaveMap, string? Out, bool Json, string Device, string? Resize, string ColorMap, string? Plugins = null);
+        string? InputTensor, string? SaveMap, string? Out, bool Json, string Device, string? Resize, string ColorMap, string? Plugins = null, string? Target = null);
 
     public static int Run(ExplainArgs a)
     {
         if (a.Image is null && a.InputTensor is null) throw new ArgumentException("Give an IMAGE or --input-tensor X.npy.");
         if (a.Out is not null && a.Image is null) throw new ArgumentException("--out draws the overlay on the IMAGE: give one.");
         if (a.Image is not null && !File.Exists(a.Image)) throw new FileNotFoundException($"Image '{a.Image}' does not exist.", a.Image);
-        var camMethod = PluginOptions.Load(a.Plugins).CreateMethod(a.Method);
+        if (a.Target is not null && a.Class is not null) throw new ArgumentException("Give --class or --target, not both.");
+        var catalog = PluginOptions.Load(a.Plugins);
+        var camMethod = catalog.CreateMethod(a.Method);
         var colors = ColorMaps.Parse(a.ColorMap);
         var device = DeviceSelector.Parse(a.Device);
         using var model = ModelCatalog.Load(a.Model, device, a.Labels, progress: new ConsoleDownloadProgress());
@@ -74,7 +77,7 @@ public static class ExplainCommand
             (input, geometry) = ImagePreprocessor.ToTensor(frame!, model.Preprocess, device);
         }
 
-        var target = TargetParser.Parse(a.Class, model);
+        var target = a.Target is not null ? catalog.CreateTarget(a.Target, model) : TargetParser.Parse(a.Class, model);
         var engine = new CamEngine(model);
         using var result = engine.Explain(input, camMethod, target, a.Layer);
 

@@ -28,7 +28,7 @@ switch (suite)
         text = header("sacam-rt latency over budgets (issue 5)") + video.LatencyOverBudgets([25, 50, 100, 200, 400, 800], int.Parse(Arg("--frames") ?? "60"));
         break;
     case "fidelity":
-        text = header("sacam-rt fidelity (issue 5)") + video.Fidelity(budget, int.Parse(Arg("--step") ?? "5"));
+        text = header("sacam-rt fidelity (issue 5)") + video.Fidelity(budget, int.Parse(Arg("--step") ?? "5"), rounds);
         break;
     case "memory":
         text = header("Memory over a long run (issue 5)") + video.Memory(budget, 200, int.Parse(Arg("--frames") ?? "2000"));

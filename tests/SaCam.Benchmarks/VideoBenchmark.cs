@@ -101,12 +101,46 @@ public sealed class VideoBenchmark(string sharedRoot, string cacheDir)
     /// On every 5th frame of lane_dashcam.mp4: Pearson of sacam-rt's map (one run over every frame, in order) and of
     /// Grad-CAM's with full SA-CAM's (computed offline; cached on disk, ~20 s each).
     /// </summary>
-    public string Fidelity(double budgetMs, int step)
+    public string Fidelity(double budgetMs, int step, int rounds)
+    {
+        // sacam-rt runs on a real clock, so how many channels each frame scores varies from run to run, and so does
+        // its fidelity: the clip is run several times and each run reported, the first in detail.
+        var runs = Enumerable.Range(0, rounds).Select(_ => FidelityRun(budgetMs, step)).ToList();
+        var rows = runs[0];
+        var text = new StringBuilder();
+        text.AppendLine($"### Fidelity to full SA-CAM: lane_dashcam.mp4, every {step}th frame ({rows.Count} frames), sacam-rt at {budgetMs} ms, {rounds} runs");
+        text.AppendLine();
+        text.AppendLine("| run | median Pearson(sacam-rt, full) | median (1 - r_rt) / (1 - r_gradcam) | median lambda |");
+        text.AppendLine("| ---: | ---: | ---: | ---: |");
+        for (int r = 0; r < runs.Count; r++)
+            text.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {r + 1} | {Measure.Median(runs[r].Select(x => x.Rt).ToList()):F3} | {Measure.Median(Closer(runs[r])):F3} | {Measure.Median(runs[r].Select(x => x.Confidence).ToList()):F2} |"));
+        text.AppendLine();
+        text.AppendLine("Run 1 in detail:");
+        text.AppendLine();
+        text.AppendLine("| measure | median | p10 | p90 | goal |");
+        text.AppendLine("| --- | ---: | ---: | ---: | --- |");
+        text.AppendLine(Row("Pearson(sacam-rt, full SA-CAM)", rows.Select(r => r.Rt).ToList(), ">= 0.99"));
+        text.AppendLine(Row("Pearson(Grad-CAM, full SA-CAM)", rows.Select(r => r.GradCam).ToList(), "(reference)"));
+        text.AppendLine(Row("(1 - r_rt) / (1 - r_gradcam)", Closer(rows), "<= 0.25"));
+        text.AppendLine(Row("sacam-rt cache coverage", rows.Select(r => r.Coverage).ToList(), ""));
+        text.AppendLine(Row("sacam-rt score confidence (lambda)", rows.Select(r => r.Confidence).ToList(), ""));
+        text.AppendLine();
+        text.AppendLine("Per frame (index: r_rt, r_gradcam, coverage, lambda): " + string.Join("; ", rows.Select(r =>
+            string.Create(CultureInfo.InvariantCulture, $"{r.Index}: {r.Rt:F3}, {r.GradCam:F3}, {r.Coverage:P0}, {r.Confidence:F2}"))));
+        return text.ToString();
+    }
+
+    private static List<double> Closer(List<FidelityRow> rows) => rows.Select(r => (1 - r.Rt) / Math.Max(1e-9, 1 - r.GradCam)).ToList();
+
+    private sealed record FidelityRow(long Index, double Rt, double GradCam, double Coverage, double Confidence);
+
+    private List<FidelityRow> FidelityRun(double budgetMs, int step)
     {
         using var model = LoadModel();
         var engine = new CamEngine(model);
-        var rt = new RealtimeSaCam(new RealtimeSaCamOptions { BudgetMs = budgetMs });
-        var rows = new List<(long Index, double Rt, double GradCam, double Coverage, double Confidence)>();
+        using var rt = new RealtimeSaCam(new RealtimeSaCamOptions { BudgetMs = budgetMs });
+        var rows = new List<FidelityRow>();
         foreach (var frame in VideoCaptureSource.File(Clip("lane_dashcam.mp4")).Frames().ToEnumerable())
         {
             using (frame)
@@ -118,28 +152,11 @@ public sealed class VideoBenchmark(string sharedRoot, string cacheDir)
                 var target = (ClassTarget)realtime.Target;
                 var full = FullSaCamMap(engine, x, target, frame.Index);
                 using var gradcam = engine.Explain(x, new GradCam(), target);
-                rows.Add((frame.Index, Pearson(realtime.Map, full), Pearson(gradcam.Map, full), realtime.Diagnostics["cache_coverage"],
+                rows.Add(new FidelityRow(frame.Index, Pearson(realtime.Map, full), Pearson(gradcam.Map, full), realtime.Diagnostics["cache_coverage"],
                     realtime.Diagnostics["score_confidence"]));
             }
         }
-        rt.Dispose();
-        var rtR = rows.Select(r => r.Rt).ToList();
-        var gcR = rows.Select(r => r.GradCam).ToList();
-        var closer = rows.Select(r => (1 - r.Rt) / Math.Max(1e-9, 1 - r.GradCam)).ToList();
-        var text = new StringBuilder();
-        text.AppendLine($"### Fidelity to full SA-CAM: lane_dashcam.mp4, every {step}th frame ({rows.Count} frames), sacam-rt at {budgetMs} ms");
-        text.AppendLine();
-        text.AppendLine("| measure | median | p10 | p90 | goal |");
-        text.AppendLine("| --- | ---: | ---: | ---: | --- |");
-        text.AppendLine(Row("Pearson(sacam-rt, full SA-CAM)", rtR, ">= 0.99"));
-        text.AppendLine(Row("Pearson(Grad-CAM, full SA-CAM)", gcR, "(reference)"));
-        text.AppendLine(Row("(1 - r_rt) / (1 - r_gradcam)", closer, "<= 0.25"));
-        text.AppendLine(Row("sacam-rt cache coverage", rows.Select(r => r.Coverage).ToList(), ""));
-        text.AppendLine(Row("sacam-rt score confidence (lambda)", rows.Select(r => r.Confidence).ToList(), ""));
-        text.AppendLine();
-        text.AppendLine("Per frame (index: r_rt, r_gradcam, coverage, lambda): " + string.Join("; ", rows.Select(r =>
-            string.Create(CultureInfo.InvariantCulture, $"{r.Index}: {r.Rt:F3}, {r.GradCam:F3}, {r.Coverage:P0}, {r.Confidence:F2}"))));
-        return text.ToString();
+        return rows;
     }
 
     private Tensor FullSaCamMap(CamEngine engine, Tensor x, ClassTarget target, long index)

@@ -3,6 +3,7 @@ using SaCam.Core.Targets;
 using SaCam.Evaluation;
 using SaCam.Imaging;
 using SaCam.Plugins;
+using SaCam.Video;
 using SaCam.Video.Overlays;
 using SaCam.Video.Pipeline;
 using SaCam.Video.Sources;
@@ -186,5 +187,54 @@ public class PluginTests : TempFolderTest
         Assert.That(exit, Is.EqualTo(0), stdout.ToString());
         Assert.That(stdout.ToString(), Does.Contain("3 frames written").And.Contain("eigencam"));
         Assert.That(File.ReadAllLines(csv), Has.Length.EqualTo(4));
+    }
+}
+
+/// <summary>What a plugin registers is what the host resolves: sources by scheme, overlays in the renderer, targets.
+/// Registered in code here; the load path itself is covered by the real plugins above.</summary>
+public class PluginCatalogDispatchTests
+{
+    [Test]
+    public void A_plugin_source_scheme_wins_and_other_specs_go_to_the_built_in_sources()
+    {
+        var catalog = PluginCatalog.BuiltInOnly();
+        string? asked = null;
+        catalog.AddSource("synthetic", argument => { asked = argument; return new ImageFolderSource(Path.Combine(SharedData.RepoRoot, "media", "*.png")); });
+        var source = catalog.OpenSource("synthetic:lanes=3");
+        Assert.That(asked, Is.EqualTo("lanes=3"));
+        Assert.That(source, Is.InstanceOf<ImageFolderSource>());
+        Assert.That(catalog.OpenSource(Path.Combine(SharedData.RepoRoot, "media", "street_clip.mp4")), Is.InstanceOf<VideoCaptureSource>(), "a plain file");
+    }
+
+    [Test]
+    public void A_plugin_overlay_draws_between_the_heat_map_and_the_hud()
+    {
+        var catalog = PluginCatalog.BuiltInOnly();
+        catalog.AddOverlay("box", argument => new FilledBox(int.Parse(argument)));
+        var overlay = catalog.CreateOverlay("box:20");
+        using var explainer = new FrameExplainer(MobileNetParityTests.Model, new GradCam());
+        var renderer = new FrameRenderer(new RenderOptions { Extra = [overlay], Hud = false });
+        using var image = new OpenCvSharp.Mat(120, 160, OpenCvSharp.MatType.CV_8UC3, OpenCvSharp.Scalar.All(128));
+        using var frame = new VideoFrame(0, TimeSpan.Zero, image.Clone());
+        using var annotated = new AnnotatedFrame(frame, explainer.Explain(frame));
+        using var drawn = renderer.Render(annotated, new PipelineStatistics());
+        var centre = drawn.At<OpenCvSharp.Vec3b>(60, 80);
+        Assert.That((centre.Item0, centre.Item1, centre.Item2), Is.EqualTo(((byte)0, (byte)255, (byte)0)), "the plugin's green box is on the overlay");
+    }
+
+    [Test]
+    public void A_plugin_target_is_built_for_the_model_from_its_argument()
+    {
+        var catalog = PluginCatalog.BuiltInOnly();
+        catalog.AddTarget("second-best", (_, model) => new ClassTarget(1, model.Labels?[1]));
+        var target = catalog.CreateTarget("second-best:", MobileNetParityTests.Model);
+        Assert.That(target, Is.InstanceOf<ClassTarget>().With.Property(nameof(ClassTarget.ClassIndex)).EqualTo(1));
+        Assert.That(() => catalog.CreateTarget("nope:1", MobileNetParityTests.Model), Throws.ArgumentException.With.Message.Contains("Unknown target 'nope'"));
+    }
+
+    private sealed class FilledBox(int half) : IFrameOverlay
+    {
+        public void Draw(OpenCvSharp.Mat canvas, AnnotatedFrame frame) =>
+            OpenCvSharp.Cv2.Rectangle(canvas, new OpenCvSharp.Rect(canvas.Width / 2 - half, canvas.Height / 2 - half, 2 * half, 2 * half), new OpenCvSharp.Scalar(0, 255, 0), -1);
     }
 }
