@@ -17,11 +17,7 @@ namespace SaCam.Tests;
 /// </summary>
 public class PluginTests : TempFolderTest
 {
-#if DEBUG
-    private const string Configuration = "Debug";
-#else
-    private const string Configuration = "Release";
-#endif
+    private const string Configuration = SharedData.BuildConfiguration;
     public static string PluginFolder => Path.Combine(SharedData.RepoRoot, "artifacts", "plugins", Configuration);
     private static string TestPluginFolder => Path.Combine(SharedData.RepoRoot, "artifacts", "test-plugins", Configuration);
 

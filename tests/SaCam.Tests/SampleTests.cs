@@ -10,11 +10,7 @@ namespace SaCam.Tests;
 /// </summary>
 public class SampleTests : TempFolderTest
 {
-#if DEBUG
-    private const string Configuration = "Debug";
-#else
-    private const string Configuration = "Release";
-#endif
+    private const string Configuration = SharedData.BuildConfiguration;
 
     private static (int Exit, string Out, string Err) RunSample(string name, IEnumerable<string> arguments, Dictionary<string, string?>? environment = null)
     {

@@ -32,6 +32,13 @@ public static class SharedData
         }
     }
 
+    /// <summary>The configuration these tests were built in: plugins and samples built beside them are found under it.</summary>
+#if DEBUG
+    public const string BuildConfiguration = "Debug";
+#else
+    public const string BuildConfiguration = "Release";
+#endif
+
     public static string Path_(params string[] parts) => Path.Combine([Root, .. parts]);
     public static string MobileNetV2 => Path_("models", "mobilenet_v2_1.0_224.onnx");
     public static string ImageNetLabels => Path_("models", "imagenet_labels.txt");
