@@ -1,6 +1,6 @@
 // Annotate a folder of drive-footage frames: an overlay PNG per frame and one JSON line per frame (class, score,
 // map peak, attended box, entropy, sacam-rt's budget figures), every frame in order.
-//   dotnet run --project samples/AnnotateFolder -- FRAMES_DIR OUT_DIR [--method sacam-rt] [--model default]
+//   dotnet run --project samples/AnnotateFolder -- FRAMES_DIR OUT_DIR [--method sacam-rt] [--model default] [--device cpu|cuda|cuda:N]
 using SaCam.Core;
 using SaCam.Core.Methods;
 using SaCam.Core.Models;
@@ -13,7 +13,7 @@ NativeRuntime.Configure(NativeProfile.Streaming);
 var positional = args.Where((a, i) => !a.StartsWith("--") && (i == 0 || !args[i - 1].StartsWith("--"))).ToArray();
 if (positional.Length != 2)
 {
-    Console.Error.WriteLine("usage: AnnotateFolder FRAMES_DIR OUT_DIR [--method ID] [--model default|PATH.onnx]");
+    Console.Error.WriteLine("usage: AnnotateFolder FRAMES_DIR OUT_DIR [--method ID] [--model default|PATH.onnx] [--device cpu|cuda|cuda:N]");
     return 2;
 }
 string frames = positional[0], output = positional[1];
@@ -21,7 +21,7 @@ string methodId = Option("--method") ?? "sacam-rt";
 try
 {
     var source = new ImageFolderSource(frames);   // files in name order: 000001.png, 000002.png, ...
-    using var model = ModelCatalog.Load(Option("--model") ?? ModelCatalog.DefaultModelId);
+    using var model = ModelCatalog.Load(Option("--model") ?? ModelCatalog.DefaultModelId, DeviceSelector.Parse(Option("--device") ?? "cpu"));
     using var explainer = new FrameExplainer(model, MethodRegistry.Create(methodId));
     var pipeline = new VideoPipeline(source, explainer, new FrameRenderer(new RenderOptions { SideBySide = true }),
         new PipelineOptions { Mode = PipelineMode.Exact });   // exact: every frame, in order
@@ -30,7 +30,7 @@ try
     if (result.Error is not null) throw result.Error;
     return 0;
 }
-catch (Exception e) when (e is IOException or ArgumentException or InvalidDataException or FrameSourceException or ModelLoadException)
+catch (Exception e) when (e is IOException or ArgumentException or InvalidDataException or FrameSourceException or ModelLoadException or DeviceUnavailableException)
 {
     Console.Error.WriteLine($"AnnotateFolder: {e.Message}");
     return 1;

@@ -76,6 +76,18 @@ public class SampleTests : TempFolderTest
         });
     }
 
+    /// <summary>Each sample takes a device; on this CPU build, cuda is one line naming the build switch, not a crash.</summary>
+    [TestCase("EmbedExplainer", "media/street_scene.png")]
+    [TestCase("AnnotateFolder", "media", "OUT")]
+    [TestCase("WebcamDemo", "media/street_clip.mp4", "--out", "OUT/live.avi")]
+    public void Asking_a_sample_for_cuda_on_a_cpu_build_names_the_build_switch(string sample, params string[] arguments)
+    {
+        var resolved = arguments.Select(a => a.StartsWith("media") ? Path.Combine(SharedData.RepoRoot, a) : a.Replace("OUT", Dir));
+        var (exit, _, stderr) = RunSample(sample, [.. resolved, "--device", "cuda"]);
+        Assert.That(exit, Is.EqualTo(1), stderr);
+        Assert.That(stderr, Does.StartWith($"{sample}: ").And.Contain("SaCamTorchBackend=cuda").And.Not.Contain("   at "));
+    }
+
     [Test]
     public void WebcamDemo_runs_live_on_a_stand_in_camera_and_records_without_a_display()
     {
