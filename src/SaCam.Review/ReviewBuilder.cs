@@ -122,23 +122,47 @@ public static class ReviewBuilder
         using var capture = new VideoCapture(videoPath);
         if (!capture.IsOpened()) throw new InvalidDataException($"Cannot read video '{videoPath}'.");
         var size = (capture.FrameWidth, capture.FrameHeight);
-        var urls = new string?[positions.Count];
+        // Chunks are written as soon as the video has passed them, so memory holds one chunk, not the run.
+        var chunk = new ChunkWriter(key, framesDir, options.ChunkSize, positions.Count, onChunk);
         var encode = new ImageEncodingParam(ImwriteFlags.JpegQuality, options.JpegQuality);
         using var frame = new Mat();
         for (int k = 0; capture.Read(frame) && !frame.Empty(); k++)
         {
             if (!wanted.TryGetValue(k, out int p)) continue;
             Cv2.ImEncode(".jpg", frame, out byte[] jpeg, encode);
-            urls[p] = "data:image/jpeg;base64," + Convert.ToBase64String(jpeg);
+            chunk.Add(p, "data:image/jpeg;base64," + Convert.ToBase64String(jpeg));
         }
-        for (int chunk = 0; chunk * options.ChunkSize < positions.Count; chunk++)
-        {
-            var slice = urls.Skip(chunk * options.ChunkSize).Take(options.ChunkSize).ToArray();
-            string script = $"window.sacamReview.chunk({JsonSerializer.Serialize(key)},{chunk},{JsonSerializer.Serialize(slice)});";
-            File.WriteAllText(Path.Combine(framesDir, $"{key}-{chunk}.js"), script);
-            onChunk(script);
-        }
+        chunk.Finish();
         return size;
+    }
+
+    /// <summary>Collects one layer's frames in review order and writes each chunk script once the frames have moved
+    /// past it (frames arrive in order; a frame the video lacks stays null, an empty panel in the page).</summary>
+    private sealed class ChunkWriter(string key, string folder, int chunkSize, int frames, Action<string> onChunk)
+    {
+        private readonly string?[] _current = new string?[chunkSize];
+        private int _chunk;
+
+        public void Add(int position, string url)
+        {
+            while (position / chunkSize > _chunk) Flush();
+            _current[position % chunkSize] = url;
+        }
+
+        public void Finish()
+        {
+            while (_chunk * chunkSize < frames) Flush();
+        }
+
+        private void Flush()
+        {
+            int length = Math.Min(chunkSize, frames - _chunk * chunkSize);
+            string script = $"window.sacamReview.chunk({JsonSerializer.Serialize(key)},{_chunk},{JsonSerializer.Serialize(_current.Take(length).ToArray())});";
+            File.WriteAllText(Path.Combine(folder, $"{key}-{_chunk}.js"), script);
+            onChunk(script);
+            Array.Clear(_current);
+            _chunk++;
+        }
     }
 
     private static JsonObject PageData(List<Run> runs, List<(string Key, string Title)> layers, List<long> positions, (int Width, int Height) size, ReviewOptions options)

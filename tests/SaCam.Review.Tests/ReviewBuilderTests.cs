@@ -46,6 +46,21 @@ public class ReviewBuilderTests
         Assert.That(File.ReadAllText(page.IndexPath), Does.Contain("\"frames\":[{\"index\":0"));
     }
 
+    /// <summary>A record whose frame never reached the video (the run was cut between the two writes) gets an empty
+    /// panel; every other frame keeps its image, chunk by chunk.</summary>
+    [Test]
+    public void A_frame_missing_from_the_video_is_an_empty_panel_and_the_rest_stay()
+    {
+        var a = SyntheticRun.Write(Path.Combine(_root, "a"), "gradcam", 5, 2);
+        File.AppendAllText(Path.Combine(a, "frames.jsonl"), "{\"index\": 5, \"timestamp\": 0.5, \"score\": 0.5}\n");
+        var page = ReviewBuilder.Build([a], Path.Combine(_root, "out"), new ReviewOptions { ChunkSize = 4 });
+        Assert.That(page.Frames, Is.EqualTo(6));
+        var second = File.ReadAllText(Path.Combine(_root, "out", "frames", "m0-1.js"));
+        Assert.That(second, Does.Match(@"^window\.sacamReview\.chunk\(""m0"",1,\[""data:image/jpeg;base64,[^""]+"",null\]\);$"));
+        var first = File.ReadAllText(Path.Combine(_root, "out", "frames", "original-0.js"));
+        Assert.That(System.Text.RegularExpressions.Regex.Matches(first, "data:image/jpeg").Count, Is.EqualTo(4));
+    }
+
     [Test]
     public void Two_runs_of_one_method_are_told_apart_by_their_folder()
     {
