@@ -9,13 +9,17 @@ namespace SaCam.Core.Realtime;
 /// Frame-budgeted SA-CAM (method id <c>sacam-rt</c>): the same formula as <see cref="Methods.SaCam"/>, computed over a
 /// stream of frames under a per-frame time budget.
 /// - Every frame gets its own forward pass, activations A, gradient terms K and Q (cheap) and map.
-/// - Only the score term S is rationed: each frame scores the channels whose weight is most at stake, as many as
-///   the budget leaves room for (sized from the measured cost per perturbed image), in batches.
-/// - Scores of earlier frames are cached and reused while the scene is stable; the priority of a channel grows with
-///   the age of its score, so the stalest relevant ones are refreshed first; a scene cut or a change of class drops
-///   the cache. Channels never scored use the mean of the cached scores.
-/// With a still scene the cache fills and the result equals full SA-CAM. State is per stream: use one instance per
-/// video, and do not share it between threads.
+/// - Only the score term S is rationed: each frame scores the channels whose unmeasured weight is largest, as many
+///   as the budget (plus what earlier frames left unused) buys at the measured cost per perturbed image, batched.
+/// - Scores of earlier frames are cached with the scene change since they were taken; trust in a score halves
+///   with every <see cref="RealtimeSaCamOptions.ScoreHalfLifeDrift"/> of change, and the least trusted of the
+///   channels that matter are refreshed first. A scene cut drops the caches; a change of class parks its cache.
+///   Channels never scored get a regression estimate from the cached ones.
+/// - The S term is shrunk towards a constant by the share of the weight at stake that rests on trusted
+///   measurements (lambda, reported as score_confidence): a partly known S otherwise moves weight to the wrong
+///   channels.
+/// With a still scene the cache fills, lambda reaches 1 and the result equals full SA-CAM. State is per stream: use
+/// one instance per video, and do not share it between threads. docs/realtime.md has the reasoning and numbers.
 /// </summary>
 public sealed class RealtimeSaCam : ICamMethod, IDisposable
 {
