@@ -110,7 +110,7 @@ public sealed class PluginCatalog : IPluginRegistry
     // IPluginRegistry: ids are checked against the built-ins and everything registered before.
     public void AddMethod(string id, Func<ICamMethod> create)
     {
-        if (MethodRegistry.Ids.Contains(id, StringComparer.OrdinalIgnoreCase) || id.Equals(Video.Pipeline.FrameExplainer.ClassifyOnly, StringComparison.OrdinalIgnoreCase))
+        if (MethodRegistry.IsBuiltIn(id) || id.Equals(Video.Pipeline.FrameExplainer.ClassifyOnly, StringComparison.OrdinalIgnoreCase))
             throw new PluginLoadException(_current, $"method id '{id}' is a built-in method's.");
         Add(_methods, "method", id, create);
     }

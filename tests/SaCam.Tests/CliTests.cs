@@ -9,13 +9,15 @@ namespace SaCam.Tests;
 [TestFixture]
 public class CliTests : TempFolderTest
 {
-    private static (int Exit, string Out, string Err) Sacam(params string[] args)
+    /// <summary>Runs `sacam ARGS` in process, as Program.cs wires it, and returns the exit code and both streams.</summary>
+    internal static (int Exit, string Out, string Err) Sacam(params string[] args)
     {
         var root = new System.CommandLine.RootCommand();
         root.Subcommands.Add(ExplainCommand.Create());
         root.Subcommands.Add(VideoCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
         root.Subcommands.Add(ReviewCommand.Create());
+        root.Subcommands.Add(PluginsCommand.Create());
         var stdout = new StringWriter();
         var stderr = new StringWriter();
         var (oldOut, oldErr) = (Console.Out, Console.Error);

@@ -34,7 +34,6 @@ public class PluginTests : TempFolderTest
         Assert.That(catalog.Plugins.Select(p => p.Name), Is.EquivalentTo(new[] { "EigenCAM", "CSV sink" }));
         Assert.That(catalog.Plugins.Single(p => p.Name == "EigenCAM").Added, Is.EqualTo(new[] { "method eigencam" }));
         Assert.That(catalog.Plugins.Single(p => p.Name == "CSV sink").Added, Is.EqualTo(new[] { "sink csv" }));
-        using var method = catalog.CreateMethod("eigencam") as IDisposable;
         var eigen = catalog.CreateMethod("eigencam");
         var context = System.Runtime.Loader.AssemblyLoadContext.GetLoadContext(eigen.GetType().Assembly)!;
         Assert.Multiple(() =>
@@ -168,20 +167,9 @@ public class PluginTests : TempFolderTest
     {
         var csv = Path.Combine(Dir, "cli.csv");
         var clip = Path.Combine(SharedData.RepoRoot, "media", "street_clip.mp4");
-        var stdout = new StringWriter();
-        var (oldOut, oldErr) = (Console.Out, Console.Error);
-        Console.SetOut(stdout);
-        Console.SetError(new StringWriter());
-        int exit;
-        try
-        {
-            var root = new System.CommandLine.RootCommand();
-            root.Subcommands.Add(Cli.VideoCommand.Create());
-            exit = Cli.CliRunner.Run(root, ["video", clip, "--plugins", PluginFolder, "--method", "eigencam", "--sink", $"csv:{csv}", "--max-frames", "3"]);
-        }
-        finally { Console.SetOut(oldOut); Console.SetError(oldErr); }
-        Assert.That(exit, Is.EqualTo(0), stdout.ToString());
-        Assert.That(stdout.ToString(), Does.Contain("3 frames written").And.Contain("eigencam"));
+        var (exit, stdout, _) = CliTests.Sacam("video", clip, "--plugins", PluginFolder, "--method", "eigencam", "--sink", $"csv:{csv}", "--max-frames", "3");
+        Assert.That(exit, Is.EqualTo(0), stdout);
+        Assert.That(stdout, Does.Contain("3 frames written").And.Contain("eigencam"));
         Assert.That(File.ReadAllLines(csv), Has.Length.EqualTo(4));
     }
 }

@@ -1,6 +1,7 @@
 namespace SaCam.Core.Methods;
 
-/// <summary>The built-in methods by id. Plugins may register more.</summary>
+/// <summary>The built-in methods by id (aliases included). Methods from plugins live in SaCam.Plugins' PluginCatalog,
+/// which asks here first whether an id is taken.</summary>
 public static class MethodRegistry
 {
     private static readonly Dictionary<string, Func<ICamMethod>> Factories = new(StringComparer.OrdinalIgnoreCase)
@@ -19,7 +20,8 @@ public static class MethodRegistry
     /// <summary>The canonical ids, in the order the README lists them.</summary>
     public static IReadOnlyList<string> Ids { get; } = ["gradcam", "gradcam++", "xgradcam", "layercam", "scorecam", "groupcam", "sacam", "sacam-rt"];
 
-    public static void Register(string id, Func<ICamMethod> factory) => Factories[id] = factory;
+    /// <summary>Whether <paramref name="id"/> names a built-in method, by its canonical id or an alias.</summary>
+    public static bool IsBuiltIn(string id) => Factories.ContainsKey(id);
 
     public static ICamMethod Create(string id) =>
         Factories.TryGetValue(id, out var make)

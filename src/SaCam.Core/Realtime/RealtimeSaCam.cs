@@ -115,13 +115,14 @@ public sealed class RealtimeSaCam : ICamMethod, IDisposable
         var low = CamMath.WeightedSum(w, inputs.Activations);
         low = Smooth(low);
 
-        CarryOver(inputs.Clock.NowMs - inputs.StartedAtMs);
+        double usedMs = inputs.Clock.NowMs - inputs.StartedAtMs;
+        CarryOver(usedMs);
         var ageOfWeight = where(scoredMask, _cache.Age, zeros_like(_cache.Age));
         var diagnostics = new Dictionary<string, double>
         {
             ["budget_ms"] = Options.BudgetMs,
             ["carried_ms"] = _carriedMs,
-            ["used_ms"] = inputs.Clock.NowMs - inputs.StartedAtMs,
+            ["used_ms"] = usedMs,
             ["channels_scored"] = scored,
             ["channels_live"] = liveCount,
             ["cache_coverage"] = liveCount == 0 ? 1 : scoredCount / (double)liveCount,
