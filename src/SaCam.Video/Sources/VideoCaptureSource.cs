@@ -84,7 +84,7 @@ public sealed class VideoCaptureSource : IFrameSource
                     if (++failures > _reconnectAttempts)
                         throw new FrameSourceException($"{Description} stopped delivering frames and did not come back after {_reconnectAttempts} reconnects.");
                     capture.Dispose();
-                    Thread.Sleep(TimeSpan.FromMilliseconds(200 * Math.Pow(2, failures - 1)));
+                    if (!Backoff.Wait(failures, cancellation)) return;
                     capture = _open();
                     continue;
                 }
