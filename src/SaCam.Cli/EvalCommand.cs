@@ -17,7 +17,7 @@ namespace SaCam.Cli;
 
 /// <summary>
 /// sacam eval deletion-insertion|sanity|pointing|temporal --model ... --methods a,b,c --images DIR|--video FILE --out DIR
-/// Writes DIR/report.md, DIR/results.csv and DIR/plots/*.png. sacam-rt@N in --methods sets its budget (temporal).
+/// Writes DIR/report.md, DIR/results.csv and DIR/plots/*.png. sacam-rt@N in --methods sets its budget, sacam-rt@N~A also its smoothing (temporal).
 /// </summary>
 public static class EvalCommand
 {
@@ -28,7 +28,7 @@ public static class EvalCommand
         var kind = new Argument<string>("evaluation") { Description = string.Join(" | ", Kinds) };
         var model = new Option<string>("--model", "-m") { Description = "Model: PATH.onnx, default, torchvision:ARCH[:WEIGHTS].", DefaultValueFactory = _ => ModelCatalog.DefaultModelId };
         var labels = new Option<string?>("--labels") { Description = "Class labels file." };
-        var methods = new Option<string>("--methods") { Description = "Comma-separated method ids (sacam-rt@BUDGET for temporal).", DefaultValueFactory = _ => "gradcam,gradcam++,xgradcam,layercam,scorecam,groupcam,sacam" };
+        var methods = new Option<string>("--methods") { Description = "Comma-separated method ids (sacam-rt@BUDGET or sacam-rt@BUDGET~SMOOTHING for temporal).", DefaultValueFactory = _ => "gradcam,gradcam++,xgradcam,layercam,scorecam,groupcam,sacam" };
         var images = new Option<string?>("--images") { Description = "Folder (or glob) of images." };
         var video = new Option<string?>("--video") { Description = "Video file (temporal)." };
         var output = new Option<string>("--out") { Description = "Report folder.", Required = true };
@@ -76,7 +76,16 @@ public static class EvalCommand
     private static DisposableMethod CreateMethod(string id)
     {
         if (id.StartsWith("sacam-rt@", StringComparison.Ordinal))
-            return new DisposableMethod(new RealtimeSaCam(new RealtimeSaCamOptions { BudgetMs = double.Parse(id[9..], CultureInfo.InvariantCulture) }), id);
+        {
+            // sacam-rt@BUDGET or sacam-rt@BUDGET~SMOOTHING, e.g. sacam-rt@40~0.5.
+            var parts = id[9..].Split('~');
+            if (parts.Length > 2 || !double.TryParse(parts[0], CultureInfo.InvariantCulture, out double budget) ||
+                !double.TryParse(parts.Length == 2 ? parts[1] : "0", CultureInfo.InvariantCulture, out double smoothing))
+                throw new ArgumentException($"'{id}' is not sacam-rt@BUDGET_MS or sacam-rt@BUDGET_MS~SMOOTHING (e.g. sacam-rt@40~0.5).");
+            var options = new RealtimeSaCamOptions { BudgetMs = budget, TemporalSmoothing = smoothing };
+            options.Validate();
+            return new DisposableMethod(new RealtimeSaCam(options), id);
+        }
         return new DisposableMethod(MethodRegistry.Create(id), id);
     }
 

@@ -67,6 +67,7 @@ public static class VideoCommand
     {
         if (a.Stride < 1) throw new ArgumentException($"--stride must be at least 1 (got {a.Stride}).");
         if (a.BudgetMs <= 0) throw new ArgumentException($"--budget-ms must be positive (got {a.BudgetMs}).");
+        if (a.Smoothing is < 0 or >= 1) throw new ArgumentException($"--smoothing must lie in [0, 1), the share of the previous map kept (got {a.Smoothing}).");
         if (a.PngEvery > 0 && a.PngDir is null) throw new ArgumentException("--png-every needs --png-dir.");
         var colors = ColorMaps.Parse(a.ColorMap);
         var catalog = PluginOptions.Load(a.Plugins);
@@ -79,11 +80,12 @@ public static class VideoCommand
             "exact" => PipelineMode.Exact,
             _ => throw new ArgumentException($"--mode '{a.Mode}': use live or exact."),
         };
+        var realtimeOptions = new RealtimeSaCamOptions { BudgetMs = a.BudgetMs, TemporalSmoothing = a.Smoothing };
         var device = DeviceSelector.Parse(a.Device);
         using var model = ModelCatalog.Load(a.Model, device, a.Labels, progress: new ConsoleDownloadProgress());
         var target = TargetParser.Parse(a.Class, model) as Core.Targets.ClassTarget;
         ICamMethod? method = a.Method == FrameExplainer.ClassifyOnly ? null
-            : a.Method == "sacam-rt" ? new RealtimeSaCam(new RealtimeSaCamOptions { BudgetMs = a.BudgetMs, TemporalSmoothing = a.Smoothing })
+            : a.Method == "sacam-rt" ? new RealtimeSaCam(realtimeOptions)
             : catalog.CreateMethod(a.Method);
         using var explainer = new FrameExplainer(model, method, target?.ClassIndex, a.Layer);
         var renderer = new FrameRenderer(new RenderOptions

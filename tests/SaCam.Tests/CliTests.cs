@@ -199,15 +199,17 @@ public class CliTests : TempFolderTest
     public void Eval_temporal_writes_a_timeline_for_each_method()
     {
         var outDir = Path.Combine(Dir, "temporal");
-        var (exit, _, stderr) = Sacam("eval", "temporal", "--model", SharedData.MobileNetV2, "--methods", "gradcam,sacam-rt@30",
+        var (exit, _, stderr) = Sacam("eval", "temporal", "--model", SharedData.MobileNetV2, "--methods", "gradcam,sacam-rt@30,sacam-rt@30~0.9",
             "--video", SharedData.Path_("media", "driving", "traffic_frames.mp4"), "--max-frames", "4", "--out", outDir);
         Assert.That(exit, Is.EqualTo(0), stderr);
         var csv = File.ReadAllLines(Path.Combine(outDir, "results.csv")).Skip(1).ToList();
+        double MeanChange(string id) => csv.Where(l => l.Contains($",{id},")).Average(l => double.Parse(l.Split(',')[^1], System.Globalization.CultureInfo.InvariantCulture));
         using var plot = OpenCvSharp.Cv2.ImRead(Path.Combine(outDir, "plots", "temporal.png"));
         Assert.Multiple(() =>
         {
             Assert.That(csv.Count(l => l.Contains(",gradcam,")), Is.EqualTo(3), "3 consecutive pairs in 4 frames");
             Assert.That(csv.Count(l => l.Contains(",sacam-rt@30,")), Is.EqualTo(3));
+            Assert.That(MeanChange("sacam-rt@30~0.9"), Is.LessThan(MeanChange("sacam-rt@30")), "smoothing 0.9 keeps most of the previous map");
             Assert.That(plot.Empty(), Is.False);
         });
     }
@@ -218,5 +220,26 @@ public class CliTests : TempFolderTest
         var (exit, _, stderr) = Sacam("eval", "temporal", "--model", SharedData.MobileNetV2, "--out", Dir);
         Assert.That(exit, Is.EqualTo(CliRunner.Failed));
         Assert.That(stderr, Does.Contain("temporal needs --video"));
+    }
+
+    [Test]
+    public void Bad_sacam_rt_settings_are_refused_by_name_before_anything_is_written()
+    {
+        var clip = Path.Combine(SharedData.RepoRoot, "media", "street_clip.mp4");
+        string video = Path.Combine(Dir, "out.mp4");
+        var (smoothingExit, _, smoothingErr) = Sacam("video", clip, "--smoothing", "1.5", "--out", video);
+        var (budgetExit, _, budgetErr) = Sacam("video", clip, "--budget-ms", "0", "--out", video);
+        var (specExit, _, specErr) = Sacam("eval", "temporal", "--model", SharedData.MobileNetV2, "--methods", "sacam-rt@fast",
+            "--video", clip, "--out", Path.Combine(Dir, "eval"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(smoothingExit, Is.EqualTo(CliRunner.Failed));
+            Assert.That(smoothingErr, Does.Contain("--smoothing must lie in [0, 1)"));
+            Assert.That(budgetExit, Is.EqualTo(CliRunner.Failed));
+            Assert.That(budgetErr, Does.Contain("--budget-ms must be positive"));
+            Assert.That(File.Exists(video), Is.False, "no output was opened");
+            Assert.That(specExit, Is.EqualTo(CliRunner.Failed));
+            Assert.That(specErr, Does.Contain("'sacam-rt@fast'").And.Contain("sacam-rt@BUDGET_MS~SMOOTHING"));
+        });
     }
 }

@@ -163,4 +163,25 @@ public class RealtimeSaCamTests
             Assert.That(Coverage(e), Is.LessThan(Coverage(d)), "a scene cut drops the cached scores");
         });
     }
+
+    private static readonly object[] BadOptions =
+    [
+        new object[] { new RealtimeSaCamOptions { BudgetMs = 0 }, "BudgetMs" },
+        new object[] { new RealtimeSaCamOptions { BudgetMs = double.NaN }, "BudgetMs" },
+        new object[] { new RealtimeSaCamOptions { TemporalSmoothing = 1 }, "TemporalSmoothing" },
+        new object[] { new RealtimeSaCamOptions { TemporalSmoothing = -0.1 }, "TemporalSmoothing" },
+        new object[] { new RealtimeSaCamOptions { ClassesKept = 0 }, "ClassesKept" },
+        new object[] { new RealtimeSaCamOptions { ScoreHalfLifeDrift = 0 }, "ScoreHalfLifeDrift" },
+        new object[] { new RealtimeSaCamOptions { SaCam = new SaCamOptions { Temperature = 0 } }, "Temperature" },
+    ];
+
+    [TestCaseSource(nameof(BadOptions))]
+    public void Meaningless_options_are_refused_by_name_when_a_frame_is_explained(RealtimeSaCamOptions options, string name)
+    {
+        using var rt = new RealtimeSaCam(options);
+        var engine = new CamEngine(MobileNetParityTests.Model);
+        using var x = zeros(1, 3, 224, 224);
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => engine.Explain(x, rt))!;
+        Assert.That(e.ParamName, Is.EqualTo(name));
+    }
 }

@@ -61,7 +61,7 @@ public sealed class RealtimeSaCam : ICamMethod, IDisposable
 
     public CamComputation Compute(CamInputs inputs)
     {
-        Options.SaCam.Validate();
+        Options.Validate();
         using var scope = NewDisposeScope();
         var sa = Options.SaCam;
         var g = inputs.RequireGradients(Id);

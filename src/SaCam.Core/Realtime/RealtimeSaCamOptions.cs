@@ -51,4 +51,17 @@ public sealed record RealtimeSaCamOptions
 
     /// <summary>Weight of the running cost estimate's newest sample (exponential moving average).</summary>
     public double CostSmoothing { get; init; } = 0.3;
+
+    /// <summary>Refuses values that would make the method meaningless, naming the option and its range.</summary>
+    public void Validate()
+    {
+        SaCam.Validate();
+        if (!(BudgetMs > 0)) throw new ArgumentOutOfRangeException(nameof(BudgetMs), BudgetMs, "the budget must be a positive number of milliseconds");
+        if (TemporalSmoothing is < 0 or >= 1 || double.IsNaN(TemporalSmoothing))
+            throw new ArgumentOutOfRangeException(nameof(TemporalSmoothing), TemporalSmoothing, "temporal smoothing must lie in [0, 1): the share of the previous map kept");
+        if (MinChannelsPerFrame < 0) throw new ArgumentOutOfRangeException(nameof(MinChannelsPerFrame), MinChannelsPerFrame, "must be 0 or more");
+        if (ClassesKept < 1) throw new ArgumentOutOfRangeException(nameof(ClassesKept), ClassesKept, "at least the current class's cache is kept");
+        if (!(ScoreHalfLifeDrift > 0)) throw new ArgumentOutOfRangeException(nameof(ScoreHalfLifeDrift), ScoreHalfLifeDrift, "must be positive");
+        if (CostSmoothing is <= 0 or > 1) throw new ArgumentOutOfRangeException(nameof(CostSmoothing), CostSmoothing, "must lie in (0, 1]");
+    }
 }
