@@ -55,7 +55,7 @@ public sealed class FfmpegStreamSource : IFrameSource
         while (!cancellation.IsCancellationRequested)
         {
             string? lastError;
-            using (var decoder = _tools.StartDecoder(_url))
+            using (var decoder = _tools.StartDecoder(_url, _width, _height))
             using (cancellation.Register(decoder.Kill))
             {
                 while (!cancellation.IsCancellationRequested && decoder.ReadExactly(buffer))
@@ -105,9 +105,10 @@ public sealed class FfmpegTools(string ffmpeg, string ffprobe)
         return (w, h, fields.Length > 2 ? ParseRate(fields[2]) : null);
     }
 
-    /// <summary>Starts decoding <paramref name="url"/> to raw BGR frames on the process's standard output.</summary>
-    internal DecoderProcess StartDecoder(string url) => new(Start(Ffmpeg, ["-nostdin", "-hide_banner", "-loglevel", "error",
-        "-rw_timeout", "15000000", "-i", url, "-map", "0:v:0", "-f", "rawvideo", "-pix_fmt", "bgr24", "pipe:1"]));
+    /// <summary>Starts decoding <paramref name="url"/> to raw BGR frames on the process's standard output, scaled to the
+    /// probed size: raw frames carry no header, so a stream that changed resolution would otherwise shear every frame.</summary>
+    internal DecoderProcess StartDecoder(string url, int width, int height) => new(Start(Ffmpeg, ["-nostdin", "-hide_banner", "-loglevel", "error",
+        "-rw_timeout", "15000000", "-i", url, "-map", "0:v:0", "-vf", $"scale={width}:{height}", "-f", "rawvideo", "-pix_fmt", "bgr24", "pipe:1"]));
 
     private static Process Start(string program, IEnumerable<string> arguments)
     {
