@@ -1,0 +1,72 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+
+namespace SaCam.Tests;
+
+/// <summary>
+/// Ctrl+C during `sacam video`, as a user gives it: SIGINT to the running program. It must stop soon, exit normally
+/// and leave every output closed and holding the same frames: the video decodes, the JSON Lines parse to the last
+/// line, one map per line.
+/// </summary>
+public class CancellationTests : TempFolderTest
+{
+    [DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int signal);
+
+    private const int SigInt = 2;
+
+    [Test]
+    [Platform("Linux")]
+    public void Ctrl_C_stops_the_video_command_and_every_output_holds_the_frames_done()
+    {
+        var cli = Path.Combine(SharedData.RepoRoot, "src", "SaCam.Cli", "bin", SharedData.BuildConfiguration, "net10.0", "linux-x64", "sacam.dll");
+        if (!File.Exists(cli)) Assert.Fail($"{cli} is missing: build the solution.");
+        string video = Path.Combine(Dir, "out.mp4"), jsonl = Path.Combine(Dir, "frames.jsonl"), maps = Path.Combine(Dir, "maps");
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        // 221 frames at a 300 ms budget: over a minute of work, so the signal lands mid-run.
+        foreach (var a in new[] { cli, "video", SharedData.Path_("media", "driving", "lane_dashcam.mp4"), "--model", SharedData.MobileNetV2,
+                     "--method", "sacam-rt", "--budget-ms", "300", "--mode", "exact", "--out", video, "--jsonl", jsonl, "--save-maps", maps })
+            start.ArgumentList.Add(a);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        try
+        {
+            var waited = Stopwatch.StartNew();
+            while (LineCount(jsonl) < 3 && !process.HasExited && waited.Elapsed < TimeSpan.FromMinutes(2)) Thread.Sleep(100);
+            // (stderr.Result only once the process is known to be gone: it waits for the end of its output.)
+            if (process.HasExited) Assert.Fail($"the run ended before it could be interrupted: {stderr.Result}");
+            Assert.That(kill(process.Id, SigInt), Is.EqualTo(0), "SIGINT sent");
+            var signalled = Stopwatch.StartNew();
+            Assert.That(process.WaitForExit(TimeSpan.FromSeconds(30)), Is.True, "the program stops within 30 s of Ctrl+C");
+            TestContext.Out.WriteLine($"stopped {signalled.ElapsedMilliseconds} ms after SIGINT");
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+        }
+
+        var lines = File.ReadAllLines(jsonl).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        int decoded = VideoPipelineTests.CountDecodedFrames(video);
+        Assert.Multiple(() =>
+        {
+            Assert.That(process.ExitCode, Is.EqualTo(0), stderr.Result);
+            Assert.That(stdout.Result, Does.Contain(", cancelled"));
+            Assert.That(lines.Count, Is.InRange(3, 220), "stopped mid-clip");
+            Assert.That(lines.Select(l => l.GetProperty("index").GetInt64()), Is.EqualTo(Enumerable.Range(0, lines.Count).Select(i => (long)i)));
+            Assert.That(decoded, Is.EqualTo(lines.Count), "the video holds exactly the frames the JSON Lines describe");
+            Assert.That(Directory.GetFiles(maps, "*.npy"), Has.Length.EqualTo(lines.Count));
+        });
+    }
+
+    private static int LineCount(string path)
+    {
+        if (!File.Exists(path)) return 0;
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var reader = new StreamReader(stream);
+        int n = 0;
+        while (reader.ReadLine() is not null) n++;
+        return n;
+    }
+}
