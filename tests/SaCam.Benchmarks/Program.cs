@@ -2,7 +2,8 @@ using System.Globalization;
 using SaCam.Benchmarks;
 using SaCam.Core;
 
-// Usage: dotnet run -c Release --project tests/SaCam.Benchmarks -- [--shared DIR] [--rounds N] [--out docs/benchmarks-explainer.md]
+// Usage: dotnet run -c Release --project tests/SaCam.Benchmarks -- --suite NAME [--shared DIR] [--rounds N] [--budget-ms N]
+//        [--step N] [--smoothing A] [--out docs/benchmarks.md]
 string suite = Arg("--suite") ?? "explainer";
 // The video suites run as `sacam video` does (Streaming); the explainer suite as `sacam explain` (Batched).
 NativeRuntime.Configure(suite == "explainer" ? NativeProfile.Batched : NativeProfile.Streaming);
@@ -28,15 +29,21 @@ switch (suite)
         text = header("sacam-rt latency over budgets (issue 5)") + video.LatencyOverBudgets([25, 50, 100, 200, 400, 800], int.Parse(Arg("--frames") ?? "60"));
         break;
     case "fidelity":
-        text = header("sacam-rt fidelity (issue 5)") + video.Fidelity(budget, int.Parse(Arg("--step") ?? "5"), rounds);
+        text = header("sacam-rt fidelity (issue 5)") + video.Fidelity(budget, int.Parse(Arg("--step") ?? "5"), rounds,
+            double.Parse(Arg("--smoothing") ?? "0", CultureInfo.InvariantCulture));
+        break;
+    case "fidelity-floor":
+        text = header("The best a cache can do (issue 5)") + new FidelityFloor(shared, cache).Run(int.Parse(Arg("--step") ?? "25"), args.Contains("--next-only"));
         break;
     case "memory":
         text = header("Memory over a long run (issue 5)") + video.Memory(budget, 200, int.Parse(Arg("--frames") ?? "2000"));
         break;
     default:
-        throw new ArgumentException($"unknown --suite {suite}: explainer, throughput, latency, fidelity, memory");
+        throw new ArgumentException($"unknown --suite {suite}: explainer, throughput, latency, fidelity, fidelity-floor, memory");
 }
-MarkdownSections.Replace(output, suite, text);
+// A variant of a suite keeps its own section beside the main one.
+string section = suite == "fidelity-floor" && args.Contains("--next-only") ? "fidelity-floor-next" : suite;
+MarkdownSections.Replace(output, section, text);
 Console.WriteLine(text);
 Console.WriteLine($"written to {output}");
 return 0;

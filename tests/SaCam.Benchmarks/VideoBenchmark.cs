@@ -101,15 +101,15 @@ public sealed class VideoBenchmark(string sharedRoot, string cacheDir)
     /// On every 5th frame of lane_dashcam.mp4: Pearson of sacam-rt's map (one run over every frame, in order) and of
     /// Grad-CAM's with full SA-CAM's (computed offline; cached on disk, ~20 s each).
     /// </summary>
-    public string Fidelity(double budgetMs, int step, int rounds)
+    public string Fidelity(double budgetMs, int step, int rounds, double smoothing = 0)
     {
         // sacam-rt runs on a real clock, so how many channels each frame scores varies from run to run, and so does
         // its fidelity: the clip is run several times and each run reported, the first in detail.
         using var model = LoadModel();
-        var runs = Enumerable.Range(0, rounds).Select(_ => FidelityRun(model, budgetMs, step)).ToList();
+        var runs = Enumerable.Range(0, rounds).Select(_ => FidelityRun(model, budgetMs, step, smoothing)).ToList();
         var rows = runs[0];
         var text = new StringBuilder();
-        text.AppendLine($"### Fidelity to full SA-CAM: lane_dashcam.mp4, every {step}th frame ({rows.Count} frames), sacam-rt at {budgetMs} ms, {rounds} runs");
+        text.AppendLine($"### Fidelity to full SA-CAM: lane_dashcam.mp4, every {step}th frame ({rows.Count} frames), sacam-rt at {budgetMs} ms{(smoothing > 0 ? $", smoothing {smoothing}" : "")}, {rounds} runs");
         text.AppendLine();
         text.AppendLine("| run | median Pearson(sacam-rt, full) | median (1 - r_rt) / (1 - r_gradcam) | median lambda |");
         text.AppendLine("| ---: | ---: | ---: | ---: |");
@@ -136,10 +136,10 @@ public sealed class VideoBenchmark(string sharedRoot, string cacheDir)
 
     private sealed record FidelityRow(long Index, double Rt, double GradCam, double Coverage, double Confidence);
 
-    private List<FidelityRow> FidelityRun(OnnxCnnModel model, double budgetMs, int step)
+    private List<FidelityRow> FidelityRun(OnnxCnnModel model, double budgetMs, int step, double smoothing)
     {
         var engine = new CamEngine(model);
-        using var rt = new RealtimeSaCam(new RealtimeSaCamOptions { BudgetMs = budgetMs });
+        using var rt = new RealtimeSaCam(new RealtimeSaCamOptions { BudgetMs = budgetMs, TemporalSmoothing = smoothing });
         var rows = new List<FidelityRow>();
         foreach (var frame in VideoCaptureSource.File(Clip("lane_dashcam.mp4")).Frames().ToEnumerable())
         {
