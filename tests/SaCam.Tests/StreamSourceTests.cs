@@ -64,6 +64,7 @@ public class StreamSourceTests : TempFolderTest
     [Test]
     public void A_stream_url_opens_through_whatever_can_read_it_here()
     {
+        Tools(); // on Linux the URL needs the ffmpeg program
         using var server = new ClipServer(Clip, sessions: 10);
         var source = FrameSources.Open(server.Url);
         var first = source.Frames().Take(3).ToEnumerable().ToList();
@@ -101,8 +102,9 @@ public class StreamSourceTests : TempFolderTest
     [Test]
     public void An_unreachable_stream_fails_when_opened_naming_the_url()
     {
+        var tools = Tools();
         var url = $"http://127.0.0.1:{ClipServer.FreePort()}/nothing.mp4";
-        var e = Assert.Throws<FrameSourceException>(() => FfmpegStreamSource.Open(url, Tools()))!;
+        var e = Assert.Throws<FrameSourceException>(() => FfmpegStreamSource.Open(url, tools))!;
         Assert.That(e.Message, Does.Contain(url).And.Contain("ffprobe found no video"));
     }
 
