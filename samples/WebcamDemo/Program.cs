@@ -34,10 +34,7 @@ try
     if (output is not null) sinks.Add(new VideoFileSink(output, 15));
 
     using var stop = seconds > 0 ? new CancellationTokenSource(TimeSpan.FromSeconds(seconds)) : new CancellationTokenSource();
-    Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
-    // kill / docker stop send SIGTERM: stop the same way, so the recording is closed and playable.
-    using var onTerminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(
-        System.Runtime.InteropServices.PosixSignal.SIGTERM, context => { context.Cancel = true; stop.Cancel(); });
+    using var stopSignals = StopSignals.Register(stop.Cancel); // Ctrl+C or SIGTERM: the recording stays playable
     var result = pipeline.Run(sinks, stop.Token);
     Console.WriteLine($"{result.FramesWritten} frames shown, {result.FramesDropped} dropped (live mode), {pipeline.Statistics.Fps:F1} fps");
     if (result.Error is not null) Console.Error.WriteLine($"stopped: {result.Error.Message}");

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using SaCam.Review;
+using SaCam.Video.Pipeline;
 
 namespace SaCam.Cli;
 
@@ -29,11 +30,11 @@ public static class ReviewCommand
         if (!serve) return CliRunner.Ok;
         using var server = new ReviewServer(folder, port);
         using var stop = new ManualResetEventSlim();
-        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; stop.Set(); };
-        Console.CancelKeyPress += onCancel;
-        Console.WriteLine($"serving on {server.Address} (127.0.0.1 only); Ctrl+C stops");
-        stop.Wait();
-        Console.CancelKeyPress -= onCancel;
+        using (StopSignals.Register(stop.Set))
+        {
+            Console.WriteLine($"serving on {server.Address} (127.0.0.1 only); Ctrl+C stops");
+            stop.Wait();
+        }
         return CliRunner.Ok;
     }
 }

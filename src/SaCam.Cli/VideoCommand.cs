@@ -120,13 +120,7 @@ public static class VideoCommand
         }
 
         using var cancel = new CancellationTokenSource();
-        ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
-        Console.CancelKeyPress += onCancel;
-        // SIGTERM (docker stop, systemd, kill) stops the run the same way: without this the runtime exits at once and
-        // the video file is left without its index, unplayable. SIGINT is ignored by processes a shell starts in the
-        // background, so SIGTERM is also how those are stopped cleanly.
-        using var onTerminate = System.Runtime.InteropServices.PosixSignalRegistration.Create(
-            System.Runtime.InteropServices.PosixSignal.SIGTERM, context => { context.Cancel = true; cancel.Cancel(); });
+        using var stopSignals = StopSignals.Register(cancel.Cancel);
         var progress = new ConsoleFrameProgress(pipeline.ExpectedFrames);
         PipelineRunResult result;
         try
@@ -135,7 +129,6 @@ public static class VideoCommand
         }
         finally
         {
-            Console.CancelKeyPress -= onCancel;
             progress.Finish();
         }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -203,9 +203,15 @@ public sealed class RealtimeSaCam : ICamMethod, IDisposable
     private Tensor WeightBound(Tensor known, Tensor live, double temperature)
     {
         var scores = _cache.Scores;
-        var upper = known + where(_cache.Age.isfinite(), scores / scores.max().clamp_min(1e-12), ones_like(scores));
-        upper = upper.masked_fill(live.logical_not(), double.NegativeInfinity);
-        return ((upper - upper.max()) / temperature).exp();
+        return SoftmaxReach(known + where(_cache.Age.isfinite(), scores / scores.max().clamp_min(1e-12), ones_like(scores)), live, temperature);
+    }
+
+    /// <summary>exp((SA - best SA) / T) over live channels (0 for dead ones): each channel's softmax weight relative
+    /// to the strongest channel's, for a given SA.</summary>
+    private static Tensor SoftmaxReach(Tensor sa, Tensor live, double temperature)
+    {
+        var masked = sa.masked_fill(live.logical_not(), double.NegativeInfinity);
+        return ((masked - masked.max()) / temperature).exp();
     }
 
     /// <summary>How far each cached score still holds: 1 when just measured, halving with every
@@ -229,8 +235,7 @@ public sealed class RealtimeSaCam : ICamMethod, IDisposable
         // The weight at stake by the S the map will use (estimates for unscored channels). Measured on
         // lane_dashcam.mp4, this beat the optimistic bound of WeightBound (median Pearson 0.986 vs 0.972): the bound
         // keeps lambda near 0.1 and the map near SA-CAM without S, which is farther from full SA-CAM on that footage.
-        var upper = (known + s / s.max().clamp_min(1e-12)).masked_fill(live.logical_not(), double.NegativeInfinity);
-        var reach = ((upper - upper.max()) / temperature).exp();
+        var reach = SoftmaxReach(known + s / s.max().clamp_min(1e-12), live, temperature);
         var trust = Trust(scoredMask);
         double total = reach.sum().item<float>();
         double lambda = total <= 0 ? 1.0 : Math.Clamp((reach * trust).sum().item<float>() / total, 0, 1);

@@ -65,7 +65,7 @@ public sealed class FfmpegTools(string ffmpeg, string ffprobe)
         return null;
     }
 
-    internal static string? FirstLine(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault();
+    private static string? FirstLine(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault();
 }
 
 /// <summary>A running ffmpeg decoder: reads whole frames from its output, keeps the end of its error output.</summary>
