@@ -1,5 +1,6 @@
 using Microsoft.Playwright;
 using OpenCvSharp;
+using SaCam.TestSupport;
 
 namespace SaCam.Review.Tests;
 
@@ -21,8 +22,7 @@ public class ReviewPageTests
     [OneTimeSetUp]
     public async Task StartBrowser()
     {
-        if (!File.Exists(Chromium))
-            Assert.Fail($"{Chromium} not found: the review tests drive Debian's Chromium (apt-get install chromium; .ci/run installs it).");
+        if (!File.Exists(Chromium)) Requirement.Missing(Chromium, "the review tests drive Debian's Chromium: apt-get install chromium");
         _playwright = await Microsoft.Playwright.Playwright.CreateAsync();
         _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {

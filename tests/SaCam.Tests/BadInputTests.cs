@@ -47,6 +47,7 @@ public class BadInputTests
         Assert.That(e!.Message, Does.Contain("mlp.onnx").And.Contain("not a CNN"));
     }
 
+    [NeedsSharedData]
     [Test]
     public void An_unknown_layer_lists_the_candidates()
     {
@@ -55,6 +56,7 @@ public class BadInputTests
         Assert.That(e!.Message, Does.Contain("'conv99' does not exist").And.Contain("features [1x1280x7x7]"));
     }
 
+    [NeedsSharedData]
     [Test]
     public void A_class_index_out_of_range()
     {
@@ -63,6 +65,7 @@ public class BadInputTests
         Assert.That(e!.Message, Does.Contain("5000").And.Contain("1001 classes"));
     }
 
+    [NeedsSharedData]
     [TestCase(new long[] { 1, 3, 100, 100 })]
     [TestCase(new long[] { 3, 224, 224 })]
     [TestCase(new long[] { 2, 3, 224, 224 })]
@@ -73,6 +76,7 @@ public class BadInputTests
         Assert.That(e!.Message, Does.Contain($"[{string.Join(", ", shape)}]").And.Contain("[1, 3, 224, 224]"));
     }
 
+    [NeedsSharedData]
     [Test]
     public void NaN_in_the_input()
     {

@@ -16,6 +16,7 @@ public class CancellationTests : TempFolderTest
 
     private const int SigInt = 2, SigTerm = 15;
 
+    [NeedsSharedData]
     [TestCase(SigTerm)]
     [TestCase(SigInt)]
     [Platform("Linux")]

@@ -27,6 +27,7 @@ public class CliTests : TempFolderTest
         finally { Console.SetOut(oldOut); Console.SetError(oldErr); }
     }
 
+    [NeedsSharedData]
     [Test]
     public void Explain_writes_a_map_an_overlay_and_json()
     {
@@ -55,6 +56,7 @@ public class CliTests : TempFolderTest
     }
 
     /// <summary>--input-tensor skips preprocessing: the fixture's input gives the fixture's Grad-CAM map.</summary>
+    [NeedsSharedData]
     [Test]
     public void Input_tensor_reproduces_the_reference_map_without_an_image()
     {
@@ -80,6 +82,7 @@ public class CliTests : TempFolderTest
         });
     }
 
+    [NeedsSharedData]
     [Test]
     public void Bad_class_layer_and_tensor_are_reported_with_exit_code_1()
     {
@@ -174,6 +177,7 @@ public class CliTests : TempFolderTest
     }
 
     /// <summary>sacam eval writes report.md, results.csv with every number, and plots that decode.</summary>
+    [NeedsSharedData]
     [Test]
     public void Eval_deletion_insertion_writes_a_report_a_csv_and_plots()
     {
@@ -195,6 +199,7 @@ public class CliTests : TempFolderTest
         });
     }
 
+    [NeedsSharedData]
     [Test]
     public void Eval_temporal_writes_a_timeline_for_each_method()
     {
@@ -214,6 +219,7 @@ public class CliTests : TempFolderTest
         });
     }
 
+    [NeedsSharedData]
     [Test]
     public void Eval_without_its_input_says_what_is_missing()
     {
@@ -222,6 +228,7 @@ public class CliTests : TempFolderTest
         Assert.That(stderr, Does.Contain("temporal needs --video"));
     }
 
+    [NeedsSharedData]
     [Test]
     public void Bad_sacam_rt_settings_are_refused_by_name_before_anything_is_written()
     {

@@ -54,6 +54,7 @@ public class EvaluationTests
         Assert.That(inverted.DeletionAuc, Is.EqualTo((12 + 0.5 + 0.75 + 0.5 + 0.25) / 16).Within(1e-9));
     }
 
+    [NeedsSharedData]
     [Test]
     public void Batched_and_unbatched_curves_agree_on_a_real_model()
     {
@@ -73,6 +74,7 @@ public class EvaluationTests
     private static readonly BoxAnnotations BothBoxes = BoxAnnotations.Read(Path.Combine(AppContext.BaseDirectory, "Data", "both.png.boxes.json"));
 
     /// <summary>On both.png, the tiger-cat map puts most of its energy on the cat and the bull-mastiff map on the dog.</summary>
+    [NeedsSharedData]
     [TestCase("gradcam")]
     [TestCase("scorecam", Category = "Slow")]
     [TestCase("sacam", Category = "Slow")]

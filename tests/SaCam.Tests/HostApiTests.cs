@@ -11,6 +11,7 @@ public class HostApiTests
 {
     /// <summary>An engine loop submitting frames faster than the explainer: Submit returns at once, stale frames are
     /// dropped, and the newest result arrives as an RGBA overlay of the frame's size.</summary>
+    [NeedsSharedData]
     [Test]
     public void Frames_faster_than_the_explainer_are_dropped_and_results_arrive()
     {
@@ -40,6 +41,7 @@ public class HostApiTests
         });
     }
 
+    [NeedsSharedData]
     [Test]
     public void A_buffer_of_the_wrong_size_is_refused()
     {

@@ -9,6 +9,7 @@ namespace SaCam.Tests;
 [TestFixture]
 public class MemoryTests
 {
+    [NeedsSharedData]
     [TestCase("gradcam")]
     [TestCase("layercam")]
     [TestCase("groupcam")]

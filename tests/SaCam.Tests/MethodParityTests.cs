@@ -9,7 +9,7 @@ namespace SaCam.Tests;
 /// case of fixtures/reference, starting from input.npy: channel weights within 1e-3 relative, final maps within
 /// 1e-2 absolute and Pearson >= 0.999.
 /// </summary>
-[TestFixture]
+[TestFixture, NeedsSharedData]
 public class MethodParityTests
 {
     public static IEnumerable<ReferenceCase> Cases() => ReferenceCase.All();

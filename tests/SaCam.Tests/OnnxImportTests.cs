@@ -12,6 +12,7 @@ public class MobileNetParityTests
 
     public static IEnumerable<ReferenceCase> Cases() => ReferenceCase.All();
 
+    [NeedsSharedData]
     [TestCaseSource(nameof(Cases))]
     public void Logits_and_features_equal_the_fixture(ReferenceCase c)
     {
@@ -23,6 +24,7 @@ public class MobileNetParityTests
         Compare.RelativeWithin(run.Activation, c.Load("features"), 1e-3, $"{c} features");
     }
 
+    [NeedsSharedData]
     [Test]
     public void Reads_metadata_labels_and_finds_the_default_layer()
     {

@@ -49,6 +49,7 @@ public class PluginTests : TempFolderTest
     /// <summary>EigenCAM from the plugin: the projection on the first principal component of the activations, checked
     /// against power iteration (another algorithm than the plugin's SVD), and a map that lights the animals of
     /// both.png rather than the background.</summary>
+    [NeedsSharedData]
     [Test]
     public void EigenCam_from_the_plugin_matches_power_iteration_and_lights_the_objects()
     {
@@ -103,6 +104,7 @@ public class PluginTests : TempFolderTest
     }
 
     /// <summary>The CSV sink from the plugin, in the real pipeline: one row per frame, in order, parseable.</summary>
+    [NeedsSharedData]
     [Test]
     public void The_csv_sink_from_the_plugin_writes_a_row_per_frame()
     {
@@ -190,6 +192,7 @@ public class PluginCatalogDispatchTests
         Assert.That(catalog.OpenSource(Path.Combine(SharedData.RepoRoot, "media", "street_clip.mp4")), Is.InstanceOf<VideoCaptureSource>(), "a plain file");
     }
 
+    [NeedsSharedData]
     [Test]
     public void A_plugin_overlay_draws_between_the_heat_map_and_the_hud()
     {
@@ -206,6 +209,7 @@ public class PluginCatalogDispatchTests
         Assert.That((centre.Item0, centre.Item1, centre.Item2), Is.EqualTo(((byte)0, (byte)255, (byte)0)), "the plugin's green box is on the overlay");
     }
 
+    [NeedsSharedData]
     [Test]
     public void A_plugin_target_is_built_for_the_model_from_its_argument()
     {

@@ -14,6 +14,7 @@ public class PreprocessingTests
 
     /// <summary>OpenCV decoding + the model's metadata preprocessing reproduce input.npy within 1/128 per element.
     /// (The fixtures used (p - 128) / 128; the metadata says mean 0.5, std 0.5, i.e. (p - 127.5) / 127.5.)</summary>
+    [NeedsSharedData]
     [TestCaseSource(nameof(Cases))]
     public void Image_file_preprocesses_to_the_fixture_input(ReferenceCase c)
     {

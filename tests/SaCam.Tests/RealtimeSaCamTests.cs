@@ -20,6 +20,7 @@ public class RealtimeSaCamTests
     /// The same still image as every frame: once the cache holds every live channel, sacam-rt's weights equal full
     /// SA-CAM's within 1e-3 and the maps correlate >= 0.999.
     /// </summary>
+    [NeedsSharedData]
     [Test, Category("Slow")]
     public void On_a_still_image_it_converges_to_full_SaCam()
     {
@@ -52,6 +53,7 @@ public class RealtimeSaCamTests
     /// <summary>Under a controlled clock (only perturbed images cost time: 4 ms each), the time used per frame stays
     /// within the budget on average, and the budget sizes the work: after a one-channel probe on the first frame,
     /// each frame scores what the budget buys.</summary>
+    [NeedsSharedData]
     [TestCase(40.0)]
     [TestCase(120.0)]
     public void The_budget_is_respected_on_average(double budgetMs)
@@ -82,6 +84,7 @@ public class RealtimeSaCamTests
     /// <summary>A budget below one channel's cost (5 ms; a channel costs 8 ms on the controlled clock) is not
     /// overrun every frame: unused budget carries over, so some frames reuse the cache alone, others score a channel,
     /// and the average stays at the budget.</summary>
+    [NeedsSharedData]
     [Test]
     public void A_budget_below_one_channels_cost_scores_every_few_frames()
     {
@@ -112,6 +115,7 @@ public class RealtimeSaCamTests
 
     /// <summary>With a few channels scored, the score term is trusted only as far as measured scores carry the weight
     /// at stake (0 &lt; confidence &lt; 1); on the same image repeated, confidence grows as the cache fills.</summary>
+    [NeedsSharedData]
     [Test]
     public void The_score_term_is_trusted_as_far_as_it_was_measured()
     {
@@ -136,6 +140,7 @@ public class RealtimeSaCamTests
     }
 
     /// <summary>A class flip parks the class's scores (a flip back resumes them); a scene cut drops them all.</summary>
+    [NeedsSharedData]
     [Test]
     public void A_class_flip_keeps_scores_per_class_and_a_scene_cut_drops_them()
     {
@@ -175,6 +180,7 @@ public class RealtimeSaCamTests
         new object[] { new RealtimeSaCamOptions { SaCam = new SaCamOptions { Temperature = 0 } }, "Temperature" },
     ];
 
+    [NeedsSharedData]
     [TestCaseSource(nameof(BadOptions))]
     public void Meaningless_options_are_refused_by_name_when_a_frame_is_explained(RealtimeSaCamOptions options, string name)
     {

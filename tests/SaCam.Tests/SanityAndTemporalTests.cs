@@ -12,6 +12,7 @@ public class SanityAndTemporalTests
     private static OnnxCnnModel Model => MobileNetParityTests.Model;
 
     /// <summary>Randomizing a layer changes every parameter of that layer and nothing else; restoring is exact.</summary>
+    [NeedsSharedData]
     [Test]
     public void Randomization_changes_exactly_the_layers_it_claims_and_restores_them()
     {
@@ -38,6 +39,7 @@ public class SanityAndTemporalTests
     }
 
     /// <summary>Grad-CAM depends on the model: with every layer randomized its map no longer resembles the original.</summary>
+    [NeedsSharedData]
     [Test]
     public void GradCam_maps_decorrelate_as_layers_are_randomized()
     {
@@ -55,6 +57,7 @@ public class SanityAndTemporalTests
         });
     }
 
+    [NeedsSharedData]
     [Test]
     public void A_still_frame_has_no_map_change_and_a_moving_clip_has_some()
     {

@@ -1,26 +1,23 @@
+using NUnit.Framework.Interfaces;
+using NUnit.Framework.Internal;
+using SaCam.TestSupport;
+
 namespace SaCam.Tests;
 
 /// <summary>
-/// Locates ../shared (models, media, fixtures). Tests that need it fail with a clear message when it is missing,
-/// unless SACAM_USER_CHECKOUT=1 says this is a user's own checkout: then they are skipped, saying why.
-/// SACAM_SHARED overrides the location.
+/// Locates ../shared (models, media, fixtures) beside the checkout; SACAM_SHARED overrides the location. A user's
+/// clone has none: tests marked <see cref="NeedsSharedDataAttribute"/> are skipped there with the reason, and CI
+/// (SACAM_REQUIRE_SHARED=1) fails them instead.
 /// </summary>
 public static class SharedData
 {
-    public static string Root
-    {
-        get
-        {
-            var explicitRoot = Environment.GetEnvironmentVariable("SACAM_SHARED");
-            if (!string.IsNullOrEmpty(explicitRoot)) return Require(explicitRoot);
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            {
-                var candidate = Path.Combine(dir.FullName, "shared");
-                if (Directory.Exists(Path.Combine(candidate, "fixtures"))) return candidate;
-            }
-            return Require(Path.GetFullPath(Path.Combine(RepoRoot, "..", "shared")));
-        }
-    }
+    private static readonly Lazy<string?> Found = new(Locate);
+
+    public static bool IsPresent => Found.Value is not null;
+
+    public static string Root => Found.Value ?? Missing();
+
+    public const string HowToGet = "place the shared/ folder (models, media, fixtures) beside the repository, or set SACAM_SHARED to it";
 
     public static string RepoRoot
     {
@@ -44,13 +41,30 @@ public static class SharedData
     public static string ImageNetLabels => Path_("models", "imagenet_labels.txt");
     public static string ReferenceFixtures => Path_("fixtures", "reference");
 
-    private static string Require(string path)
+    private static string? Locate()
     {
-        if (Directory.Exists(path)) return path;
-        if (Environment.GetEnvironmentVariable("SACAM_USER_CHECKOUT") == "1")
-            Assert.Ignore($"Skipped: shared data not found at '{path}' and SACAM_USER_CHECKOUT=1 says this is a user's own checkout.");
-        Assert.Fail($"Shared test data not found at '{path}'. Place the shared/ folder beside the repository, set SACAM_SHARED to it, " +
-                    "or set SACAM_USER_CHECKOUT=1 to skip the tests that need it.");
-        return path;
+        var explicitRoot = Environment.GetEnvironmentVariable("SACAM_SHARED");
+        if (!string.IsNullOrEmpty(explicitRoot)) return Directory.Exists(explicitRoot) ? explicitRoot : null;
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var candidate = Path.Combine(dir.FullName, "shared");
+            if (Directory.Exists(Path.Combine(candidate, "fixtures"))) return candidate;
+        }
+        return null;
     }
+
+    private static string Missing()
+    {
+        Requirement.Missing("The shared test data (../shared)", HowToGet);
+        return "";
+    }
+}
+
+/// <summary>The test (or every test of the fixture) reads ../shared: skipped before it starts when that is missing
+/// on a user's machine, failed under CI.</summary>
+[AttributeUsage(AttributeTargets.Class | AttributeTargets.Method, Inherited = true)]
+public sealed class NeedsSharedDataAttribute : NUnitAttribute, IApplyToTest
+{
+    public void ApplyToTest(Test test) =>
+        Requirement.SkipBeforeRun(test, Requirement.SkipReason(SharedData.IsPresent, "The shared test data (../shared)", SharedData.HowToGet));
 }

@@ -11,6 +11,7 @@ public class TorchVisionTests
 {
     private static string Fixture(string file) => SharedData.Path_("fixtures", "torchvision", file);
 
+    [NeedsSharedData]
     [TestCase("resnet18", "layer4")]
     [TestCase("mobilenet_v2", "features")]
     public void State_dict_reproduces_pytorch_logits(string arch, string camLayer)
@@ -28,6 +29,7 @@ public class TorchVisionTests
         });
     }
 
+    [NeedsSharedData]
     [Test]
     public void GradCam_runs_through_a_hooked_torchvision_layer_and_leaves_no_hook_behind()
     {
@@ -57,6 +59,7 @@ public class TorchVisionTests
     }
 
     /// <summary>TorchSharp's own format: a model saved with module.save loads back and gives the same logits.</summary>
+    [NeedsSharedData]
     [Test]
     public void TorchSharp_format_weights_round_trip()
     {

@@ -27,6 +27,7 @@ public class VideoPipelineTests : TempFolderTest
         return n;
     }
 
+    [NeedsSharedData]
     [Test]
     public void Exact_mode_processes_a_whole_clip_in_order_and_every_output_is_valid()
     {
@@ -52,6 +53,7 @@ public class VideoPipelineTests : TempFolderTest
         });
     }
 
+    [NeedsSharedData]
     [Test]
     public void Stride_and_max_frames_limit_what_is_explained()
     {
@@ -66,6 +68,7 @@ public class VideoPipelineTests : TempFolderTest
     }
 
     /// <summary>A slow explainer behind a file played at its frame rate: stale frames are dropped and counted.</summary>
+    [NeedsSharedData]
     [Test]
     public void Live_mode_drops_stale_frames_and_counts_them()
     {
@@ -85,6 +88,7 @@ public class VideoPipelineTests : TempFolderTest
         });
     }
 
+    [NeedsSharedData]
     [Test]
     public void A_truncated_video_ends_with_an_error_and_the_outputs_stay_valid()
     {
