@@ -5,9 +5,20 @@ namespace SaCam.Imaging;
 /// <summary>Reads image files into 8-bit BGR Mats, with errors that name the file.</summary>
 public static class ImageFile
 {
+    /// <summary>The most pixels an image may have (256 MP, 16384x16384): models see 224x224, and OpenCV refuses a
+    /// gigapixel, so a larger file is refused by its header with its size named, before anything is decoded.</summary>
+    public const long MaxPixels = 1L << 28;
+
     public static Mat ReadBgr(string path)
     {
+        if (Directory.Exists(path)) throw new ArgumentException($"Image '{path}' is a folder, not an image file.");
         if (!File.Exists(path)) throw new FileNotFoundException($"Image '{path}' does not exist.", path);
+        if (ImageHeader.TryReadSize(path) is var (w, h))
+        {
+            if (w <= 0 || h <= 0) throw new InvalidDataException($"Image '{path}' cannot be decoded: its header gives a size of {w}x{h}.");
+            if ((long)w * h > MaxPixels)
+                throw new InvalidDataException($"Image '{path}' is {w}x{h} pixels ({(long)w * h / 1e6:F0} MP), above the {MaxPixels / 1e6:F0} MP this tool decodes: scale it down first (the model sees it at 224x224 anyway).");
+        }
         var mat = Cv2.ImRead(path, ImreadModes.Unchanged);
         if (mat.Empty())
         {
@@ -43,12 +54,20 @@ public static class ImageFile
         return bgr;
     }
 
-    /// <summary>Writes an image; the folder is created, and an unwritable path is an error naming it.</summary>
+    /// <summary>Writes an image, whole or not at all (encoded in memory, then <see cref="Core.IO.AtomicFile"/>): the
+    /// folder is created, a full disk is an error naming the file, and a device or pipe is never replaced.</summary>
     public static void Write(string path, Mat image)
     {
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (dir is not null) Directory.CreateDirectory(dir);
-        if (!Cv2.ImWrite(path, image))
-            throw new IOException($"Cannot write image '{path}' (unknown extension or unwritable location).");
+        var ext = Path.GetExtension(path).ToLowerInvariant();
+        byte[] encoded;
+        try
+        {
+            if (!Cv2.ImEncode(ext, image, out encoded)) throw new IOException($"Cannot encode image '{path}' as {ext}.");
+        }
+        catch (OpenCVException e)
+        {
+            throw new ArgumentException($"Cannot write image '{path}': '{ext}' is not an image format OpenCV writes (use .png, .jpg, .bmp, .tif or .webp).", e);
+        }
+        Core.IO.AtomicFile.WriteAllBytes(path, encoded);
     }
 }

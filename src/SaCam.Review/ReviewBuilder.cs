@@ -22,8 +22,9 @@ public sealed record ReviewOptions
     public long MaxInlineBytes { get; init; } = 64L << 20;
 }
 
-/// <summary>What was written.</summary>
-public sealed record ReviewPage(string IndexPath, int Frames, IReadOnlyList<string> Layers, long Bytes);
+/// <summary>What was written. <paramref name="Note"/> says when fewer frames are shown than a run's records list
+/// (a run killed before its videos were flushed).</summary>
+public sealed record ReviewPage(string IndexPath, int Frames, IReadOnlyList<string> Layers, long Bytes, string? Note = null);
 
 /// <summary>
 /// Builds the review page of one or more runs of the same footage (one per method): the original frames of the first
@@ -49,7 +50,17 @@ public static class ReviewBuilder
             if (!string.Equals(other.Manifest.Source, primary.Manifest.Source, StringComparison.Ordinal))
                 throw new ArgumentException($"Runs show different footage: '{primary.Manifest.Source}' ({primary.Folder.Path}) and '{other.Manifest.Source}' ({other.Folder.Path}); review runs of the same source side by side.");
 
+        // A run killed mid-way can list frames in its JSON Lines that its videos never received (the writer buffers):
+        // the review shows only the frames both of the primary run's videos hold.
         var positions = primary.Records.Select(r => FrameIndex(r)).ToList();
+        int held = Math.Min(CountFrames(primary.Folder.OriginalVideo), CountFrames(primary.Folder.AnnotatedVideo));
+        string? note = null;
+        if (held < positions.Count)
+        {
+            note = $"run '{primary.Folder.Path}' lists {positions.Count} frames but its videos hold {held}{(primary.Manifest.Ended is null ? " (it did not finish)" : "")}: the review shows {held}";
+            positions = positions.Take(held).ToList();
+            if (positions.Count == 0) throw new InvalidDataException($"Run '{primary.Folder.Path}' has no frame its videos hold: {note}.");
+        }
         Directory.CreateDirectory(outputFolder);
         var framesDir = Path.Combine(outputFolder, "frames");
         if (Directory.Exists(framesDir)) Directory.Delete(framesDir, recursive: true);
@@ -82,7 +93,18 @@ public static class ReviewBuilder
         File.WriteAllText(index, html);
         if (options.SelfContained) Directory.Delete(framesDir, recursive: true);
         long bytes = new FileInfo(index).Length + (Directory.Exists(framesDir) ? Directory.EnumerateFiles(framesDir).Sum(f => new FileInfo(f).Length) : 0);
-        return new ReviewPage(index, positions.Count, layers.Select(l => l.Title).ToList(), bytes);
+        return new ReviewPage(index, positions.Count, layers.Select(l => l.Title).ToList(), bytes, note);
+    }
+
+    /// <summary>Frames a video holds, by demuxing without decoding (a missing file holds none).</summary>
+    private static int CountFrames(string videoPath)
+    {
+        if (!File.Exists(videoPath)) return 0;
+        using var capture = new VideoCapture(videoPath);
+        if (!capture.IsOpened()) return 0;
+        int n = 0;
+        while (capture.Grab()) n++;
+        return n;
     }
 
     private sealed record Run(RunFolder Folder, RunManifest Manifest, IReadOnlyList<JsonObject> Records, Dictionary<long, int> PositionOf);
@@ -169,7 +191,7 @@ public static class ReviewBuilder
     {
         var primary = runs[0];
         var frames = new JsonArray();
-        foreach (var record in primary.Records)
+        foreach (var record in primary.Records.Take(positions.Count))
             frames.Add(new JsonObject
             {
                 ["index"] = FrameIndex(record),

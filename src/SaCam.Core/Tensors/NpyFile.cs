@@ -58,11 +58,8 @@ public static partial class NpyFile
         var header = $"{{'descr': '<f4', 'fortran_order': False, 'shape': {shapeText}, }}";
         int total = 10 + header.Length + 1;
         header = header.PadRight(header.Length + (64 - total % 64) % 64) + "\n";
-        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (dir is not null) Directory.CreateDirectory(dir);
-        // Written to a temporary name and moved, so a reader never sees a half-written file.
-        var tmp = path + ".tmp";
-        using (var stream = File.Create(tmp))
+        // Whole or not at all (AtomicFile): a reader never sees half a map, and a device or pipe is never replaced.
+        IO.AtomicFile.Write(path, stream =>
         {
             stream.Write(Magic);
             stream.WriteByte(1);
@@ -70,8 +67,7 @@ public static partial class NpyFile
             stream.Write(BitConverter.GetBytes((ushort)header.Length));
             stream.Write(Encoding.Latin1.GetBytes(header));
             stream.Write(cpu.bytes);
-        }
-        File.Move(tmp, path, overwrite: true);
+        });
     }
 
     [GeneratedRegex(@"'descr':\s*'([^']+)'")] private static partial Regex DescrPattern();

@@ -15,6 +15,10 @@ public sealed class RunFolder
     public const string AnnotatedVideoName = "annotated.avi";
     public const string OriginalVideoName = "original.avi";
     public const string MapsFolderName = "maps";
+    public const string ReviewFolderName = "review";
+
+    /// <summary>Everything a run writes directly in its folder (a rerun replaces exactly these).</summary>
+    public static readonly IReadOnlyList<string> Entries = [ManifestName, FramesName, AnnotatedVideoName, OriginalVideoName, MapsFolderName, ReviewFolderName];
 
     public RunFolder(string path) => Path = System.IO.Path.GetFullPath(path);
 
@@ -31,6 +35,7 @@ public sealed class RunFolder
     /// </summary>
     public IReadOnlyList<IFrameSink> Create(RunManifest manifest, double fps, bool saveMaps)
     {
+        ClearPreviousRun();
         Directory.CreateDirectory(Path);
         WriteManifest(manifest);
         var sinks = new List<IFrameSink>();
@@ -50,7 +55,36 @@ public sealed class RunFolder
     }
 
     public void WriteManifest(RunManifest manifest) =>
-        File.WriteAllText(Manifest, JsonSerializer.Serialize(manifest, ManifestJson.Options));
+        Core.IO.AtomicFile.WriteAllText(Manifest, JsonSerializer.Serialize(manifest, ManifestJson.Options));
+
+    /// <summary>Records how the run ended and how many frames it wrote. A run killed before this keeps "ended": null
+    /// in its manifest, and a review trusts only the frames the videos and the JSON Lines both hold.</summary>
+    public void Finish(RunManifest manifest, long frames, string ended) => WriteManifest(manifest with { Frames = frames, Ended = ended });
+
+    /// <summary>
+    /// A rerun into the same folder must not leave the old run's maps or review beside the new frames: the entries
+    /// of a previous run are removed first. A folder that holds anything else is not a run folder, and nothing in
+    /// it is touched.
+    /// </summary>
+    private void ClearPreviousRun()
+    {
+        if (!Directory.Exists(Path) || !Directory.EnumerateFileSystemEntries(Path).Any()) return;
+        var foreign = Directory.EnumerateFileSystemEntries(Path).Select(System.IO.Path.GetFileName)
+            .Where(name => !Entries.Contains(name!)).ToList();
+        if (!File.Exists(Manifest) || foreign.Count > 0)
+        {
+            string why = foreign.Count > 0
+                ? $"it holds {string.Join(", ", foreign.Take(5).Select(n => $"'{n}'"))}{(foreign.Count > 5 ? ", ..." : "")}"
+                : $"it has no {ManifestName}";
+            throw new Core.IO.OutputRefusedException($"--run '{Path}' is not empty and not a previous run's folder ({why}): choose a new or empty folder.");
+        }
+        foreach (var name in Entries)
+        {
+            var entry = System.IO.Path.Combine(Path, name);
+            if (Directory.Exists(entry)) Directory.Delete(entry, recursive: true);
+            else if (File.Exists(entry)) File.Delete(entry);
+        }
+    }
 
     /// <summary>Reads the manifest, with an error that names the folder and what is missing.</summary>
     public RunManifest ReadManifest()
@@ -94,6 +128,13 @@ public sealed class RunFolder
 public sealed record RunManifest(string Source, string Model, string Method, string Mode, double FramesPerSecond, DateTime StartedUtc)
 {
     public int Version { get; init; } = 1;
+
+    /// <summary>Frames written, once the run has ended (null while it runs, or after it was killed).</summary>
+    public long? Frames { get; init; }
+
+    /// <summary>How the run ended: complete, stopped (Ctrl+C, SIGTERM), failed: REASON; null while it runs or when
+    /// it was killed.</summary>
+    public string? Ended { get; init; }
 }
 
 internal static class ManifestJson
