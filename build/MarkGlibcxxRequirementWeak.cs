@@ -49,7 +49,13 @@ public class MarkGlibcxxRequirementWeak : Task
                             flags |= VerFlgWeak;
                             elf[aux + 4] = (byte)(flags & 0xff);
                             elf[aux + 5] = (byte)(flags >> 8);
-                            File.WriteAllBytes(LibraryPath, elf);
+                            // A new file renamed over the old name, never a write into it: the output's copy may be
+                            // a hard link to the NuGet cache (CreateHardLinksForCopyLocalIfPossible), which must
+                            // stay as it was.
+                            string patched = LibraryPath + ".patched";
+                            File.WriteAllBytes(patched, elf);
+                            File.Delete(LibraryPath);
+                            File.Move(patched, LibraryPath);
                             Log.LogMessage(MessageImportance.High, "Marked {0} weak in {1} (Debian 12 libstdc++ fix).", VersionName, LibraryPath);
                         }
                         return true;

@@ -1,5 +1,5 @@
 // Live webcam demo: where the model looks, live, with frame-budgeted SA-CAM.
-//   dotnet run --project samples/WebcamDemo -- [SOURCE=0] [--seconds N] [--budget-ms 40] [--out live.avi] [--device cpu|cuda|cuda:N]
+//   dotnet run --project samples/WebcamDemo -- [SOURCE=0] [--seconds N] [--budget-ms auto|MS] [--out live.avi] [--device cpu|cuda|cuda:N]
 // SOURCE is a camera index (0), or any source sacam video takes (a file plays as a camera would: paced, stale
 // frames dropped). With a display the overlay shows in a window; without one, give --out (or it says so).
 using SaCam.Core;
@@ -15,7 +15,7 @@ try
     NativeRuntime.Configure(NativeProfile.Streaming);
     string source = args.Where((a, i) => !a.StartsWith("--") && (i == 0 || !args[i - 1].StartsWith("--"))).FirstOrDefault() ?? "0";
     double seconds = double.Parse(Option("--seconds") ?? "0", System.Globalization.CultureInfo.InvariantCulture);
-    double budgetMs = double.Parse(Option("--budget-ms") ?? "40", System.Globalization.CultureInfo.InvariantCulture);
+    double? budgetMs = RealtimeSaCamOptions.ParseBudget(Option("--budget-ms") ?? "auto");
     string? output = Option("--out");
     bool hasDisplay = !OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable("DISPLAY") is { Length: > 0 };
     if (!hasDisplay && output is null)

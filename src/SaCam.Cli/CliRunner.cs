@@ -1,15 +1,22 @@
 using System.CommandLine;
-using SaCam.Core;
-using SaCam.Core.Onnx.Ops;
+using SaCam.Core.IO;
+using SaCam.Video.Pipeline;
 
 namespace SaCam.Cli;
 
-/// <summary>Runs a command and turns every expected failure into one line on stderr and a non-zero exit code.</summary>
+/// <summary>
+/// Runs a command and turns every failure into one line on stderr and an exit code; no .NET stack trace reaches the
+/// user (SACAM_TRACE=1 adds it for a bug report).
+///   0 done; 1 the run failed (a file that cannot be read, a model that cannot be loaded, a full disk);
+///   2 usage: the command line is wrong in itself (a value out of range, an unknown method, layer or class, an output
+///     that would destroy an input); 130 stopped by Ctrl+C or SIGTERM before the result was complete.
+/// </summary>
 public static class CliRunner
 {
     public const int Ok = 0;
     public const int Failed = 1;
     public const int UsageError = 2;
+    public const int Stopped = 130;
 
     public static int Run(RootCommand root, string[] args)
     {
@@ -23,31 +30,57 @@ public static class CliRunner
         {
             return parse.Invoke();
         }
-        catch (Exception e) when (IsUserFacing(e))
+        catch (Exception e)
         {
-            Console.Error.WriteLine($"sacam: {e.Message}");
-            return Failed;
+            return Report(e);
         }
     }
 
-    /// <summary>
-    /// Bad input of any kind (files, models, layers, classes, tensors, devices) is reported, not thrown as a stack
-    /// trace. System.CommandLine wraps action exceptions, so they are unwrapped first.
-    /// </summary>
-    public static int Guard(Func<int> action)
+    /// <summary>Runs an action with the exit-code contract above.</summary>
+    public static int Guard(Func<int> action) => Guard(_ => action());
+
+    /// <summary>Runs an action that takes a stop token: Ctrl+C or SIGTERM cancels it (perturbation methods stop
+    /// between two batches, within a second), and the command exits with 130 saying what was not finished.</summary>
+    public static int Guard(Func<CancellationToken, int> action)
     {
+        using var stop = new CancellationTokenSource();
+        using var signals = StopSignals.Register(stop.Cancel);
         try
         {
-            return action();
+            return action(stop.Token);
         }
-        catch (Exception e) when (IsUserFacing(e))
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
-            Console.Error.WriteLine($"sacam: {e.Message}");
-            return Failed;
+            Console.Error.WriteLine("sacam: stopped before the work was complete; nothing unfinished was written.");
+            return Stopped;
+        }
+        catch (Exception e)
+        {
+            return Report(e);
         }
     }
 
-    private static bool IsUserFacing(Exception e) => e is ModelLoadException or ArgumentException or FileNotFoundException
-        or InvalidDataException or IOException or DeviceUnavailableException or UnsupportedOnnxException or InvalidOperationException
-        or UnauthorizedAccessException or FormatException or Video.Sources.FrameSourceException or Plugins.PluginLoadException;
+    public static int ExitCodeFor(Exception e) => e switch
+    {
+        OutputRefusedException or ArgumentException => UsageError,
+        _ => Failed,
+    };
+
+    private static int Report(Exception e)
+    {
+        var unwrapped = e is AggregateException { InnerExceptions.Count: 1 } a ? a.InnerException! : e;
+        bool expected = IsExpected(unwrapped);
+        Console.Error.WriteLine(expected
+            ? $"sacam: {unwrapped.Message}"
+            : $"sacam: internal error ({unwrapped.GetType().Name}): {unwrapped.Message} (set SACAM_TRACE=1 for the stack trace, and please report it)");
+        if (Environment.GetEnvironmentVariable("SACAM_TRACE") == "1") Console.Error.WriteLine(unwrapped);
+        return ExitCodeFor(unwrapped);
+    }
+
+    /// <summary>Bad input of any kind (files, models, layers, classes, tensors, devices, outputs): its message is
+    /// meant for the user as it stands.</summary>
+    private static bool IsExpected(Exception e) => e is Core.ModelLoadException or ArgumentException or IOException
+        or InvalidDataException or Core.DeviceUnavailableException or Core.Onnx.Ops.UnsupportedOnnxException or InvalidOperationException
+        or UnauthorizedAccessException or FormatException or Video.Sources.FrameSourceException or Plugins.PluginLoadException
+        or OpenCvSharp.OpenCVException;
 }

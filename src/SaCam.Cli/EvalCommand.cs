@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Reactive.Linq;
 using SaCam.Core;
+using SaCam.Core.IO;
 using SaCam.Core.Methods;
 using SaCam.Core.Models;
 using SaCam.Core.Realtime;
@@ -23,50 +24,97 @@ public static class EvalCommand
 {
     private static readonly string[] Kinds = ["deletion-insertion", "sanity", "pointing", "temporal"];
 
+    /// <summary>The default: the gradient family, seconds per image. Score-CAM, Group-CAM and SA-CAM run hundreds
+    /// to thousands of forward passes per image (tens of seconds each on a CPU): name them to include them.</summary>
+    public const string DefaultMethods = "gradcam,gradcam++,xgradcam,layercam";
+
     public static Command Create()
     {
         var kind = new Argument<string>("evaluation") { Description = string.Join(" | ", Kinds) };
-        var model = new Option<string>("--model", "-m") { Description = "Model: PATH.onnx, default, torchvision:ARCH[:WEIGHTS].", DefaultValueFactory = _ => ModelCatalog.DefaultModelId };
-        var labels = new Option<string?>("--labels") { Description = "Class labels file." };
-        var methods = new Option<string>("--methods") { Description = "Comma-separated method ids (sacam-rt@BUDGET or sacam-rt@BUDGET~SMOOTHING for temporal).", DefaultValueFactory = _ => "gradcam,gradcam++,xgradcam,layercam,scorecam,groupcam,sacam" };
+        kind.AcceptOnlyFromAmong(Kinds);
+        var model = ModelOptions.Model();
+        var labels = ModelOptions.Labels();
+        var labelsOffset = ModelOptions.LabelsOffset();
+        var methods = new Option<string>("--methods")
+        {
+            Description = $"Comma-separated method ids; default: the fast ones ({DefaultMethods}). Add scorecam, groupcam, sacam for the perturbation methods " +
+                          "(slow: hundreds to thousands of forwards per image). sacam-rt@BUDGET or sacam-rt@BUDGET~SMOOTHING for temporal.",
+            DefaultValueFactory = _ => DefaultMethods,
+        };
+        methods.Validators.Add(r =>
+        {
+            if (SplitMethods(r.GetValueOrDefault<string>() ?? "").Length == 0) r.AddError("--methods names no method: give comma-separated ids (see `sacam methods`).");
+        });
+        var targetOption = new Option<string?>("--target") { Description = "deletion-insertion, sanity, temporal: explain exemplar:IMAGE (or a plugin's ID:ARG) instead of each image's top-1 class; the way to evaluate a backbone with no classifier." };
         var images = new Option<string?>("--images") { Description = "Folder (or glob) of images." };
         var video = new Option<string?>("--video") { Description = "Video file (temporal)." };
         var output = new Option<string>("--out") { Description = "Report folder.", Required = true };
         var boxes = new Option<string?>("--boxes") { Description = "pointing: folder of IMAGE.boxes.json files (default: beside the images)." };
-        var stepPixels = new Option<int>("--step-pixels") { Description = "deletion-insertion: pixels per step.", DefaultValueFactory = _ => 224 };
-        var sanitySteps = new Option<int>("--sanity-steps") { Description = "sanity: cascade points.", DefaultValueFactory = _ => 8 };
-        var maxFrames = new Option<int>("--max-frames") { Description = "temporal: frames to use.", DefaultValueFactory = _ => 60 };
-        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
+        var stepPixels = new Option<int>("--step-pixels") { Description = "deletion-insertion: pixels per step.", DefaultValueFactory = _ => 224 }.AtLeast(1);
+        var sanitySteps = new Option<int>("--sanity-steps") { Description = "sanity: cascade points.", DefaultValueFactory = _ => 8 }.AtLeast(1);
+        var maxFrames = new Option<int>("--max-frames") { Description = "temporal: frames to use.", DefaultValueFactory = _ => 60 }.AtLeast(2);
+        var device = ModelOptions.Device();
         var command = new Command("eval", "Faithfulness and localization figures, side by side for several methods, as a report.");
         command.Arguments.Add(kind);
-        foreach (var o in new Option[] { model, labels, methods, images, video, output, boxes, stepPixels, sanitySteps, maxFrames, device }) command.Options.Add(o);
-        command.SetAction(parse => CliRunner.Guard(() =>
+        foreach (var o in new Option[] { model, labels, labelsOffset, methods, targetOption, images, video, output, boxes, stepPixels, sanitySteps, maxFrames, device }) command.Options.Add(o);
+        command.SetAction(parse => CliRunner.Guard(stop =>
         {
-            var args = new EvalArgs(parse.GetValue(kind)!, parse.GetValue(model)!, parse.GetValue(labels), parse.GetValue(methods)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-                parse.GetValue(images), parse.GetValue(video), parse.GetValue(output)!, parse.GetValue(boxes), parse.GetValue(stepPixels), parse.GetValue(sanitySteps), parse.GetValue(maxFrames), parse.GetValue(device)!);
-            return Run(args);
+            var args = new EvalArgs(parse.GetValue(kind)!, parse.GetValue(model)!, parse.GetValue(labels), SplitMethods(parse.GetValue(methods)!),
+                parse.GetValue(images), parse.GetValue(video), parse.GetValue(output)!, parse.GetValue(boxes), parse.GetValue(stepPixels), parse.GetValue(sanitySteps),
+                parse.GetValue(maxFrames), parse.GetValue(device)!, parse.GetValue(targetOption), parse.GetValue(labelsOffset));
+            return Run(args, stop);
         }));
         return command;
     }
 
-    public sealed record EvalArgs(string Kind, string Model, string? Labels, string[] Methods, string? Images, string? Video, string Out,
-        string? Boxes, int StepPixels, int SanitySteps, int MaxFrames, string Device);
+    private static string[] SplitMethods(string text) => text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
-    public static int Run(EvalArgs a)
+    public sealed record EvalArgs(string Kind, string Model, string? Labels, string[] Methods, string? Images, string? Video, string Out,
+        string? Boxes, int StepPixels, int SanitySteps, int MaxFrames, string Device, string? Target = null, int LabelsOffset = 0);
+
+    /// <summary>What every evaluation of one run shares: the arguments, the model, the target (when one was given),
+    /// the stop token and the progress line.</summary>
+    private sealed record EvalRun(EvalArgs Args, IExplainableModel Model, IExplanationTarget? Target, CancellationToken Stop)
     {
-        if (!Kinds.Contains(a.Kind)) throw new ArgumentException($"Unknown evaluation '{a.Kind}': use {string.Join(", ", Kinds)}.");
+        public ConsolePerturbationProgress Progress { get; } = new("");
+
+        /// <summary>Says which image and method is being worked on (the perturbation methods then count their images).</summary>
+        public void Working(int index, int count, string item, string method) =>
+            Progress.Restart($"[{index}/{count}] {item} {method}");
+    }
+
+    public static int Run(EvalArgs a, CancellationToken stop = default)
+    {
         if (a.Kind == "temporal" ? a.Video is null : a.Images is null)
             throw new ArgumentException(a.Kind == "temporal" ? "temporal needs --video FILE." : $"{a.Kind} needs --images DIR.");
+        if (a.Kind == "pointing" && a.Target is not null) throw new ArgumentException("pointing explains the class of each box: --target does not apply.");
         foreach (var m in a.Methods) CreateMethod(m).Dispose(); // unknown ids fail before any work
-        using var model = ModelCatalog.Load(a.Model, DeviceSelector.Parse(a.Device), a.Labels, progress: new ConsoleDownloadProgress());
+        var outputs = new RunOutputs().Input("--images folder", a.Images).Input("--video", a.Video).Input("model", a.Model).Input("labels file", a.Labels)
+            .Input("exemplar image", ExplainCommand.TargetArgument(a.Target)).Folder("--out", a.Out);
+        var catalog = PluginOptions.Load(null);
+        using var claims = outputs.Claim();
+        using var model = ModelCatalog.Load(a.Model, DeviceSelector.Parse(a.Device), a.Labels, progress: new ConsoleDownloadProgress(), labelsOffset: a.LabelsOffset);
+        if (a.Kind == "pointing" && model.OutputKind != OutputKind.Logits)
+            throw new ArgumentException($"pointing explains the class of each box, and model '{model.Name}' has no classifier head: use a classifier " +
+                                        "(e.g. --model torchvision:resnet18), or evaluate this backbone with deletion-insertion, sanity or temporal (with --target exemplar:IMAGE).");
+        var target = a.Target is not null ? catalog.CreateTarget(a.Target, model) : null;
+        using var disposeTarget = target as IDisposable;
+        var run = new EvalRun(a, model, target, stop);
         var report = new Report(a.Out, $"sacam eval {a.Kind}: {model.Name}");
         report.Paragraph($"Model `{a.Model}`, methods {string.Join(", ", a.Methods)}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC.");
-        switch (a.Kind)
+        try
         {
-            case "deletion-insertion": DeletionInsertionReport(a, model, report); break;
-            case "sanity": SanityReport(a, model, report); break;
-            case "pointing": PointingReport(a, model, report); break;
-            default: TemporalReport(a, model, report); break;
+            switch (a.Kind)
+            {
+                case "deletion-insertion": DeletionInsertionReport(run, report); break;
+                case "sanity": SanityReport(run, report); break;
+                case "pointing": PointingReport(run, report); break;
+                default: TemporalReport(run, report); break;
+            }
+        }
+        finally
+        {
+            run.Progress.Finish();
         }
         report.Save();
         Console.WriteLine($"report written to {Path.Combine(a.Out, "report.md")}");
@@ -79,14 +127,21 @@ public static class EvalCommand
         {
             // sacam-rt@BUDGET or sacam-rt@BUDGET~SMOOTHING, e.g. sacam-rt@40~0.5.
             var parts = id[9..].Split('~');
-            if (parts.Length > 2 || !double.TryParse(parts[0], CultureInfo.InvariantCulture, out double budget) ||
+            double? budget = null;
+            if (parts.Length > 2 || !TryParseBudget(parts[0], out budget) ||
                 !double.TryParse(parts.Length == 2 ? parts[1] : "0", CultureInfo.InvariantCulture, out double smoothing))
-                throw new ArgumentException($"'{id}' is not sacam-rt@BUDGET_MS or sacam-rt@BUDGET_MS~SMOOTHING (e.g. sacam-rt@40~0.5).");
+                throw new ArgumentException($"'{id}' is not sacam-rt@BUDGET_MS or sacam-rt@BUDGET_MS~SMOOTHING (e.g. sacam-rt@40~0.5, sacam-rt@auto).");
             var options = new RealtimeSaCamOptions { BudgetMs = budget, TemporalSmoothing = smoothing };
             options.Validate();
             return new DisposableMethod(new RealtimeSaCam(options), id);
         }
         return new DisposableMethod(MethodRegistry.Create(id), id);
+    }
+
+    private static bool TryParseBudget(string text, out double? budget)
+    {
+        try { budget = RealtimeSaCamOptions.ParseBudget(text); return true; }
+        catch (ArgumentException) { budget = null; return false; }
     }
 
     private sealed record DisposableMethod(ICamMethod Method, string Label) : IDisposable
@@ -96,21 +151,27 @@ public static class EvalCommand
 
     private static IReadOnlyList<string> ImageFiles(string spec) => new ImageFolderSource(spec).Files;
 
-    private static (Tensor Input, ClassTarget? Target) Prepare(IExplainableModel model, string path)
+    /// <summary>An image's input and what to explain on it: the run's --target, else the image's top-1 class, else
+    /// (a backbone) the projection on its own embedding. The target lives in the caller's dispose scope.</summary>
+    private static (Tensor Input, IExplanationTarget Target) Prepare(EvalRun run, string path)
     {
+        var model = run.Model;
         using var image = ImageFile.ReadBgr(path);
         var (x, _) = ImagePreprocessor.ToTensor(image, model.Preprocess, model.Device);
-        if (model.OutputKind != OutputKind.Logits) return (x, null);
+        if (run.Target is not null) return (x, run.Target);
         using var noGrad = no_grad();
-        using var output = model.Predict(x);
+        var output = model.Predict(x);
+        if (model.OutputKind != OutputKind.Logits)
+            return (x, new EmbeddingSimilarityTarget(output[0], SimilarityMeasure.Projection, "projection on the image's own embedding"));
         int top = (int)output[0].argmax().item<long>();
         return (x, new ClassTarget(top, model.Labels?[top]));
     }
 
     private static string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
 
-    private static void DeletionInsertionReport(EvalArgs a, IExplainableModel model, Report report)
+    private static void DeletionInsertionReport(EvalRun run, Report report)
     {
+        var (a, model) = (run.Args, run.Model);
         var files = ImageFiles(a.Images!);
         var metric = new DeletionInsertion(model, a.StepPixels);
         var engine = new CamEngine(model);
@@ -120,21 +181,22 @@ public static class EvalCommand
         foreach (var file in files)
         {
             using var scope = NewDisposeScope();
-            var (x, target) = Prepare(model, file);
-            IExplanationTarget t = target ?? throw new ArgumentException($"deletion-insertion needs a classifier; model '{model.Name}' has no head.");
-            var curves = new List<(string, double[], double[], DeletionInsertionResult)>();
+            var (x, t) = Prepare(run, file);
+            using var ownTarget = t != run.Target ? t as IDisposable : null;
             foreach (var id in a.Methods)
             {
+                run.Working(n + 1, files.Count, Path.GetFileName(file), id);
                 using var method = CreateMethod(id);
-                using var result = engine.Explain(x, method.Method, t);
-                var r = metric.Evaluate(x, result.Map, o => o.softmax(1)[.., target!.ClassIndex]);
+                using var result = engine.Explain(x, method.Method, t, cancellation: run.Stop, progress: run.Progress);
+                // The target's confidence: the class's softmax probability, or for a similarity target (1 + cos) / 2.
+                var r = metric.Evaluate(x, result.Map, t.Confidence, run.Stop);
                 perMethod[id].Add(r);
                 var name = Path.GetFileName(file);
                 report.Value("deletion", id, name, "auc", r.DeletionAuc);
                 report.Value("insertion", id, name, "auc", r.InsertionAuc);
                 report.Value("overall", id, name, "insertion-deletion", r.Overall);
                 rows.Add([name, id, t.Description, F(r.DeletionAuc), F(r.InsertionAuc), F(r.Overall)]);
-                Console.Error.WriteLine($"  {name} {id}: deletion {F(r.DeletionAuc)} insertion {F(r.InsertionAuc)}");
+                run.Progress.Note($"  {name} {id}: deletion {F(r.DeletionAuc)} insertion {F(r.InsertionAuc)}");
             }
             if (n++ < 12)
             {
@@ -146,29 +208,32 @@ public static class EvalCommand
                     plotted.Select(p => ($"{p.Key} (AUC {p.Item2.InsertionAuc:F3})", xs, p.Item2.Insertion)));
             }
         }
-        report.Paragraph($"RISE protocol: {a.StepPixels} pixels per step, deletion to 0 in normalized space, insertion from a Gaussian blur (kernel 11, sigma 5); score = softmax probability of the image's top-1 class; AUC by the trapezoid rule on [0, 1]. {files.Count} images.");
+        report.Paragraph($"RISE protocol: {a.StepPixels} pixels per step, deletion to 0 in normalized space, insertion from a Gaussian blur (kernel 11, sigma 5); score = the target's confidence (softmax probability of the image's top-1 class; (1 + cosine) / 2 for a similarity target); AUC by the trapezoid rule on [0, 1]. {files.Count} images.");
         report.Table(["method", "deletion AUC (lower is better)", "insertion AUC (higher)", "overall = insertion - deletion"],
             a.Methods.Select(m => new[] { m, F(perMethod[m].Average(r => r.DeletionAuc)), F(perMethod[m].Average(r => r.InsertionAuc)), F(perMethod[m].Average(r => r.Overall)) }));
         report.Paragraph("Per image:");
         report.Table(["image", "method", "target", "deletion", "insertion", "overall"], rows);
     }
 
-    private static void SanityReport(EvalArgs a, IExplainableModel model, Report report)
+    private static void SanityReport(EvalRun run, Report report)
     {
+        var (a, model) = (run.Args, run.Model);
         var engine = new CamEngine(model);
         var check = new SanityCheck(model, engine);
         var rows = new List<string[]>();
         int n = 0;
-        foreach (var file in ImageFiles(a.Images!))
+        var files = ImageFiles(a.Images!);
+        foreach (var file in files)
         {
             using var scope = NewDisposeScope();
-            var (x, target) = Prepare(model, file);
-            IExplanationTarget t = target is not null ? target : new EmbeddingSimilarityTarget(model.Predict(x)[0], SimilarityMeasure.Projection);
+            var (x, t) = Prepare(run, file);
+            using var ownTarget = t != run.Target ? t as IDisposable : null;
             var series = new List<(string, double[], double[])>();
             foreach (var id in a.Methods)
             {
+                run.Working(n + 1, files.Count, Path.GetFileName(file), id);
                 using var method = CreateMethod(id);
-                var points = check.Run(x, method.Method, t, a.SanitySteps);
+                var points = check.Run(x, method.Method, t, a.SanitySteps, cancellation: run.Stop);
                 foreach (var p in points)
                 {
                     report.Value("sanity-spearman-abs", id, Path.GetFileName(file), p.LayersRandomized.ToString(CultureInfo.InvariantCulture), p.SpearmanAbs);
@@ -178,7 +243,7 @@ public static class EvalCommand
                 var last = points[^1];
                 rows.Add([Path.GetFileName(file), id, F(points[0].SpearmanAbs), F(last.SpearmanAbs), F(last.SpearmanSigned), F(last.Ssim)]);
                 series.Add((id, points.Select(p => (double)p.LayersRandomized).ToArray(), points.Select(p => p.SpearmanAbs).ToArray()));
-                Console.Error.WriteLine($"  {Path.GetFileName(file)} {id}: spearman after all layers {F(last.SpearmanAbs)}");
+                run.Progress.Note($"  {Path.GetFileName(file)} {id}: spearman after all layers {F(last.SpearmanAbs)}");
             }
             if (n++ < 8)
                 report.LinePlot($"sanity_{n:D2}", $"Cascading randomization: {Path.GetFileName(file)}", "layers randomized (from the top)", "Spearman(|map|, original)", series);
@@ -187,8 +252,9 @@ public static class EvalCommand
         report.Table(["image", "method", "Spearman |map| after the first cascade step", "after all", "Spearman signed after all", "SSIM after all"], rows);
     }
 
-    private static void PointingReport(EvalArgs a, IExplainableModel model, Report report)
+    private static void PointingReport(EvalRun run, Report report)
     {
+        var (a, model) = (run.Args, run.Model);
         var engine = new CamEngine(model);
         var rows = new List<string[]>();
         var energy = a.Methods.ToDictionary(m => m, _ => new List<double>());
@@ -209,8 +275,9 @@ public static class EvalCommand
                 int classIndex = box.ClassIndex ?? model.Labels?.IndexOf(box.Label ?? "") ?? throw new ArgumentException($"{boxPath}: object '{box.Label}' has no class index and no matching label.");
                 foreach (var id in a.Methods)
                 {
+                    run.Working(rows.Count + 1, boxes.Objects.Count * a.Methods.Length, $"{Path.GetFileName(file)} {box.Label ?? classIndex.ToString(CultureInfo.InvariantCulture)}", id);
                     using var method = CreateMethod(id);
-                    using var result = engine.Explain(x, method.Method, new ClassTarget(classIndex));
+                    using var result = engine.Explain(x, method.Method, new ClassTarget(classIndex), cancellation: run.Stop, progress: run.Progress);
                     // The map back in the image's pixel grid, where the boxes are.
                     var map = nn.functional.interpolate(result.Map.reshape(1, 1, result.Map.shape[0], result.Map.shape[1]), [boxes.Height, boxes.Width],
                         mode: InterpolationMode.Bilinear, align_corners: false)[0, 0];
@@ -230,8 +297,9 @@ public static class EvalCommand
         report.Table(["image", "object", "method", "energy in box", "peak"], rows);
     }
 
-    private static void TemporalReport(EvalArgs a, IExplainableModel model, Report report)
+    private static void TemporalReport(EvalRun run, Report report)
     {
+        var (a, model) = (run.Args, run.Model);
         var rows = new List<string[]>();
         var timelines = new List<(string, double[], double[])>();
         double[]? inputTimeline = null;
@@ -240,14 +308,15 @@ public static class EvalCommand
             using var method = CreateMethod(id);
             var engine = new CamEngine(model);
             using var stability = new TemporalStability();
-            ClassTarget? fixedTarget = null;
+            IExplanationTarget? fixedTarget = run.Target;
             foreach (var frame in VideoCaptureSource.File(a.Video!).Frames().Take(a.MaxFrames).ToEnumerable())
             {
                 using (frame)
                 using (var scope = NewDisposeScope())
                 {
+                    run.Working((int)frame.Index + 1, a.MaxFrames, Path.GetFileName(a.Video!), id);
                     var (x, _) = ImagePreprocessor.ToTensor(frame.Image, model.Preprocess, model.Device);
-                    using var result = engine.Explain(x, method.Method, fixedTarget);
+                    using var result = engine.Explain(x, method.Method, fixedTarget, cancellation: run.Stop, progress: run.Progress);
                     fixedTarget ??= result.Target as ClassTarget; // one class for the whole clip: the first frame's top-1
                     stability.Add(frame.Index, x, result.Map);
                 }
@@ -258,7 +327,7 @@ public static class EvalCommand
             rows.Add([id, F(s.MeanMapChange), F(stability.Changes.Average(c => c.MapMeanAbsDiff)), F(s.MeanInputChange), F(s.Ratio), F(s.Correlation)]);
             timelines.Add((id, stability.Changes.Select(c => (double)c.Index).ToArray(), stability.Changes.Select(c => c.MapChange).ToArray()));
             inputTimeline ??= stability.Changes.Select(c => c.InputChange).ToArray();
-            Console.Error.WriteLine($"  {id}: mean map change {F(s.MeanMapChange)} (1 - SSIM) for input change {F(s.MeanInputChange)}");
+            run.Progress.Note($"  {id}: mean map change {F(s.MeanMapChange)} (1 - SSIM) for input change {F(s.MeanInputChange)}");
         }
         report.Paragraph($"Consecutive frames of `{Path.GetFileName(a.Video!)}` (first {a.MaxFrames}); one class for the whole clip (the first frame's top-1). Map change = 1 - SSIM of consecutive maps; input change = mean |x_t - x_(t-1)| of the normalized inputs.");
         report.Table(["method", "map change (1 - SSIM)", "map change (mean abs diff)", "input change", "map / input change", "correlation map vs input change"], rows);

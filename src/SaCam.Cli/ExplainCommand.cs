@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using SaCam.Core;
+using SaCam.Core.IO;
 using SaCam.Core.Methods;
 using SaCam.Core.Models;
 using SaCam.Core.Targets;
@@ -17,50 +18,62 @@ namespace SaCam.Cli;
 /// </summary>
 public static class ExplainCommand
 {
+    public static readonly string[] ImageExtensions = [".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"];
+
     public static Command Create()
     {
         var image = new Argument<string?>("image") { Description = "Image to explain (optional with --input-tensor).", Arity = ArgumentArity.ZeroOrOne };
-        var model = new Option<string>("--model", "-m") { Description = "Model: PATH.onnx, default (embedded ResNet18 backbone), torchvision:ARCH[:WEIGHTS].", DefaultValueFactory = _ => ModelCatalog.DefaultModelId };
-        var labels = new Option<string?>("--labels") { Description = "Class labels file, one per line." };
-        var method = new Option<string>("--method") { Description = $"CAM method: {string.Join(", ", MethodRegistry.Ids)}.", DefaultValueFactory = _ => "sacam" };
+        var model = ModelOptions.Model();
+        var labels = ModelOptions.Labels();
+        var labelsOffset = ModelOptions.LabelsOffset();
+        var method = new Option<string>("--method") { Description = $"CAM method: {string.Join(", ", MethodRegistry.Ids)} (sacam list: `sacam methods`).", DefaultValueFactory = _ => "sacam" };
         var classOption = new Option<string?>("--class") { Description = "Class to explain, by index or label (default: top-1)." };
+        var targetOption = new Option<string?>("--target") { Description = "Instead of --class: exemplar:IMAGE (similarity to that image), or a plugin's ID:ARG." };
         var layer = new Option<string?>("--layer") { Description = "Target layer (ONNX tensor or module name; default: found automatically)." };
         var inputTensor = new Option<string?>("--input-tensor") { Description = "A preprocessed input [1,C,H,W] as .npy: skips preprocessing." };
-        var saveMap = new Option<string?>("--save-map") { Description = "Write the final map as float32 .npy [H,W] in [0,1]." };
-        var output = new Option<string?>("--out") { Description = "Write the overlay image (PNG, JPEG)." };
+        var saveMap = new Option<string?>("--save-map") { Description = "Write the final map as float32 .npy [H,W] in [0,1]." }.Extensions("a map", ".npy");
+        var output = new Option<string?>("--out") { Description = "Write the overlay image (PNG, JPEG, BMP, TIFF, WebP)." }.Extensions("an overlay image", ImageExtensions);
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
-        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
+        var device = ModelOptions.Device();
         var resize = new Option<string?>("--resize") { Description = "Override the model's resize mode: stretch, center-crop[:fraction], letterbox." };
-        var colorMap = new Option<string>("--colormap") { Description = "jet, turbo, viridis or inferno.", DefaultValueFactory = _ => "jet" };
+        var colorMap = new Option<string>("--colormap") { Description = "jet, turbo, viridis or inferno.", DefaultValueFactory = _ => "jet" }.OneOf(ColorMaps.Names);
         var plugins = PluginOptions.Create();
-        var targetOption = new Option<string?>("--target") { Description = "A plugin target, ID:ARG (instead of --class)." };
 
         var command = new Command("explain", "Explain one image with a CAM method.");
         command.Arguments.Add(image);
-        foreach (var o in new Option[] { model, labels, method, classOption, layer, inputTensor, saveMap, output, json, device, resize, colorMap, plugins, targetOption })
+        foreach (var o in new Option[] { model, labels, labelsOffset, method, classOption, targetOption, layer, inputTensor, saveMap, output, json, device, resize, colorMap, plugins })
             command.Options.Add(o);
-        command.SetAction(parse => CliRunner.Guard(() => Run(new ExplainArgs(
+        command.SetAction(parse => CliRunner.Guard(stop => Run(new ExplainArgs(
             parse.GetValue(image), parse.GetValue(model)!, parse.GetValue(labels), parse.GetValue(method)!, parse.GetValue(classOption),
             parse.GetValue(layer), parse.GetValue(inputTensor), parse.GetValue(saveMap), parse.GetValue(output), parse.GetValue(json),
-            parse.GetValue(device)!, parse.GetValue(resize), parse.GetValue(colorMap)!, parse.GetValue(plugins), parse.GetValue(targetOption)))));
+            parse.GetValue(device)!, parse.GetValue(resize), parse.GetValue(colorMap)!, parse.GetValue(plugins), parse.GetValue(targetOption),
+            parse.GetValue(labelsOffset)), stop)));
         return command;
     }
 
     public sealed record ExplainArgs(string? Image, string Model, string? Labels, string Method, string? Class, string? Layer,
-        string? InputTensor, string? SaveMap, string? Out, bool Json, string Device, string? Resize, string ColorMap, string? Plugins = null, string? Target = null);
+        string? InputTensor, string? SaveMap, string? Out, bool Json, string Device, string? Resize, string ColorMap, string? Plugins = null,
+        string? Target = null, int LabelsOffset = 0);
 
-    public static int Run(ExplainArgs a)
+    public static int Run(ExplainArgs a, CancellationToken stop = default)
     {
         if (a.Image is null && a.InputTensor is null) throw new ArgumentException("Give an IMAGE or --input-tensor X.npy.");
         if (a.Out is not null && a.Image is null) throw new ArgumentException("--out draws the overlay on the IMAGE: give one.");
-        if (a.Image is not null && !File.Exists(a.Image)) throw new FileNotFoundException($"Image '{a.Image}' does not exist.", a.Image);
+        if (a.Image is not null) InputFiles.RequireFile(a.Image, "Image");
+        if (a.InputTensor is not null) InputFiles.RequireFile(a.InputTensor, "Input tensor");
         if (a.Target is not null && a.Class is not null) throw new ArgumentException("Give --class or --target, not both.");
+        var outputs = new RunOutputs()
+            .Input("image", a.Image).Input("model", a.Model).Input("labels file", a.Labels).Input("input tensor", a.InputTensor)
+            .Input("exemplar image", TargetArgument(a.Target))
+            .File("--out", a.Out).File("--save-map", a.SaveMap);
         var catalog = PluginOptions.Load(a.Plugins);
         var camMethod = catalog.CreateMethod(a.Method);
         var colors = ColorMaps.Parse(a.ColorMap);
         var device = DeviceSelector.Parse(a.Device);
-        using var model = ModelCatalog.Load(a.Model, device, a.Labels, progress: new ConsoleDownloadProgress());
-        if (a.Resize is not null) model.Preprocess = model.Preprocess.WithResize(a.Resize);
+        var resize = a.Resize is null ? null : ResizeOption.Parse(a.Resize);
+        using var claims = outputs.Claim();
+        using var model = ModelCatalog.Load(a.Model, device, a.Labels, progress: new ConsoleDownloadProgress(), labelsOffset: a.LabelsOffset);
+        if (resize is not null) model.Preprocess = model.Preprocess.WithResize(resize);
 
         using var scope = NewDisposeScope();
         using var frame = a.Image is not null ? ImageFile.ReadBgr(a.Image) : null;
@@ -69,7 +82,8 @@ public static class ExplainCommand
         if (a.InputTensor is not null)
         {
             input = NpyFile.Read(a.InputTensor);
-            InputValidator.Validate(input, model, $"input tensor '{a.InputTensor}'");
+            try { InputValidator.Validate(input, model, $"input tensor '{a.InputTensor}'"); }
+            catch (ArgumentException e) { throw new InvalidDataException(e.Message, e); }
             if (frame is not null) geometry = ImagePreprocessor.Fit(frame.Size(), model.Preprocess);
         }
         else
@@ -78,8 +92,13 @@ public static class ExplainCommand
         }
 
         var target = a.Target is not null ? catalog.CreateTarget(a.Target, model) : TargetParser.Parse(a.Class, model);
+        using var disposeTarget = target as IDisposable;
         var engine = new CamEngine(model);
-        using var result = engine.Explain(input, camMethod, target, a.Layer);
+        var progress = new ConsolePerturbationProgress(camMethod.Id);
+        CamResult result;
+        try { result = engine.Explain(input, camMethod, target, a.Layer, stop, progress); }
+        finally { progress.Finish(); }
+        using var disposeResult = result;
 
         if (a.SaveMap is not null) NpyFile.Write(a.SaveMap, result.Map);
         if (a.Out is not null)
@@ -91,6 +110,10 @@ public static class ExplainCommand
         Console.WriteLine(a.Json ? JsonSerializer.Serialize(Summary(result, model), new JsonSerializerOptions { WriteIndented = true }) : Text(result, model));
         return CliRunner.Ok;
     }
+
+    /// <summary>The file a built-in target names (exemplar:IMAGE), so that no output may overwrite it.</summary>
+    internal static string? TargetArgument(string? target) =>
+        target is not null && target.StartsWith("exemplar:", StringComparison.OrdinalIgnoreCase) ? target["exemplar:".Length..] : null;
 
     private static string Caption(CamResult result, IExplainableModel model) =>
         $"{result.MethodId}: {result.Target.Description}";
@@ -147,29 +170,5 @@ public static class TargetParser
         if (model.Labels is null) throw new ArgumentException($"--class '{text}' is a label, but model '{model.Name}' has no labels: pass --labels FILE or a class index.");
         var found = model.Labels.IndexOf(text) ?? throw new ArgumentException($"--class '{text}' is not a label of model '{model.Name}'.");
         return new ClassTarget(found, model.Labels[found]);
-    }
-}
-
-/// <summary>A one-line download progress bar on stderr.</summary>
-public sealed class ConsoleDownloadProgress : IProgress<DownloadProgress>
-{
-    private DateTime _last = DateTime.MinValue;
-
-    public void Report(DownloadProgress value)
-    {
-        bool done = value.Total is long t && value.Received >= t;
-        if (!done && (DateTime.UtcNow - _last).TotalMilliseconds < 200) return;
-        _last = DateTime.UtcNow;
-        string text = value.Total is long total
-            ? $"{Bar(value.Received / (double)total)} {value.Received / 1e6:F1}/{total / 1e6:F1} MB"
-            : $"{value.Received / 1e6:F1} MB";
-        Console.Error.Write($"\rdownloading {text}   ");
-        if (done) Console.Error.WriteLine();
-    }
-
-    private static string Bar(double fraction)
-    {
-        int filled = (int)Math.Round(Math.Clamp(fraction, 0, 1) * 30);
-        return "[" + new string('#', filled) + new string('.', 30 - filled) + "]";
     }
 }

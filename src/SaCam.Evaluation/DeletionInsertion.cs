@@ -34,7 +34,8 @@ public sealed class DeletionInsertion(IExplainableModel model, int stepPixels = 
     /// <param name="input">[1, C, H, W] normalized.</param>
     /// <param name="saliency">[H, W] (any scale; only the order matters).</param>
     /// <param name="score">Maps model output [N, K] to [N]; e.g. softmax probability of the class.</param>
-    public DeletionInsertionResult Evaluate(Tensor input, Tensor saliency, Func<Tensor, Tensor> score)
+    /// <param name="cancellation">Checked before every batch of curve points.</param>
+    public DeletionInsertionResult Evaluate(Tensor input, Tensor saliency, Func<Tensor, Tensor> score, CancellationToken cancellation = default)
     {
         using var scope = NewDisposeScope();
         var x = input.to(model.Device);
@@ -45,8 +46,8 @@ public sealed class DeletionInsertion(IExplainableModel model, int stepPixels = 
         long pixels = h * w;
         int steps = (int)((pixels + StepPixels - 1) / StepPixels);
         var blurred = GaussianBlur.Apply(x, 5, 11);
-        var deletion = Curve(steps, k => x * (1 - Revealed(rank, k)), score);
-        var insertion = Curve(steps, k => { var m = Revealed(rank, k); return blurred * (1 - m) + x * m; }, score);
+        var deletion = Curve(steps, k => x * (1 - Revealed(rank, k)), score, cancellation);
+        var insertion = Curve(steps, k => { var m = Revealed(rank, k); return blurred * (1 - m) + x * m; }, score, cancellation);
         return new DeletionInsertionResult(deletion, insertion);
     }
 
@@ -58,12 +59,13 @@ public sealed class DeletionInsertion(IExplainableModel model, int stepPixels = 
     private Tensor Revealed(Tensor rank, Tensor ks) =>
         (rank.unsqueeze(0) < (ks * StepPixels).reshape(-1, 1, 1)).to_type(ScalarType.Float32).unsqueeze(1);
 
-    private double[] Curve(int steps, Func<Tensor, Tensor> imagesForSteps, Func<Tensor, Tensor> score)
+    private double[] Curve(int steps, Func<Tensor, Tensor> imagesForSteps, Func<Tensor, Tensor> score, CancellationToken cancellation)
     {
         var parts = new List<Tensor>();
         using var noGrad = no_grad();
         for (int start = 0; start <= steps; start += BatchSize)
         {
+            cancellation.ThrowIfCancellationRequested();
             int n = Math.Min(BatchSize, steps + 1 - start);
             using var batchScope = NewDisposeScope();
             var ks = arange(start, start + n, dtype: ScalarType.Float32, device: model.Device);

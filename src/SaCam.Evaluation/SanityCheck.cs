@@ -18,14 +18,16 @@ public sealed record SanityPoint(int LayersRandomized, string Layer, double Spea
 public sealed class SanityCheck(IExplainableModel model, CamEngine engine)
 {
     /// <param name="steps">How many cascade points (evenly spaced over the layers; the last one randomizes all).</param>
-    public IReadOnlyList<SanityPoint> Run(Tensor input, ICamMethod method, IExplanationTarget target, int steps, long seed = 0)
+    public IReadOnlyList<SanityPoint> Run(Tensor input, ICamMethod method, IExplanationTarget target, int steps, long seed = 0,
+        CancellationToken cancellation = default)
     {
+        if (steps < 1) throw new ArgumentOutOfRangeException(nameof(steps), steps, "at least one cascade step");
         if (model is not IHasParameterizedLayers layered)
             throw new ArgumentException($"Model '{model.Name}' cannot list its parameterized layers.");
         var layers = layered.ParameterizedLayers().Reverse().ToList(); // output side first
         using var randomizer = new ParameterRandomizer(seed);
         var points = new List<SanityPoint>();
-        using var original = engine.Explain(input, method, target);
+        using var original = engine.Explain(input, method, target, cancellation: cancellation);
         var cuts = Enumerable.Range(1, steps).Select(i => (int)Math.Round(i * layers.Count / (double)steps)).Distinct().ToList();
         int done = 0;
         try
@@ -33,7 +35,7 @@ public sealed class SanityCheck(IExplainableModel model, CamEngine engine)
             foreach (int cut in cuts)
             {
                 for (; done < cut; done++) randomizer.Randomize(layers[done]);
-                using var randomized = engine.Explain(input, method, target);
+                using var randomized = engine.Explain(input, method, target, cancellation: cancellation);
                 points.Add(new SanityPoint(done, layers[done - 1].Name,
                     MapSimilarity.Spearman(randomized.Map.abs(), original.Map.abs()),
                     MapSimilarity.Spearman(randomized.SignedLowResMap!, original.SignedLowResMap!),

@@ -36,6 +36,8 @@ public static class ColorMaps
         }
     }
 
+    public static readonly string[] Names = ["jet", "turbo", "viridis", "inferno"];
+
     public static ColorMap Parse(string name) => name.ToLowerInvariant() switch
     {
         "jet" => ColorMap.Jet,

@@ -20,6 +20,7 @@ public static class ImagePreprocessor
             throw new ArgumentException($"Expected a non-empty 8-bit BGR image, got {bgr.Type()} {bgr.Width}x{bgr.Height}.");
         var geometry = Fit(bgr.Size(), spec);
         using var fitted = Render(bgr, geometry, spec);
+        if (spec.InputChannels == 1) return (GrayTensor(fitted, spec, device), geometry);
         using var scope = NewDisposeScope();
         var bytes = empty([spec.Height, spec.Width, 3], ScalarType.Byte);
         CopyPixels(fitted, bytes);
@@ -29,6 +30,20 @@ public static class ImagePreprocessor
         var std = tensor(spec.Std, device: x.device).reshape(3, 1, 1);
         var input = ((x - mean) / std).unsqueeze(0).contiguous();
         return (input.MoveToOuterDisposeScope(), geometry);
+    }
+
+    /// <summary>A grayscale model's input [1, 1, H, W]: the colour frame as luminance (OpenCV's BT.601 weights),
+    /// normalized with the spec's single mean and std.</summary>
+    private static Tensor GrayTensor(Mat fitted, PreprocessSpec spec, Device? device)
+    {
+        using var gray = new Mat();
+        Cv2.CvtColor(fitted, gray, ColorConversionCodes.BGR2GRAY);
+        using var scope = NewDisposeScope();
+        var bytes = empty([spec.Height, spec.Width, 1], ScalarType.Byte);
+        CopyPixels(gray, bytes);
+        var (mean, std) = spec.GrayNormalization;
+        var x = bytes.to(device ?? CPU).permute(2, 0, 1).to_type(ScalarType.Float32).div_(255.0);
+        return ((x - mean) / std).unsqueeze(0).contiguous().MoveToOuterDisposeScope();
     }
 
     /// <summary>Where the frame goes in the input (and which part of it) for the spec's resize mode.</summary>

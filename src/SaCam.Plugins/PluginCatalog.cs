@@ -27,6 +27,14 @@ public sealed class PluginCatalog : IPluginRegistry
     private readonly List<string> _addedByCurrent = [];
     private string _current = "host";
 
+    /// <summary>Targets every catalog has: <c>exemplar:IMAGE</c> (similarity to an exemplar image's embedding).</summary>
+    public static readonly IReadOnlyList<string> BuiltInTargets = ["exemplar"];
+
+    private PluginCatalog()
+    {
+        _targets["exemplar"] = (argument, model) => Imaging.ExemplarTarget.FromImage(argument, model);
+    }
+
     /// <summary>A catalog with the built-ins only.</summary>
     public static PluginCatalog BuiltInOnly() => new();
 
@@ -115,7 +123,11 @@ public sealed class PluginCatalog : IPluginRegistry
         Add(_methods, "method", id, create);
     }
 
-    public void AddTarget(string id, Func<string, IExplainableModel, IExplanationTarget> create) => Add(_targets, "target", id, create);
+    public void AddTarget(string id, Func<string, IExplainableModel, IExplanationTarget> create)
+    {
+        if (BuiltInTargets.Contains(id, StringComparer.OrdinalIgnoreCase)) throw new PluginLoadException(_current, $"target id '{id}' is a built-in target's.");
+        Add(_targets, "target", id, create);
+    }
     public void AddSource(string scheme, Func<string, IFrameSource> open) => Add(_sources, "source", scheme, open);
     public void AddSink(string id, Func<string, IFrameSink> create) => Add(_sinks, "sink", id, create);
     public void AddOverlay(string id, Func<string, IFrameOverlay> create) => Add(_overlays, "overlay", id, create);
@@ -186,6 +198,6 @@ public sealed class PluginCatalog : IPluginRegistry
     private static string Known(string kind, IEnumerable<string> ids)
     {
         var list = ids.Order().ToList();
-        return list.Count == 0 ? $"No plugin loaded adds {kind} (load plugins with --plugins DIR)." : $"Plugin {kind}: {string.Join(", ", list)}.";
+        return list.Count == 0 ? $"No plugin loaded adds {kind} (load plugins with --plugins DIR)." : $"Known {kind}: {string.Join(", ", list)}.";
     }
 }

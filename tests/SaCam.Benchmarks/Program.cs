@@ -15,7 +15,7 @@ var started = DateTime.UtcNow;
 string header(string title) => $"## {title}\n\nMeasured {started:yyyy-MM-dd HH:mm} UTC on {Machine.Describe()}.\n\n";
 string text;
 var cache = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "sacam-bench")).FullName;
-double budget = double.Parse(Arg("--budget-ms") ?? new SaCam.Core.Realtime.RealtimeSaCamOptions().BudgetMs.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+double? budget = SaCam.Core.Realtime.RealtimeSaCamOptions.ParseBudget(Arg("--budget-ms") ?? "auto");
 var video = new VideoBenchmark(shared, cache);
 switch (suite)
 {

@@ -28,14 +28,14 @@ public sealed class VideoBenchmark(string sharedRoot, string cacheDir)
     private OnnxCnnModel LoadModel() => OnnxCnnModel.Load(Path.Combine(sharedRoot, "models", "mobilenet_v2_1.0_224.onnx"));
 
     /// <summary>Frames per second of the whole pipeline (decode, preprocess, explain, overlay, encode), interleaved rounds.</summary>
-    public string Throughput(double budgetMs, int frames, int rounds)
+    public string Throughput(double? budgetMs, int frames, int rounds)
     {
         using var model = LoadModel();
         var contenders = new List<(string, Func<double>)>
         {
             ("none (plain forward)", () => RunPipeline(model, null, frames)),
             ("gradcam", () => RunPipeline(model, new GradCam(), frames)),
-            ($"sacam-rt (budget {budgetMs} ms)", () => RunPipeline(model, new RealtimeSaCam(new RealtimeSaCamOptions { BudgetMs = budgetMs }), frames)),
+            ($"sacam-rt (budget {budgetMs?.ToString() ?? "auto"} ms)", () => RunPipeline(model, new RealtimeSaCam(new RealtimeSaCamOptions { BudgetMs = budgetMs }), frames)),
         };
         var fps = contenders.ToDictionary(c => c.Item1, _ => new List<double>());
         for (int r = 0; r < rounds; r++)
@@ -101,7 +101,7 @@ public sealed class VideoBenchmark(string sharedRoot, string cacheDir)
     /// On every 5th frame of lane_dashcam.mp4: Pearson of sacam-rt's map (one run over every frame, in order) and of
     /// Grad-CAM's with full SA-CAM's (computed offline; cached on disk, ~20 s each).
     /// </summary>
-    public string Fidelity(double budgetMs, int step, int rounds, double smoothing = 0)
+    public string Fidelity(double? budgetMs, int step, int rounds, double smoothing = 0)
     {
         // sacam-rt runs on a real clock, so how many channels each frame scores varies from run to run, and so does
         // its fidelity: the clip is run several times and each run reported, the first in detail.
@@ -109,7 +109,7 @@ public sealed class VideoBenchmark(string sharedRoot, string cacheDir)
         var runs = Enumerable.Range(0, rounds).Select(_ => FidelityRun(model, budgetMs, step, smoothing)).ToList();
         var rows = runs[0];
         var text = new StringBuilder();
-        text.AppendLine($"### Fidelity to full SA-CAM: lane_dashcam.mp4, every {step}th frame ({rows.Count} frames), sacam-rt at {budgetMs} ms{(smoothing > 0 ? $", smoothing {smoothing}" : "")}, {rounds} runs");
+        text.AppendLine($"### Fidelity to full SA-CAM: lane_dashcam.mp4, every {step}th frame ({rows.Count} frames), sacam-rt at {budgetMs?.ToString() ?? "auto"} ms{(smoothing > 0 ? $", smoothing {smoothing}" : "")}, {rounds} runs");
         text.AppendLine();
         text.AppendLine("| run | median Pearson(sacam-rt, full) | median (1 - r_rt) / (1 - r_gradcam) | median lambda |");
         text.AppendLine("| ---: | ---: | ---: | ---: |");
@@ -136,7 +136,7 @@ public sealed class VideoBenchmark(string sharedRoot, string cacheDir)
 
     private sealed record FidelityRow(long Index, double Rt, double GradCam, double Coverage, double Confidence);
 
-    private List<FidelityRow> FidelityRun(OnnxCnnModel model, double budgetMs, int step, double smoothing)
+    private List<FidelityRow> FidelityRun(OnnxCnnModel model, double? budgetMs, int step, double smoothing)
     {
         var engine = new CamEngine(model);
         using var rt = new RealtimeSaCam(new RealtimeSaCamOptions { BudgetMs = budgetMs, TemporalSmoothing = smoothing });
@@ -171,7 +171,7 @@ public sealed class VideoBenchmark(string sharedRoot, string cacheDir)
 
     /// <summary>Resident memory after 200 and after 2,000 frames of sacam-rt through the real pipeline (bounded
     /// queues, exact mode, annotated video written), the clip looped.</summary>
-    public string Memory(double budgetMs, int early, int late)
+    public string Memory(double? budgetMs, int early, int late)
     {
         using var model = LoadModel();
         using var explainer = new FrameExplainer(model, new RealtimeSaCam(new RealtimeSaCamOptions { BudgetMs = budgetMs }));
@@ -186,7 +186,7 @@ public sealed class VideoBenchmark(string sharedRoot, string cacheDir)
         long rssEarly = probe.Readings[early], rssLate = probe.Readings[late];
         var text = new StringBuilder();
         text.AppendLine(string.Create(CultureInfo.InvariantCulture,
-            $"### Memory: sacam-rt at {budgetMs} ms, lane_dashcam.mp4 looped, through VideoPipeline (exact mode, mp4v output), native profile {SaCam.Core.NativeRuntime.Profile?.ToString() ?? "untuned"}"));
+            $"### Memory: sacam-rt at {budgetMs?.ToString() ?? "auto"} ms, lane_dashcam.mp4 looped, through VideoPipeline (exact mode, mp4v output), native profile {SaCam.Core.NativeRuntime.Profile?.ToString() ?? "untuned"}"));
         text.AppendLine();
         text.AppendLine("| after frames | resident MB | change since frame " + early + " |");
         text.AppendLine("| ---: | ---: | ---: |");

@@ -18,7 +18,7 @@ namespace SaCam.Unity
             NativeRuntime.Configure(NativeProfile.Streaming);
             var loaded = ModelCatalog.Load(model, DeviceSelector.Parse(device));
             ICamMethod camMethod = method == "sacam-rt"
-                ? new RealtimeSaCam(new RealtimeSaCamOptions { BudgetMs = budgetMs })
+                ? new RealtimeSaCam(new RealtimeSaCamOptions { BudgetMs = budgetMs > 0 ? budgetMs : (double?)null })
                 : MethodRegistry.Create(method);
             var explainer = new FrameExplainer(loaded, camMethod);
             return new ExplainerHost(explainer, new FrameRenderer(new RenderOptions { Hud = false }), owned: new System.IDisposable[] { explainer, loaded });

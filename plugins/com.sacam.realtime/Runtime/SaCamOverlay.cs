@@ -18,7 +18,8 @@ namespace SaCam.Unity
         public string model = "default";
         [Tooltip("sacam-rt, gradcam, gradcam++, xgradcam, layercam, scorecam, groupcam")]
         public string method = "sacam-rt";
-        public float budgetMs = 40f;
+        /// <summary>sacam-rt budget per frame in ms; 0 = automatic (1.5x the measured forward and backward).</summary>
+        public float budgetMs = 0f;
         [Tooltip("cpu, cuda or cuda:N")]
         public string device = "cpu";
         [Tooltip("Where to show the overlay (its material's main texture); optional")]

@@ -32,9 +32,12 @@ public sealed class CamEngine
     public int PerturbationBatchSize { get; }
 
     /// <summary>Explains <paramref name="input"/> [1, C, H, W] (normalized). Target: top-1 class, or self-similarity
-    /// for a model without a classifier head. Layer: the model's default.</summary>
-    public CamResult Explain(Tensor input, ICamMethod method, IExplanationTarget? target = null, string? layer = null)
+    /// for a model without a classifier head. Layer: the model's default. A cancellation stops a perturbation method
+    /// between two batches (OperationCanceledException); progress counts its perturbed images.</summary>
+    public CamResult Explain(Tensor input, ICamMethod method, IExplanationTarget? target = null, string? layer = null,
+        CancellationToken cancellation = default, IProgress<PerturbationProgress>? progress = null)
     {
+        cancellation.ThrowIfCancellationRequested();
         var clock = Stopwatch.StartNew();
         double startedAtMs = Clock.NowMs;
         layer ??= _model.DefaultLayer;
@@ -45,6 +48,7 @@ public sealed class CamEngine
         var x = input.to(_model.Device).detach();
         Tensor activations, output;
         Tensor? gradients = null;
+        bool defaultTarget = target is null;
         using (method.NeedsGradients ? enable_grad() : no_grad())
         {
             var forward = _model.ForwardWithActivation(x, layer);
@@ -64,7 +68,7 @@ public sealed class CamEngine
         CamComputation computed;
         using (no_grad())
         {
-            var runner = new PerturbationRunner(_model, PerturbationBatchSize);
+            var runner = new PerturbationRunner(_model, PerturbationBatchSize, cancellation, progress);
             runner.BatchRun += images => PerturbationBatchRun?.Invoke(images);
             var inputs = new CamInputs(x, activations, gradients, target, runner, Clock, startedAtMs);
             computed = method.Compute(inputs);
@@ -78,6 +82,7 @@ public sealed class CamEngine
             output.detach()[0].MoveToOuterDisposeScope(), clock.Elapsed)
         {
             Diagnostics = computed.Diagnostics,
+            OwnsTarget = defaultTarget,
             SignedLowResMap = signed.MoveToOuterDisposeScope(),
         };
         return result;

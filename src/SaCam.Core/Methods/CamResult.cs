@@ -47,6 +47,10 @@ public sealed class CamResult : IDisposable
 
     public TimeSpan Elapsed { get; }
 
+    /// <summary>Whether the result owns its target: true when the engine chose it (the default target); a target
+    /// the caller passed stays the caller's, to be used for the next frame too.</summary>
+    internal bool OwnsTarget { get; init; }
+
     /// <summary>Scalar facts the method reported (see <see cref="CamComputation.Diagnostics"/>).</summary>
     public IReadOnlyDictionary<string, double> Diagnostics { get; init; } = new Dictionary<string, double>();
 
@@ -72,6 +76,6 @@ public sealed class CamResult : IDisposable
         ChannelWeights?.Dispose();
         foreach (var t in Parts.Values) t.Dispose();
         Output.Dispose();
-        if (Target is IDisposable d) d.Dispose();
+        if (OwnsTarget && Target is IDisposable d) d.Dispose();
     }
 }

@@ -20,6 +20,32 @@ public static class MethodRegistry
     /// <summary>The canonical ids, in the order the README lists them.</summary>
     public static IReadOnlyList<string> Ids { get; } = ["gradcam", "gradcam++", "xgradcam", "layercam", "scorecam", "groupcam", "sacam", "sacam-rt"];
 
+    /// <summary>What a method costs per image, in passes through the model (K = channels of the target layer).</summary>
+    public enum CostClass
+    {
+        /// <summary>One forward and one backward pass: milliseconds, video rate.</summary>
+        Gradient,
+        /// <summary>One forward and backward, plus perturbed forwards up to a per-frame time budget.</summary>
+        Budgeted,
+        /// <summary>Hundreds to thousands of forward passes: seconds to minutes per image on a CPU.</summary>
+        Perturbation,
+    }
+
+    public sealed record MethodInfo(string Id, CostClass Cost, string Passes, string Summary);
+
+    /// <summary>One line per built-in method, for `sacam methods` and the README.</summary>
+    public static IReadOnlyList<MethodInfo> Describe { get; } =
+    [
+        new("gradcam", CostClass.Gradient, "1 forward + 1 backward", "Grad-CAM (Selvaraju et al. 2017): channels weighted by their mean gradient."),
+        new("gradcam++", CostClass.Gradient, "1 forward + 1 backward", "Grad-CAM++ (Chattopadhay et al. 2018): higher-order gradient weights; better with several objects."),
+        new("xgradcam", CostClass.Gradient, "1 forward + 1 backward", "XGrad-CAM (Fu et al. 2020): gradients weighted by normalized activations (axiom-based)."),
+        new("layercam", CostClass.Gradient, "1 forward + 1 backward", "LayerCAM (Jiang et al. 2021): per-location positive gradients; finer maps, also at shallow layers."),
+        new("scorecam", CostClass.Perturbation, "1 + K forwards (K masked images)", "Score-CAM (Wang et al. 2020): each channel weighted by the score of the image masked with it."),
+        new("groupcam", CostClass.Perturbation, "1 forward + 1 backward + G forwards (32 groups)", "Group-CAM (Zhang et al. 2021): channel groups as masks over a blurred image."),
+        new("sacam", CostClass.Perturbation, "1 forward + 1 backward + 2 forwards per live channel", "SA-CAM (Liang, Li and Jiang 2022): score, gradient and pixel-priority attention combined; the most faithful here."),
+        new("sacam-rt", CostClass.Budgeted, "1 forward + 1 backward + what the budget buys", "SA-CAM under a per-frame time budget, its score term cached across frames (for video)."),
+    ];
+
     /// <summary>Whether <paramref name="id"/> names a built-in method, by its canonical id or an alias.</summary>
     public static bool IsBuiltIn(string id) => Factories.ContainsKey(id);
 

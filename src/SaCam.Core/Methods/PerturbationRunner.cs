@@ -3,6 +3,9 @@ using static TorchSharp.torch;
 
 namespace SaCam.Core.Methods;
 
+/// <summary>How far a run of perturbed images has come: images done of the total asked for in this run.</summary>
+public readonly record struct PerturbationProgress(long Done, long Total);
+
 /// <summary>
 /// Runs perturbed copies of the input through the model in batches and returns one score per copy, as a tensor on
 /// the model's device: no host synchronization per image or per channel. Perturbation methods only say how to
@@ -12,11 +15,19 @@ public sealed class PerturbationRunner
 {
     private readonly IExplainableModel _model;
 
-    public PerturbationRunner(IExplainableModel model, int batchSize)
+    private readonly CancellationToken _cancellation;
+    private readonly IProgress<PerturbationProgress>? _progress;
+
+    /// <param name="cancellation">Checked before every batch: a stop lands within one batch (a few hundred ms), not
+    /// after the thousands of images SA-CAM or Score-CAM run for one image.</param>
+    /// <param name="progress">Told after every batch how many of the run's images are done.</param>
+    public PerturbationRunner(IExplainableModel model, int batchSize, CancellationToken cancellation = default, IProgress<PerturbationProgress>? progress = null)
     {
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batch size must be at least 1");
         _model = model;
         BatchSize = batchSize;
+        _cancellation = cancellation;
+        _progress = progress;
     }
 
     /// <summary>Images per forward pass.</summary>
@@ -42,6 +53,7 @@ public sealed class PerturbationRunner
         using var keep = NewDisposeScope();
         for (long start = 0; start < count; start += batchSize)
         {
+            _cancellation.ThrowIfCancellationRequested();
             long length = Math.Min(batchSize, count - start);
             using var scope = NewDisposeScope();
             var batch = buildBatch(start, length);
@@ -49,6 +61,7 @@ public sealed class PerturbationRunner
             parts.Add(score(output).MoveToOuterDisposeScope());
             ImagesRun += length;
             BatchRun?.Invoke(length);
+            _progress?.Report(new PerturbationProgress(start + length, count));
         }
         return cat(parts).MoveToOuterDisposeScope();
     }

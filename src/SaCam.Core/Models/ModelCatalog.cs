@@ -25,7 +25,7 @@ public static class ModelCatalog
         [103.06f / 255, 115.90f / 255, 123.15f / 255], [1f / 255, 1f / 255, 1f / 255], ChannelOrder.Bgr, ResizeMode.Stretch);
 
     public static IExplainableModel Load(string spec, Device? device = null, string? labelsPath = null,
-        WeightsDownloader? downloader = null, IProgress<DownloadProgress>? progress = null)
+        WeightsDownloader? downloader = null, IProgress<DownloadProgress>? progress = null, int labelsOffset = 0)
     {
         NativeRuntime.Configure();
         IExplainableModel model;
@@ -53,18 +53,39 @@ public static class ModelCatalog
             throw new ModelLoadException(spec, "it is not a model this package knows: give a path to an .onnx file, 'default', " +
                 $"torchvision:ARCH or torchvision:ARCH:WEIGHTS-FILE (ARCH one of {string.Join(", ", TorchVisionZoo.Architectures.Keys)})");
         }
-        if (labelsPath is not null) model.Labels = ClassLabelsFor(model, labelsPath);
+        if (labelsPath is not null)
+        {
+            try { model.Labels = ClassLabelsFor(model, labelsPath, labelsOffset); }
+            catch { model.Dispose(); throw; }
+        }
         return model;
     }
 
-    /// <summary>Reads labels; a file with one more line than the model has classes and a first "background" line
-    /// (TensorFlow's 1001-class convention) is shifted to match a 1000-class model.</summary>
-    public static ClassLabels ClassLabelsFor(IExplainableModel model, string labelsPath)
+    /// <summary>
+    /// Reads labels that must name every class: a count that does not match the model's classes would put every
+    /// label on the wrong class, so it is refused, saying how to fix it. Two conventions are accepted: a first
+    /// "background" line beyond the model's classes is dropped (a 1001-line file for a 1000-class model), and an
+    /// explicit <paramref name="offset"/> says the first <c>offset</c> classes have no label (1000 lines for
+    /// TensorFlow's 1001-class models: offset 1).
+    /// </summary>
+    public static ClassLabels ClassLabelsFor(IExplainableModel model, string labelsPath, int offset = 0)
     {
+        if (offset < 0) throw new ArgumentException($"--labels-offset must be 0 or more (got {offset}).");
         var labels = ClassLabels.FromFile(labelsPath);
-        if (labels.Count == model.OutputSize + 1 && labels[0].Equals("background", StringComparison.OrdinalIgnoreCase))
-            return new ClassLabels(File.ReadAllLines(labelsPath).Where(l => l.Length > 0).Skip(1));
-        return labels;
+        if (model.OutputKind != OutputKind.Logits)
+            throw new ArgumentException($"--labels '{labelsPath}': model '{model.Name}' has no classifier head (its output is a {model.OutputSize}-d embedding), so there are no classes to label.");
+        if (offset == 0 && labels.Count == model.OutputSize + 1 && labels[0].Equals("background", StringComparison.OrdinalIgnoreCase))
+            return new ClassLabels(Enumerable.Range(1, labels.Count - 1).Select(i => labels[i]));
+        if (labels.Count + offset != model.OutputSize)
+        {
+            long missing = model.OutputSize - labels.Count;
+            string hint = missing > 0
+                ? $" If the model's first {missing} class{(missing == 1 ? " has" : "es have")} no label (TensorFlow's 1001-class models keep class 0 for 'background'), pass --labels-offset {missing}."
+                : "";
+            throw new ArgumentException($"--labels '{labelsPath}' has {labels.Count} labels{(offset > 0 ? $" after an offset of {offset}" : "")}, " +
+                $"but model '{model.Name}' has {model.OutputSize} classes: every label would name the wrong class.{hint}");
+        }
+        return labels.WithOffset(offset);
     }
 
     private static string Download(TorchVisionZoo.Architecture arch, WeightsDownloader? downloader, IProgress<DownloadProgress>? progress)

@@ -49,7 +49,9 @@ public sealed class OnnxCnnModel : IExplainableModel, Methods.IHasInputChannels,
         var preprocess = PreprocessSpec.FromMetadata(proto.MetadataProps, DefaultPreprocess(graphInput));
         if (graphInput.Shape.Count != 4)
             throw new ModelLoadException(path, $"it is not a CNN: its input '{graphInput.Name}' has rank {graphInput.Shape.Count}, an image model takes [N, C, H, W]");
+        ValidateInputShape(path, graphInput);
         long channels = graphInput.Shape[1] ?? 3;
+        preprocess = preprocess with { InputChannels = (int)channels };
 
         module.eval();
         var (layers, allValues, outputShape) = Probe(module, path, channels, preprocess);
@@ -90,6 +92,25 @@ public sealed class OnnxCnnModel : IExplainableModel, Methods.IHasInputChannels,
     public IReadOnlyList<ParameterizedLayer> ParameterizedLayers() => _module.ParameterizedLayers();
 
     public void Dispose() => _module.Dispose();
+
+    /// <summary>The largest input side this importer accepts: a probe forward runs at the model's input size, and a
+    /// corrupt or hostile file that declares 100000x100000 would ask for tens of gigabytes.</summary>
+    public const long MaxInputSide = 4096;
+
+    /// <summary>Every fixed dimension of the image input must make sense before anything is allocated for it: a
+    /// positive batch, 1 (grayscale) or 3 (colour) channels, and a spatial size from 8 to <see cref="MaxInputSide"/>.</summary>
+    private static void ValidateInputShape(string path, OnnxValueInfo input)
+    {
+        string[] names = ["batch", "channels", "height", "width"];
+        for (int i = 0; i < 4; i++)
+            if (input.Shape[i] is long d && d <= 0)
+                throw new ModelLoadException(path, $"its input '{input.Name}' declares {names[i]} {d}: a dimension must be positive (or symbolic)");
+        if (input.Shape[1] is long c && c is not (1 or 3))
+            throw new ModelLoadException(path, $"its input '{input.Name}' takes {c} channels: only grayscale (1) and colour (3) images can be fed to it");
+        for (int i = 2; i < 4; i++)
+            if (input.Shape[i] is long side && (side < 8 || side > MaxInputSide))
+                throw new ModelLoadException(path, $"its input '{input.Name}' declares {names[i]} {side}: the importer takes 8 to {MaxInputSide} pixels");
+    }
 
     private static PreprocessSpec DefaultPreprocess(OnnxValueInfo input)
     {

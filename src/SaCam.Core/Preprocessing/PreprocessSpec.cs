@@ -28,6 +28,13 @@ public sealed record PreprocessSpec(
     ResizeMode Resize,
     float CropFraction = 0.875f)
 {
+    /// <summary>Channels the model takes: 3 (colour, in <see cref="Channels"/> order) or 1 (grayscale: a colour frame
+    /// is converted to luminance first).</summary>
+    public int InputChannels { get; init; } = 3;
+
+    /// <summary>Mean and std for one grayscale channel: the single value given, else the average of the three.</summary>
+    public (float Mean, float Std) GrayNormalization => (Mean.Length == 1 ? Mean[0] : Mean.Average(), Std.Length == 1 ? Std[0] : Std.Average());
+
     /// <summary>torchvision's ImageNet convention: RGB, 224x224, ImageNet mean and std.</summary>
     public static PreprocessSpec ImageNet { get; } = new(224, 224, [0.485f, 0.456f, 0.406f], [0.229f, 0.224f, 0.225f], ChannelOrder.Rgb, ResizeMode.Stretch);
 
@@ -61,16 +68,21 @@ public sealed record PreprocessSpec(
             "center-crop" or "centre-crop" or "crop" => this with
             {
                 Resize = ResizeMode.CenterCrop,
-                CropFraction = parts.Length > 1 ? float.Parse(parts[1], CultureInfo.InvariantCulture) : CropFraction,
+                CropFraction = parts.Length > 1 ? ParseFraction(parts[1], text) : CropFraction,
             },
             _ => throw new ArgumentException($"Unknown resize mode '{text}': use stretch, center-crop[:fraction] or letterbox."),
         };
     }
 
+    private static float ParseFraction(string value, string text) =>
+        float.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out float f) && f > 0 && f <= 1
+            ? f
+            : throw new ArgumentException($"Resize mode '{text}': the crop fraction is the share of the shorter side kept, in (0, 1].");
+
     private static float[] ParseTriple(string text, string key)
     {
         var values = text.Split(',').Select(s => float.Parse(s.Trim(), CultureInfo.InvariantCulture)).ToArray();
-        if (values.Length != 3) throw new FormatException($"{key} must hold three numbers, got '{text}'");
-        return values;
+        if (values.Length is not (1 or 3)) throw new FormatException($"{key} must hold three numbers (or one, for a grayscale model), got '{text}'");
+        return values.Length == 1 ? [values[0], values[0], values[0]] : values;
     }
 }

@@ -30,12 +30,19 @@ public sealed class RealtimeSaCam : ICamMethod, IDisposable
     private Tensor? _previousThumbnail;
     private Tensor? _previousLowRes;
     private double? _costPerImageMs;
+    private double? _gradientPassMs;
     private double _carriedMs;
+    private int _starvedFrames;
+    private bool _warnedStarved;
 
     public RealtimeSaCam(RealtimeSaCamOptions? options = null) => Options = options ?? new RealtimeSaCamOptions();
 
     public RealtimeSaCamOptions Options { get; }
     public string Id => "sacam-rt";
+
+    /// <summary>Raised once when the budget cannot buy a single channel, with a message saying why and what to do
+    /// (the maps are then SA-CAM without its score term). Hosts show it; the method never writes to a console.</summary>
+    public event Action<string>? Warning;
     public bool NeedsGradients => true;
     public bool RenormalizeAfterResize => false;
 
@@ -84,13 +91,16 @@ public sealed class RealtimeSaCam : ICamMethod, IDisposable
         // How many channels fit: what is left of the budget after the forward and backward, plus what earlier frames
         // left unused (or minus what they overran), at the measured cost per perturbed image (two per channel). The
         // carry lets a budget smaller than one channel's cost score a channel every few frames instead of every frame
-        // overrunning. Until a cost has been measured, one channel is scored as a probe.
+        // overrunning. Until a cost has been measured, one channel is scored as a probe. Counted in doubles: a huge
+        // budget is full SA-CAM, not an overflow.
         double spentMs = inputs.Clock.NowMs - inputs.StartedAtMs;
-        long affordable = _costPerImageMs is double costMs
-            ? (long)Math.Floor(Math.Max(0, Options.BudgetMs + _carriedMs - spentMs) / (2 * costMs))
+        _gradientPassMs = _gradientPassMs is double g0 ? g0 + Options.CostSmoothing * (spentMs - g0) : spentMs;
+        double budgetMs = BudgetMs;
+        double affordable = _costPerImageMs is double costMs
+            ? Math.Floor(Math.Max(0, budgetMs + _carriedMs - spentMs) / (2 * costMs))
             : 1;
         long liveCount = live.sum().item<long>();
-        long channelCount = Math.Min(liveCount, Math.Max(Options.MinChannelsPerFrame, affordable));
+        long channelCount = (long)Math.Min(liveCount, Math.Max(Options.MinChannelsPerFrame, affordable));
 
         var chosen = ChooseChannels(known, live, channelCount, sa.Temperature);
         long scored = chosen.shape[0];
@@ -116,11 +126,12 @@ public sealed class RealtimeSaCam : ICamMethod, IDisposable
         low = Smooth(low);
 
         double usedMs = inputs.Clock.NowMs - inputs.StartedAtMs;
-        CarryOver(usedMs);
+        CarryOver(usedMs, budgetMs);
+        WarnIfStarved(scored, usedMs, budgetMs);
         var ageOfWeight = where(scoredMask, _cache.Age, zeros_like(_cache.Age));
         var diagnostics = new Dictionary<string, double>
         {
-            ["budget_ms"] = Options.BudgetMs,
+            ["budget_ms"] = budgetMs,
             ["carried_ms"] = _carriedMs,
             ["used_ms"] = usedMs,
             ["channels_scored"] = scored,
@@ -151,10 +162,31 @@ public sealed class RealtimeSaCam : ICamMethod, IDisposable
     /// budget of debt, and credit of one budget or one channel's cost, whichever is larger) so that a slow spell does
     /// not starve the next minute and an idle one does not produce a frame that blows far past its budget.
     /// </summary>
-    private void CarryOver(double usedMs)
+    private void CarryOver(double usedMs, double budgetMs)
     {
-        double credit = Math.Max(Options.BudgetMs, 2 * (_costPerImageMs ?? 0));
-        _carriedMs = Math.Clamp(_carriedMs + Options.BudgetMs - usedMs, -Options.BudgetMs, credit);
+        double credit = Math.Max(budgetMs, 2 * (_costPerImageMs ?? 0));
+        _carriedMs = Math.Clamp(_carriedMs + budgetMs - usedMs, -budgetMs, credit);
+    }
+
+    /// <summary>This frame's budget: the fixed one, or the auto budget from the measured forward-and-backward cost.</summary>
+    public double BudgetMs => Options.BudgetMs ?? Options.AutoBudgetFactor * (_gradientPassMs ?? 0);
+
+    /// <summary>
+    /// A budget that the forward and backward use up on their own never buys a channel: the carry sits at its debt
+    /// floor and every frame scores nothing. Say so once, with the figures, instead of silently returning SA-CAM
+    /// without its score term.
+    /// </summary>
+    private void WarnIfStarved(long scored, double usedMs, double budgetMs)
+    {
+        bool starved = scored == 0 && usedMs >= budgetMs;
+        _starvedFrames = starved ? _starvedFrames + 1 : 0;
+        if (_warnedStarved || _starvedFrames < Options.StarvedFramesBeforeWarning) return;
+        _warnedStarved = true;
+        double channelMs = 2 * (_costPerImageMs ?? 0);
+        Warning?.Invoke(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"sacam-rt: a budget of {budgetMs:F0} ms cannot buy a single channel: this model's forward and backward alone take " +
+            $"{_gradientPassMs:F0} ms and a channel {channelMs:F0} ms more, so the maps are SA-CAM without its score term. " +
+            $"Use the automatic budget (omit --budget-ms) or at least {Math.Ceiling(((_gradientPassMs ?? 0) + channelMs) / 10) * 10:F0} ms."));
     }
 
     /// <summary>Parks the current class's cache and takes out the one of <paramref name="classIndex"/>, if kept.</summary>

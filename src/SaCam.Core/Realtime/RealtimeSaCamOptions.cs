@@ -9,10 +9,21 @@ public sealed record RealtimeSaCamOptions
     public SaCamOptions SaCam { get; init; } = new();
 
     /// <summary>Per-frame time budget in ms, forward and backward included; the score term gets what is left, and
-    /// unused budget carries over to later frames. 40 ms is the largest round figure that keeps the whole video
-    /// pipeline at >= 0.5x the fps of a plain forward on MobileNetV2 on a 2-core CPU (measured: 40 ms 0.58x, 50 ms
-    /// 0.48x; docs/benchmarks.md).</summary>
-    public double BudgetMs { get; init; } = 40;
+    /// unused budget carries over to later frames. Null (the default) follows the machine and the model: the budget
+    /// is <see cref="AutoBudgetFactor"/> times the measured cost of the frame's own forward and backward. A fixed
+    /// budget can be too small for a slow model (the embedded ResNet18 needs 45-130 ms for its forward and backward
+    /// here, so 40 ms never bought a channel); a budget larger than full SA-CAM's cost is full SA-CAM every frame.</summary>
+    public double? BudgetMs { get; init; }
+
+    /// <summary>Auto budget: this many times the frame's measured forward-and-backward cost (an exponential average).
+    /// 1.5 keeps a video run at >= 0.5x the fps of a plain forward (the forward and backward cost 1.1-1.3x a plain
+    /// forward here, so a frame costs at most ~2x one) and leaves the score term half the gradient pass's time;
+    /// docs/realtime.md has the measurements.</summary>
+    public double AutoBudgetFactor { get; init; } = 1.5;
+
+    /// <summary>Frames in a row that score nothing while the budget is spent before scoring, after which the method
+    /// warns (once) that the budget cannot buy a single channel.</summary>
+    public int StarvedFramesBeforeWarning { get; init; } = 8;
 
     /// <summary>Channels scored per frame even when the budget is spent. 0 (the default) lets frames reuse the cache
     /// alone and spend the unused budget later; 1 guarantees a fresh score every frame at the price of overrunning
@@ -52,11 +63,25 @@ public sealed record RealtimeSaCamOptions
     /// <summary>Weight of the running cost estimate's newest sample (exponential moving average).</summary>
     public double CostSmoothing { get; init; } = 0.3;
 
+    /// <summary>Parses a budget as users write it: "auto" (null) or a positive number of milliseconds.</summary>
+    public static double? ParseBudget(string text)
+    {
+        if (text.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase)) return null;
+        if (!double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out double ms) ||
+            !(ms > 0) || !double.IsFinite(ms))
+            throw new ArgumentException($"'{text}' is not a budget: give auto or a positive number of milliseconds.");
+        return ms;
+    }
+
     /// <summary>Refuses values that would make the method meaningless, naming the option and its range.</summary>
     public void Validate()
     {
         SaCam.Validate();
-        if (!(BudgetMs > 0)) throw new ArgumentOutOfRangeException(nameof(BudgetMs), BudgetMs, "the budget must be a positive number of milliseconds");
+        if (BudgetMs is double b && !(b > 0 && double.IsFinite(b)))
+            throw new ArgumentOutOfRangeException(nameof(BudgetMs), b, "the budget must be a positive, finite number of milliseconds (or null for auto)");
+        if (!(AutoBudgetFactor >= 1 && double.IsFinite(AutoBudgetFactor)))
+            throw new ArgumentOutOfRangeException(nameof(AutoBudgetFactor), AutoBudgetFactor, "the auto budget must be at least the forward and backward's own cost (factor >= 1)");
+        if (StarvedFramesBeforeWarning < 1) throw new ArgumentOutOfRangeException(nameof(StarvedFramesBeforeWarning), StarvedFramesBeforeWarning, "must be at least 1");
         if (TemporalSmoothing is < 0 or >= 1 || double.IsNaN(TemporalSmoothing))
             throw new ArgumentOutOfRangeException(nameof(TemporalSmoothing), TemporalSmoothing, "temporal smoothing must lie in [0, 1): the share of the previous map kept");
         if (MinChannelsPerFrame < 0) throw new ArgumentOutOfRangeException(nameof(MinChannelsPerFrame), MinChannelsPerFrame, "must be 0 or more");

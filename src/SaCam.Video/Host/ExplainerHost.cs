@@ -95,6 +95,10 @@ public sealed class ExplainerHost : IDisposable
             {
                 Explain(job);
             }
+            catch (OperationCanceledException) when (_stop.IsCancellationRequested)
+            {
+                return; // disposed mid-frame: the explanation stopped between two perturbation batches
+            }
             catch (Exception e)
             {
                 _failure = e;
@@ -109,7 +113,7 @@ public sealed class ExplainerHost : IDisposable
         var bgr = new Mat();
         Cv2.CvtColor(rgba, bgr, ColorConversionCodes.RGBA2BGR);
         using var frame = new VideoFrame(job.Id, TimeSpan.Zero, bgr);
-        var explanation = _explainer.Explain(frame);
+        var explanation = _explainer.Explain(frame, _stop.Token);
         _statistics.OnExplained(StopwatchTimeSource.Shared.NowMs);
         using var annotated = new AnnotatedFrame(frame, explanation) { DroppedSoFar = _statistics.Dropped };
         annotated.LatencyMs = StopwatchTimeSource.Shared.NowMs - job.SubmittedMs;

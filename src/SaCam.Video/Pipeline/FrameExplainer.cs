@@ -20,21 +20,23 @@ public sealed class FrameExplainer : IDisposable
     private readonly IExplainableModel _model;
     private readonly CamEngine _engine;
     private readonly ICamMethod? _method;
-    private readonly int? _fixedClass;
+    private readonly IExplanationTarget? _target;
     private readonly string? _layer;
 
-    public FrameExplainer(IExplainableModel model, string methodId, int? fixedClass = null, string? layer = null, CamEngine? engine = null)
-        : this(model, methodId == ClassifyOnly ? null : MethodRegistry.Create(methodId), fixedClass, layer, engine) { }
+    public FrameExplainer(IExplainableModel model, string methodId, IExplanationTarget? target = null, string? layer = null, CamEngine? engine = null)
+        : this(model, methodId == ClassifyOnly ? null : MethodRegistry.Create(methodId), target, layer, engine) { }
 
-    public FrameExplainer(IExplainableModel model, ICamMethod? method, int? fixedClass = null, string? layer = null, CamEngine? engine = null)
+    /// <param name="target">What every frame is explained for: a class, an exemplar, a plugin's target; null for
+    /// each frame's own top-1 class (or, for a backbone, its own embedding).</param>
+    public FrameExplainer(IExplainableModel model, ICamMethod? method, IExplanationTarget? target = null, string? layer = null, CamEngine? engine = null)
     {
         _model = model;
         _method = method;
-        _fixedClass = fixedClass;
+        _target = target;
         _layer = layer;
         _engine = engine ?? new CamEngine(model);
-        if (fixedClass is int c && (c < 0 || c >= model.OutputSize))
-            throw new ArgumentOutOfRangeException(nameof(fixedClass), c, $"Class {c} is out of range for model '{model.Name}' ({model.OutputSize} outputs).");
+        if (target is ClassTarget { ClassIndex: var c } && (c < 0 || c >= model.OutputSize))
+            throw new ArgumentOutOfRangeException(nameof(target), c, $"Class {c} is out of range for model '{model.Name}' ({model.OutputSize} outputs).");
     }
 
     public string MethodId => _method?.Id ?? ClassifyOnly;
@@ -44,7 +46,8 @@ public sealed class FrameExplainer : IDisposable
     public const int FramesBetweenHeapTrims = 100;
     private long _explained;
 
-    public FrameExplanation Explain(VideoFrame frame)
+    /// <param name="cancellation">A stop: a perturbation method ends between two batches (OperationCanceledException).</param>
+    public FrameExplanation Explain(VideoFrame frame, CancellationToken cancellation = default)
     {
         if (++_explained % FramesBetweenHeapTrims == 0) NativeRuntime.ReleaseFreeMemory();
         var clock = Stopwatch.StartNew();
@@ -61,8 +64,7 @@ public sealed class FrameExplainer : IDisposable
                 Geometry = geometry, ExplainMs = clock.Elapsed.TotalMilliseconds,
             };
         }
-        IExplanationTarget? target = _fixedClass is int c ? new ClassTarget(c, _model.Labels?[c]) : null;
-        using var result = _engine.Explain(input, _method, target, _layer);
+        using var result = _engine.Explain(input, _method, _target, _layer, cancellation);
         var map = result.Map.detach().cpu().MoveToOuterDisposeScope();
         var summary = Summarize(result.Output);
         int classIndex = result.Target is ClassTarget t ? t.ClassIndex : summary.Top;

@@ -51,7 +51,8 @@ public sealed class VideoPipeline(IFrameSource source, FrameExplainer explainer,
         }
     }
 
-    public IObservable<AnnotatedFrame> Frames()
+    /// <param name="cancellation">Also ends a frame being explained, between two perturbation batches.</param>
+    public IObservable<AnnotatedFrame> Frames(CancellationToken cancellation = default)
     {
         bool live = Options.Mode == PipelineMode.Live;
         var frames = source.Frames().Do(_ => Statistics.OnCaptured());
@@ -62,7 +63,7 @@ public sealed class VideoPipeline(IFrameSource source, FrameExplainer explainer,
         return frames
             .ObserveOnWorker("explain", live ? 1 : Options.QueueCapacity, live ? Overflow.DropOldest : Overflow.Wait,
                 onDropped: f => { Statistics.OnDropped(); f.Dispose(); }, onDiscarded: f => f.Dispose())
-            .Select(Explain)
+            .Select(frame => Explain(frame, cancellation))
             .ObserveOnWorker("render", Options.QueueCapacity, Overflow.Wait, onDiscarded: a => a.Dispose())
             .Select(Render);
     }
@@ -73,7 +74,7 @@ public sealed class VideoPipeline(IFrameSource source, FrameExplainer explainer,
     {
         Exception? error = null;
         var done = new ManualResetEventSlim();
-        var subscription = Frames().Subscribe(
+        var subscription = Frames(cancellation).Subscribe(
             frame =>
             {
                 using (frame)
@@ -91,7 +92,12 @@ public sealed class VideoPipeline(IFrameSource source, FrameExplainer explainer,
                 }
                 progress?.Report(new PipelineProgress(Statistics.Written, ExpectedFrames, Statistics.Fps));
             },
-            e => { error ??= e; done.Set(); },
+            e =>
+            {
+                // A stop that lands inside a frame's explanation ends that frame; it is a cancellation, not an error.
+                if (!(e is OperationCanceledException && cancellation.IsCancellationRequested)) error ??= e;
+                done.Set();
+            },
             () => done.Set());
         try
         {
@@ -109,11 +115,11 @@ public sealed class VideoPipeline(IFrameSource source, FrameExplainer explainer,
         return new PipelineRunResult(Statistics.Written, Statistics.Dropped, error, cancellation.IsCancellationRequested && error is null);
     }
 
-    private AnnotatedFrame Explain(VideoFrame frame)
+    private AnnotatedFrame Explain(VideoFrame frame, CancellationToken cancellation)
     {
         try
         {
-            var explanation = explainer.Explain(frame);
+            var explanation = explainer.Explain(frame, cancellation);
             Statistics.OnExplained(StopwatchTimeSource.Shared.NowMs);
             return new AnnotatedFrame(frame, explanation) { DroppedSoFar = Statistics.Dropped };
         }

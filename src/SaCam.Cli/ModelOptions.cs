@@ -1,0 +1,52 @@
+using System.CommandLine;
+using System.Globalization;
+using SaCam.Core.Models;
+using SaCam.Core.Preprocessing;
+
+namespace SaCam.Cli;
+
+/// <summary>The options every command that loads a model shares, defined once so that names, defaults and help agree.</summary>
+internal static class ModelOptions
+{
+    public static Option<string> Model() => new("--model", "-m")
+    {
+        Description = "Model: default (the embedded ResNet18 backbone), PATH.onnx, torchvision:ARCH[:WEIGHTS] (list: `sacam models`).",
+        DefaultValueFactory = _ => ModelCatalog.DefaultModelId,
+    };
+
+    public static Option<string?> Labels() => new("--labels") { Description = "Class labels file, one per line; its count must match the model's classes." };
+
+    public static Option<int> LabelsOffset() => new Option<int>("--labels-offset")
+    {
+        Description = "The first N classes have no label (1 for a 1000-line ImageNet file with TensorFlow's 1001-class models).",
+    }.AtLeast(0);
+
+    public static Option<string> Device() => new("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
+}
+
+/// <summary>Input files named on the command line: each must be a file that exists (not a folder).</summary>
+internal static class InputFiles
+{
+    public static void RequireFile(string path, string what)
+    {
+        if (Directory.Exists(path)) throw new ArgumentException($"{what} '{path}' is a folder, not a file.");
+        if (!File.Exists(path)) throw new FileNotFoundException($"{what} '{path}' does not exist.", path);
+    }
+}
+
+/// <summary>--resize: stretch | center-crop[:fraction] | letterbox, with the fraction in (0, 1].</summary>
+internal static class ResizeOption
+{
+    public static string Parse(string text)
+    {
+        var parts = text.Trim().ToLowerInvariant().Split(':');
+        bool crop = parts[0] is "center-crop" or "centre-crop" or "crop";
+        if (!crop && parts.Length == 1 && parts[0] is "stretch" or "letterbox") return text;
+        if (crop && parts.Length == 1) return text;
+        if (crop && parts.Length == 2 && float.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out float f) && f > 0 && f <= 1)
+            return text;
+        if (crop && parts.Length == 2)
+            throw new ArgumentException($"--resize '{text}': the crop fraction is the share of the shorter side kept, in (0, 1] (ImageNet evaluation uses 0.875).");
+        throw new ArgumentException($"--resize '{text}': use stretch, center-crop[:fraction] or letterbox.");
+    }
+}
