@@ -48,15 +48,33 @@ public class ReviewBuilderTests
 
     /// <summary>A record whose frame never reached the video (the run was cut between the two writes) gets an empty
     /// panel; every other frame keeps its image, chunk by chunk.</summary>
+    /// <summary>A run killed before its video writers flushed lists frames its videos never received (here a 6th
+    /// record for 5 frames): the review shows the 5 frames the videos hold, and says why.</summary>
     [Test]
-    public void A_frame_missing_from_the_video_is_an_empty_panel_and_the_rest_stay()
+    public void A_killed_run_shows_the_frames_its_videos_hold_and_says_so()
     {
         var a = SyntheticRun.Write(Path.Combine(_root, "a"), "gradcam", 5, 2);
         File.AppendAllText(Path.Combine(a, "frames.jsonl"), "{\"index\": 5, \"timestamp\": 0.5, \"score\": 0.5}\n");
         var page = ReviewBuilder.Build([a], Path.Combine(_root, "out"), new ReviewOptions { ChunkSize = 4 });
+        var index = File.ReadAllText(page.IndexPath);
+        Assert.Multiple(() =>
+        {
+            Assert.That(page.Frames, Is.EqualTo(5));
+            Assert.That(page.Note, Does.Contain("lists 6 frames but its videos hold 5").And.Contain("(it did not finish)"));
+            Assert.That(index, Does.Not.Contain("\"index\":5"), "the page's timeline has no frame the videos lack");
+        });
+    }
+
+    /// <summary>A second run that lacks a frame the first has shows an empty panel there; the rest stay.</summary>
+    [Test]
+    public void A_frame_missing_from_another_run_is_an_empty_panel_and_the_rest_stay()
+    {
+        var a = SyntheticRun.Write(Path.Combine(_root, "a"), "gradcam", 6, 2);
+        var b = SyntheticRun.Write(Path.Combine(_root, "b"), "layercam", 5, 1);
+        var page = ReviewBuilder.Build([a, b], Path.Combine(_root, "out"), new ReviewOptions { ChunkSize = 4 });
         Assert.That(page.Frames, Is.EqualTo(6));
-        var second = File.ReadAllText(Path.Combine(_root, "out", "frames", "m0-1.js"));
-        Assert.That(second, Does.Match(@"^window\.sacamReview\.chunk\(""m0"",1,\[""data:image/jpeg;base64,[^""]+"",null\]\);$"));
+        var second = File.ReadAllText(Path.Combine(_root, "out", "frames", "m1-1.js"));
+        Assert.That(second, Does.Match(@"^window\.sacamReview\.chunk\(""m1"",1,\[""data:image/jpeg;base64,[^""]+"",null\]\);$"));
         var first = File.ReadAllText(Path.Combine(_root, "out", "frames", "original-0.js"));
         Assert.That(System.Text.RegularExpressions.Regex.Matches(first, "data:image/jpeg").Count, Is.EqualTo(4));
     }

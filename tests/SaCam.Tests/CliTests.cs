@@ -12,12 +12,7 @@ public class CliTests : TempFolderTest
     /// <summary>Runs `sacam ARGS` in process, as Program.cs wires it, and returns the exit code and both streams.</summary>
     internal static (int Exit, string Out, string Err) Sacam(params string[] args)
     {
-        var root = new System.CommandLine.RootCommand();
-        root.Subcommands.Add(ExplainCommand.Create());
-        root.Subcommands.Add(VideoCommand.Create());
-        root.Subcommands.Add(EvalCommand.Create());
-        root.Subcommands.Add(ReviewCommand.Create());
-        root.Subcommands.Add(PluginsCommand.Create());
+        var root = SacamCommands.Root();
         var stdout = new StringWriter();
         var stderr = new StringWriter();
         var (oldOut, oldErr) = (Console.Out, Console.Error);
@@ -70,6 +65,29 @@ public class CliTests : TempFolderTest
         MethodParityTests.AssertMapMatches(saved, expected, "CLI gradcam both_c283");
     }
 
+    /// <summary>1000 ImageNet labels (no "background") for TensorFlow's 1001-class MobileNetV2 would put every label
+    /// one class off: refused, saying how to fix it; with --labels-offset 1 the labels are right.</summary>
+    [NeedsSharedData]
+    [Test]
+    public void Labels_one_short_are_refused_and_the_offset_fixes_them()
+    {
+        var labels = Path.Combine(Dir, "imagenet1000.txt");
+        File.WriteAllLines(labels, File.ReadAllLines(SharedData.ImageNetLabels).Skip(1));
+        var both = SharedData.Path_("media", "images", "both.png");
+        var (refused, _, refusedErr) = Sacam("explain", both, "--model", SharedData.MobileNetV2, "--labels", labels, "--method", "gradcam");
+        var (exit, stdout, stderr) = Sacam("explain", both, "--model", SharedData.MobileNetV2, "--labels", labels, "--labels-offset", "1",
+            "--method", "gradcam", "--json");
+        Assert.Multiple(() =>
+        {
+            Assert.That(refused, Is.EqualTo(CliRunner.UsageError));
+            Assert.That(refusedErr, Does.Contain("has 1000 labels, but model 'mobilenet_v2_1.0_224' has 1001 classes").And.Contain("--labels-offset 1"));
+            Assert.That(exit, Is.EqualTo(0), stderr);
+            using var json = JsonDocument.Parse(stdout);
+            Assert.That(json.RootElement.GetProperty("class").GetInt32(), Is.EqualTo(244));
+            Assert.That(json.RootElement.GetProperty("label").GetString(), Is.EqualTo("bull mastiff"));
+        });
+    }
+
     [TestCase("missing.png", "does not exist")]
     public void A_missing_image_fails_on_stderr(string image, string message)
     {
@@ -84,26 +102,26 @@ public class CliTests : TempFolderTest
 
     [NeedsSharedData]
     [Test]
-    public void Bad_class_layer_and_tensor_are_reported_with_exit_code_1()
+    public void Bad_class_layer_and_tensor_are_reported_with_the_exit_code_of_their_kind()
     {
         var both = SharedData.Path_("media", "images", "both.png");
         var badTensor = Path.Combine(Dir, "small.npy");
         NpyFile.Write(badTensor, TorchSharp.torch.zeros(1, 3, 32, 32));
-        var cases = new (string[] Args, string Expect)[]
+        var cases = new (string[] Args, int Exit, string Expect)[]
         {
-            (["explain", both, "--model", SharedData.MobileNetV2, "--class", "1001"], "out of range"),
-            (["explain", both, "--model", SharedData.MobileNetV2, "--class", "unicorn"], "'unicorn' is not a label"),
-            (["explain", both, "--model", SharedData.MobileNetV2, "--layer", "nope"], "'nope' does not exist"),
-            (["explain", "--input-tensor", badTensor, "--model", SharedData.MobileNetV2], "small.npy"),
-            (["explain", both, "--model", Path.Combine(Dir, "none.onnx")], "none.onnx"),
-            (["explain", both, "--method", "magiccam"], "'magiccam'"),
+            (["explain", both, "--model", SharedData.MobileNetV2, "--class", "1001"], CliRunner.UsageError, "out of range"),
+            (["explain", both, "--model", SharedData.MobileNetV2, "--class", "unicorn"], CliRunner.UsageError, "'unicorn' is not a label"),
+            (["explain", both, "--model", SharedData.MobileNetV2, "--layer", "nope"], CliRunner.UsageError, "'nope' does not exist"),
+            (["explain", "--input-tensor", badTensor, "--model", SharedData.MobileNetV2], CliRunner.Failed, "small.npy"),
+            (["explain", both, "--model", Path.Combine(Dir, "none.onnx")], CliRunner.Failed, "none.onnx"),
+            (["explain", both, "--method", "magiccam"], CliRunner.UsageError, "'magiccam'"),
         };
         Assert.Multiple(() =>
         {
-            foreach (var (args, expect) in cases)
+            foreach (var (args, code, expect) in cases)
             {
                 var (exit, _, stderr) = Sacam(args);
-                Assert.That(exit, Is.EqualTo(CliRunner.Failed), string.Join(" ", args));
+                Assert.That(exit, Is.EqualTo(code), string.Join(" ", args));
                 Assert.That(stderr, Does.Contain(expect), string.Join(" ", args));
             }
         });
@@ -172,7 +190,7 @@ public class CliTests : TempFolderTest
         Assert.That(stderr, Does.Contain("nope.mp4").And.Contain("does not exist"));
         var clip = Path.Combine(SharedData.RepoRoot, "media", "street_clip.mp4");
         (exit, _, stderr) = Sacam("video", clip, "--mode", "sometimes");
-        Assert.That(exit, Is.EqualTo(CliRunner.Failed));
+        Assert.That(exit, Is.EqualTo(CliRunner.UsageError));
         Assert.That(stderr, Does.Contain("--mode 'sometimes'"));
     }
 
@@ -224,7 +242,7 @@ public class CliTests : TempFolderTest
     public void Eval_without_its_input_says_what_is_missing()
     {
         var (exit, _, stderr) = Sacam("eval", "temporal", "--model", SharedData.MobileNetV2, "--out", Dir);
-        Assert.That(exit, Is.EqualTo(CliRunner.Failed));
+        Assert.That(exit, Is.EqualTo(CliRunner.UsageError));
         Assert.That(stderr, Does.Contain("temporal needs --video"));
     }
 
@@ -240,12 +258,12 @@ public class CliTests : TempFolderTest
             "--video", clip, "--out", Path.Combine(Dir, "eval"));
         Assert.Multiple(() =>
         {
-            Assert.That(smoothingExit, Is.EqualTo(CliRunner.Failed));
+            Assert.That(smoothingExit, Is.EqualTo(CliRunner.UsageError));
             Assert.That(smoothingErr, Does.Contain("--smoothing must lie in [0, 1)"));
-            Assert.That(budgetExit, Is.EqualTo(CliRunner.Failed));
-            Assert.That(budgetErr, Does.Contain("--budget-ms must be positive"));
+            Assert.That(budgetExit, Is.EqualTo(CliRunner.UsageError));
+            Assert.That(budgetErr, Does.Contain("--budget-ms").And.Contain("'0' is not a budget"));
             Assert.That(File.Exists(video), Is.False, "no output was opened");
-            Assert.That(specExit, Is.EqualTo(CliRunner.Failed));
+            Assert.That(specExit, Is.EqualTo(CliRunner.UsageError));
             Assert.That(specErr, Does.Contain("'sacam-rt@fast'").And.Contain("sacam-rt@BUDGET_MS~SMOOTHING"));
         });
     }

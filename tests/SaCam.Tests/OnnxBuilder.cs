@@ -15,6 +15,11 @@ public sealed class OnnxBuilder(int opset = 13)
     private (string Name, int Rank) _output = ("output", 2);
 
     public OnnxBuilder Input(string name, params long[] shape) { _input = (name, shape); return this; }
+
+    /// <summary>Writes the input's negative dimensions as values, as a broken exporter would (by default a negative
+    /// dimension becomes the symbolic "N").</summary>
+    public OnnxBuilder LiteralDims() { _literalDims = true; return this; }
+    private bool _literalDims;
     public OnnxBuilder Output(string name, int rank) { _output = (name, rank); return this; }
     public OnnxBuilder Metadata(string key, string value) { _metadata.Add((key, value)); return this; }
 
@@ -64,8 +69,8 @@ public sealed class OnnxBuilder(int opset = 13)
         foreach (var n in _nodes) graph.Raw(1, n);
         graph.String(2, "test");
         foreach (var i in _initializers) graph.Raw(5, i);
-        graph.Message(11, ValueInfo(_input.Name, _input.Shape));
-        graph.Message(12, ValueInfo(_output.Name, Enumerable.Repeat(-1L, _output.Rank).ToArray()));
+        graph.Message(11, ValueInfo(_input.Name, _input.Shape, _literalDims));
+        graph.Message(12, ValueInfo(_output.Name, Enumerable.Repeat(-1L, _output.Rank).ToArray(), false));
         var model = new Proto();
         model.Varint(1, 7);
         model.String(2, "sacam-tests");
@@ -91,13 +96,13 @@ public sealed class OnnxBuilder(int opset = 13)
         return path;
     }
 
-    private static Proto ValueInfo(string name, long[] shape)
+    private static Proto ValueInfo(string name, long[] shape, bool literal)
     {
         var dims = new Proto();
         foreach (var d in shape)
         {
             var dim = new Proto();
-            if (d >= 0) dim.Varint(1, (ulong)d);
+            if (d >= 0 || literal) dim.Varint(1, (ulong)d);
             else dim.String(2, "N");
             dims.Message(1, dim);
         }
@@ -128,5 +133,30 @@ public sealed class OnnxBuilder(int opset = 13)
             while (value >= 0x80) { _stream.WriteByte((byte)(value | 0x80)); value >>= 7; }
             _stream.WriteByte((byte)value);
         }
+    }
+}
+
+/// <summary>
+/// A tiny CNN as ONNX, with fixed pseudo-random weights: Conv 3x3 (8 channels, padding 1) -> Relu ->
+/// GlobalAveragePool -> Flatten -> Gemm (3 classes). Perturbation methods finish in milliseconds on it (8 channels),
+/// so tests of progress, budgets and stops need no real model; channels 1 makes a grayscale model.
+/// </summary>
+public static class TinyCnn
+{
+    public static string Save(int channels = 3, int size = 32, string fileName = "tiny.onnx")
+    {
+        var random = new Random(7);
+        float[] Weights(int n, double scale) => Enumerable.Range(0, n).Select(_ => (float)((random.NextDouble() - 0.5) * scale)).ToArray();
+        return new OnnxBuilder().Input("x", 1, channels, size, size).Output("logits", 2)
+            .Initializer("conv_w", [8, channels, 3, 3], Weights(8 * channels * 9, 1.0))
+            .Initializer("conv_b", [8], Weights(8, 0.2))
+            .Initializer("fc_w", [3, 8], Weights(24, 2.0))
+            .Initializer("fc_b", [3], Weights(3, 0.1))
+            .Node("Conv", ["x", "conv_w", "conv_b"], ["conv"], "conv", ("kernel_shape", new long[] { 3, 3 }), ("pads", new long[] { 1, 1, 1, 1 }))
+            .Node("Relu", ["conv"], ["features"], "relu")
+            .Node("GlobalAveragePool", ["features"], ["pooled"], "pool")
+            .Node("Flatten", ["pooled"], ["flat"], "flatten")
+            .Node("Gemm", ["flat", "fc_w", "fc_b"], ["logits"], "fc", ("transB", 1L))
+            .Save(fileName);
     }
 }

@@ -169,6 +169,85 @@ public class RealtimeSaCamTests
         });
     }
 
+    /// <summary>A model whose passes cost fixed times on a controlled clock: the forward and backward of a frame
+    /// <paramref name="gradientPassMs"/>, a perturbed image <paramref name="perImageMs"/>.</summary>
+    private sealed class TimedModel(SaCam.Core.Models.IExplainableModel inner, ControlledClock clock, double gradientPassMs, double perImageMs)
+        : SaCam.Core.Models.IExplainableModel
+    {
+        public string Name => inner.Name;
+        public Device Device => inner.Device;
+        public SaCam.Core.Preprocessing.PreprocessSpec Preprocess { get => inner.Preprocess; set => inner.Preprocess = value; }
+        public SaCam.Core.Models.ClassLabels? Labels { get => inner.Labels; set => inner.Labels = value; }
+        public SaCam.Core.Models.OutputKind OutputKind => inner.OutputKind;
+        public long OutputSize => inner.OutputSize;
+        public string DefaultLayer => inner.DefaultLayer;
+        public IReadOnlyList<SaCam.Core.Models.LayerInfo> Layers => inner.Layers;
+        public TorchSharp.torch.nn.Module Module => inner.Module;
+
+        public SaCam.Core.Models.CapturedForward ForwardWithActivation(Tensor input, string layer)
+        {
+            clock.Advance(gradientPassMs);
+            return inner.ForwardWithActivation(input, layer);
+        }
+
+        public Tensor Predict(Tensor input)
+        {
+            clock.Advance(perImageMs * input.shape[0]);
+            return inner.Predict(input);
+        }
+
+        public void Dispose() => inner.Dispose();
+    }
+
+    /// <summary>The automatic budget is 1.5x the measured forward and backward (30 ms here): 45 ms, whatever the
+    /// model and machine, so a slow model still buys channels; no warning is given.</summary>
+    [Test]
+    public void The_automatic_budget_follows_the_measured_gradient_pass()
+    {
+        var clock = new ControlledClock();
+        using var model = new TimedModel(SaCam.Core.Models.OnnxCnnModel.Load(TinyCnn.Save()), clock, gradientPassMs: 30, perImageMs: 2);
+        var engine = new CamEngine(model, clock: clock);
+        using var x = randn(1, 3, 32, 32, generator: new TorchSharp.torch.Generator(5));
+        using var rt = new RealtimeSaCam(new RealtimeSaCamOptions());
+        var warnings = new List<string>();
+        rt.Warning += warnings.Add;
+        var budgets = new List<double>();
+        var scored = new List<double>();
+        for (int frame = 0; frame < 10; frame++)
+        {
+            using var r = engine.Explain(x, rt);
+            budgets.Add(r.Diagnostics["budget_ms"]);
+            scored.Add(r.Diagnostics["channels_scored"]);
+        }
+        Assert.Multiple(() =>
+        {
+            Assert.That(budgets, Is.All.EqualTo(45).Within(1e-9), "1.5 x the 30 ms gradient pass");
+            Assert.That(scored.Skip(1), Is.All.GreaterThanOrEqualTo(1), "15 ms left buys a channel (2 images at 2 ms) every frame");
+            Assert.That(warnings, Is.Empty);
+        });
+    }
+
+    /// <summary>A fixed budget below the gradient pass's own cost never buys a channel: after
+    /// StarvedFramesBeforeWarning such frames the method warns once, with the figures.</summary>
+    [Test]
+    public void A_budget_below_the_gradient_pass_warns_once()
+    {
+        var clock = new ControlledClock();
+        using var model = new TimedModel(SaCam.Core.Models.OnnxCnnModel.Load(TinyCnn.Save()), clock, gradientPassMs: 30, perImageMs: 2);
+        var engine = new CamEngine(model, clock: clock);
+        using var x = randn(1, 3, 32, 32, generator: new TorchSharp.torch.Generator(5));
+        using var rt = new RealtimeSaCam(new RealtimeSaCamOptions { BudgetMs = 20 });
+        var warnings = new List<string>();
+        rt.Warning += warnings.Add;
+        for (int frame = 0; frame < 20; frame++)
+        {
+            using var r = engine.Explain(x, rt);
+            if (frame == rt.Options.StarvedFramesBeforeWarning - 1) Assert.That(warnings, Is.Empty, "not before the frames it waits for");
+        }
+        Assert.That(warnings, Has.Count.EqualTo(1));
+        Assert.That(warnings[0], Does.Contain("a budget of 20 ms cannot buy a single channel").And.Contain("alone take 30 ms").And.Contain("a channel 4 ms more"));
+    }
+
     private static readonly object[] BadOptions =
     [
         new object[] { new RealtimeSaCamOptions { BudgetMs = 0 }, "BudgetMs" },

@@ -81,6 +81,48 @@ public class WeightsDownloaderTests
         Assert.That(e!.Message, Does.Contain(url.ToString()).And.Contain(downloader.PathFor(url)).And.Contain("by hand"));
     }
 
+    /// <summary>A server that accepts the connection and never answers: given up after the idle timeout (not after
+    /// the 30 minutes a fixed total timeout allowed), naming the URL and where the file would go.</summary>
+    [Test]
+    public void A_silent_server_is_given_up_naming_the_url_and_the_cache()
+    {
+        using var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        var accepted = new List<TcpClient>();
+        var acceptLoop = Task.Run(async () => { try { while (true) accepted.Add(await silent.AcceptTcpClientAsync()); } catch (Exception) { } });
+        var url = new Uri($"http://127.0.0.1:{((IPEndPoint)silent.LocalEndpoint).Port}/resnet18-f37072fd.pth");
+        var downloader = new WeightsDownloader(_cache, idleTimeout: TimeSpan.FromSeconds(1));
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var e = Assert.ThrowsAsync<ModelLoadException>(() => downloader.EnsureAsync(url));
+        clock.Stop();
+        silent.Stop();
+        accepted.ForEach(c => c.Dispose());
+        Assert.Multiple(() =>
+        {
+            Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)), "given up after the idle timeout");
+            Assert.That(e!.Message, Does.Contain(url.ToString()).And.Contain(downloader.PathFor(url)).And.Contain("the server sent nothing for 1 s"));
+        });
+    }
+
+    /// <summary>A cached file that fails its checksum is not deleted in silence: a notice says what happened, and
+    /// the download that replaces it succeeds.</summary>
+    [Test]
+    public async Task A_corrupt_cached_file_is_reported_and_fetched_again()
+    {
+        using var server = new LocalFileServer(Payload);
+        var url = new Uri($"{server.Prefix}weights-{PayloadSha[..8]}.pth");
+        var downloader = new WeightsDownloader(_cache);
+        File.WriteAllText(downloader.PathFor(url), "a truncated or replaced file");
+        var reports = new List<DownloadProgress>();
+        var path = await downloader.EnsureAsync(url, progress: new Progress(reports.Add));
+        var notice = reports.Select(r => r.Notice).Single(n => n is not null);
+        Assert.Multiple(() =>
+        {
+            Assert.That(notice, Does.Contain(downloader.PathFor(url)).And.Contain("had SHA-256").And.Contain("was removed").And.Contain("downloading"));
+            Assert.That(File.ReadAllBytes(path), Is.EqualTo(Payload));
+        });
+    }
+
     private sealed class Progress(Action<DownloadProgress> report) : IProgress<DownloadProgress>
     {
         public void Report(DownloadProgress value) => report(value);
