@@ -22,43 +22,23 @@ public class CancellationTests : TempFolderTest
     [Platform("Linux")]
     public void A_stop_signal_ends_the_video_command_and_every_output_holds_the_frames_done(int signal)
     {
-
-        var cli = Path.Combine(SharedData.RepoRoot, "src", "SaCam.Cli", "bin", SharedData.BuildConfiguration, "net10.0", "linux-x64", "sacam.dll");
-        if (!File.Exists(cli)) Assert.Fail($"{cli} is missing: build the solution.");
         string video = Path.Combine(Dir, "out.mp4"), jsonl = Path.Combine(Dir, "frames.jsonl"), maps = Path.Combine(Dir, "maps");
-        // env resets SIGINT to its default first: a test host started in the background ignores SIGINT, a child
-        // inherits that, and .NET (like every well-behaved program) then leaves it ignored, so no Ctrl+C could reach it.
-        var start = new ProcessStartInfo("env") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         // 221 frames at a 300 ms budget: over a minute of work, so the signal lands mid-run.
-        foreach (var a in new[] { "--default-signal=INT", "dotnet", cli, "video", SharedData.Path_("media", "driving", "lane_dashcam.mp4"), "--model", SharedData.MobileNetV2,
-                     "--method", "sacam-rt", "--budget-ms", "300", "--mode", "exact", "--out", video, "--jsonl", jsonl, "--save-maps", maps })
-            start.ArgumentList.Add(a);
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        try
-        {
-            var waited = Stopwatch.StartNew();
-            while (LineCount(jsonl) < 3 && !process.HasExited && waited.Elapsed < TimeSpan.FromMinutes(2)) Thread.Sleep(100);
-            // (stderr.Result only once the process is known to be gone: it waits for the end of its output.)
-            if (process.HasExited) Assert.Fail($"the run ended before it could be interrupted: {stderr.Result}");
-            Assert.That(SignalIgnoredBy(process.Id, signal), Is.False, $"the program under test ignores signal {signal}");
-            Assert.That(kill(process.Id, signal), Is.EqualTo(0), $"signal {signal} sent");
-            var signalled = Stopwatch.StartNew();
-            Assert.That(process.WaitForExit(TimeSpan.FromSeconds(30)), Is.True, $"the program stops within 30 s of signal {signal}");
-            TestContext.Out.WriteLine($"stopped {signalled.ElapsedMilliseconds} ms after signal {signal}");
-        }
-        finally
-        {
-            if (!process.HasExited) process.Kill(entireProcessTree: true);
-        }
+        using var process = CliProcess.Start("video", SharedData.Path_("media", "driving", "lane_dashcam.mp4"), "--model", SharedData.MobileNetV2,
+            "--method", "sacam-rt", "--budget-ms", "300", "--mode", "exact", "--out", video, "--jsonl", jsonl, "--save-maps", maps);
+        OutputSafetyTests.WaitFor(() => LineCount(jsonl) >= 3, process);
+        Assert.That(SignalIgnoredBy(process.Id, signal), Is.False, $"the program under test ignores signal {signal}");
+        Assert.That(kill(process.Id, signal), Is.EqualTo(0), $"signal {signal} sent");
+        var signalled = Stopwatch.StartNew();
+        Assert.That(process.WaitForExit(TimeSpan.FromSeconds(30)), Is.True, $"the program stops within 30 s of signal {signal}");
+        TestContext.Out.WriteLine($"stopped {signalled.ElapsedMilliseconds} ms after signal {signal}");
 
         var lines = File.ReadAllLines(jsonl).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         int decoded = VideoPipelineTests.CountDecodedFrames(video);
         Assert.Multiple(() =>
         {
-            Assert.That(process.ExitCode, Is.EqualTo(0), stderr.Result);
-            Assert.That(stdout.Result, Does.Contain(", cancelled"));
+            Assert.That(process.ExitCode, Is.EqualTo(0), process.Error);
+            Assert.That(process.Output, Does.Contain(", cancelled"));
             Assert.That(lines.Count, Is.InRange(3, 220), "stopped mid-clip");
             Assert.That(lines.Select(l => l.GetProperty("index").GetInt64()), Is.EqualTo(Enumerable.Range(0, lines.Count).Select(i => (long)i)));
             Assert.That(decoded, Is.EqualTo(lines.Count), "the video holds exactly the frames the JSON Lines describe");

@@ -199,15 +199,22 @@ public class RealtimeSaCamTests
         public void Dispose() => inner.Dispose();
     }
 
+    /// <summary>The tiny CNN on a controlled clock: a frame's forward and backward cost 30 ms, a perturbed image 2 ms.</summary>
+    private static (TimedModel Model, CamEngine Engine, Tensor Frame) TimedTinyModel()
+    {
+        var clock = new ControlledClock();
+        var model = new TimedModel(SaCam.Core.Models.OnnxCnnModel.Load(TinyCnn.Save()), clock, gradientPassMs: 30, perImageMs: 2);
+        return (model, new CamEngine(model, clock: clock), randn(1, 3, 32, 32, generator: new TorchSharp.torch.Generator(5)));
+    }
+
     /// <summary>The automatic budget is 1.5x the measured forward and backward (30 ms here): 45 ms, whatever the
     /// model and machine, so a slow model still buys channels; no warning is given.</summary>
     [Test]
     public void The_automatic_budget_follows_the_measured_gradient_pass()
     {
-        var clock = new ControlledClock();
-        using var model = new TimedModel(SaCam.Core.Models.OnnxCnnModel.Load(TinyCnn.Save()), clock, gradientPassMs: 30, perImageMs: 2);
-        var engine = new CamEngine(model, clock: clock);
-        using var x = randn(1, 3, 32, 32, generator: new TorchSharp.torch.Generator(5));
+        var (model, engine, x) = TimedTinyModel();
+        using var disposeModel = model;
+        using var disposeFrame = x;
         using var rt = new RealtimeSaCam(new RealtimeSaCamOptions());
         var warnings = new List<string>();
         rt.Warning += warnings.Add;
@@ -232,10 +239,9 @@ public class RealtimeSaCamTests
     [Test]
     public void A_budget_below_the_gradient_pass_warns_once()
     {
-        var clock = new ControlledClock();
-        using var model = new TimedModel(SaCam.Core.Models.OnnxCnnModel.Load(TinyCnn.Save()), clock, gradientPassMs: 30, perImageMs: 2);
-        var engine = new CamEngine(model, clock: clock);
-        using var x = randn(1, 3, 32, 32, generator: new TorchSharp.torch.Generator(5));
+        var (model, engine, x) = TimedTinyModel();
+        using var disposeModel = model;
+        using var disposeFrame = x;
         using var rt = new RealtimeSaCam(new RealtimeSaCamOptions { BudgetMs = 20 });
         var warnings = new List<string>();
         rt.Warning += warnings.Add;
