@@ -1,9 +1,19 @@
+using Google.Protobuf;
+using SaCam.Core.Onnx.Proto;
+
 namespace SaCam.Core.Onnx;
 
-/// <summary>Reads an .onnx file into <see cref="OnnxModelProto"/>. Field numbers follow onnx.proto (IR v3-v10).</summary>
+/// <summary>
+/// Reads an .onnx file as the protobuf message <see cref="ModelProto"/> (classes generated from
+/// Onnx/Proto/onnx_subset.proto), and maps it to the <see cref="OnnxModelProto"/> records the importer works on.
+/// The message itself is kept for graph surgery (the engines' trunk models, batch dimensions made symbolic).
+/// </summary>
 public static class OnnxFileReader
 {
-    public static OnnxModelProto Read(string path)
+    public static OnnxModelProto Read(string path) => Map(ReadMessage(path));
+
+    /// <summary>The file as a protobuf message, with errors that name the file.</summary>
+    public static ModelProto ReadMessage(string path)
     {
         if (!File.Exists(path))
             throw new ModelLoadException(path, "the file does not exist");
@@ -15,7 +25,7 @@ public static class OnnxFileReader
         }
         try
         {
-            return Parse(bytes);
+            return ParseMessage(bytes);
         }
         catch (InvalidDataException e)
         {
@@ -23,229 +33,59 @@ public static class OnnxFileReader
         }
     }
 
-    public static OnnxModelProto Parse(byte[] bytes)
+    public static OnnxModelProto Parse(byte[] bytes) => Map(ParseMessage(bytes));
+
+    public static ModelProto ParseMessage(byte[] bytes)
     {
-        var r = new ProtoReader(bytes);
-        long ir = 0;
-        string producer = "";
-        var opsets = new Dictionary<string, long>();
-        var metadata = new Dictionary<string, string>();
-        OnnxGraphProto? graph = null;
-        while (!r.AtEnd)
+        ModelProto model;
+        try
         {
-            var (field, type) = r.ReadKey();
-            switch (field)
-            {
-                case 1 when type == WireType.Varint: ir = r.ReadInt64(); break;
-                case 2 when type == WireType.LengthDelimited: producer = r.ReadString(); break;
-                case 7 when type == WireType.LengthDelimited: graph = ReadGraph(r.ReadMessage()); break;
-                case 8 when type == WireType.LengthDelimited:
-                    var (domain, version) = ReadOpset(r.ReadMessage());
-                    opsets[domain] = version;
-                    break;
-                case 14 when type == WireType.LengthDelimited:
-                    var (key, value) = ReadStringPair(r.ReadMessage());
-                    metadata[key] = value;
-                    break;
-                default: r.Skip(type); break;
-            }
+            model = ModelProto.Parser.ParseFrom(bytes);
         }
-        if (graph is null || ir == 0)
+        catch (InvalidProtocolBufferException e)
+        {
+            throw new InvalidDataException(e.Message, e);
+        }
+        if (model.Graph is null || model.IrVersion == 0)
             throw new InvalidDataException("no graph or IR version found");
-        return new OnnxModelProto(ir, producer, opsets, metadata, graph);
+        return model;
     }
 
-    private static (string, long) ReadOpset(ProtoReader r)
+    public static OnnxModelProto Map(ModelProto m)
     {
-        string domain = "";
-        long version = 0;
-        while (!r.AtEnd)
-        {
-            var (field, type) = r.ReadKey();
-            if (field == 1 && type == WireType.LengthDelimited) domain = r.ReadString();
-            else if (field == 2 && type == WireType.Varint) version = r.ReadInt64();
-            else r.Skip(type);
-        }
-        return (domain == "ai.onnx" ? "" : domain, version);
+        var opsets = new Dictionary<string, long>();
+        foreach (var o in m.OpsetImport) opsets[o.Domain is "ai.onnx" ? "" : o.Domain] = o.Version;
+        var metadata = new Dictionary<string, string>();
+        foreach (var kv in m.MetadataProps) metadata[kv.Key] = kv.Value;
+        return new OnnxModelProto(m.IrVersion, m.ProducerName, opsets, metadata, Map(m.Graph));
     }
 
-    private static (string, string) ReadStringPair(ProtoReader r)
-    {
-        string key = "", value = "";
-        while (!r.AtEnd)
-        {
-            var (field, type) = r.ReadKey();
-            if (field == 1 && type == WireType.LengthDelimited) key = r.ReadString();
-            else if (field == 2 && type == WireType.LengthDelimited) value = r.ReadString();
-            else r.Skip(type);
-        }
-        return (key, value);
-    }
+    private static OnnxGraphProto Map(GraphProto g) => new(g.Name,
+        g.Node.Select(Map).ToList(), g.Initializer.Select(Map).ToList(),
+        g.Input.Select(Map).ToList(), g.Output.Select(Map).ToList(), g.ValueInfo.Select(Map).ToList());
 
-    private static OnnxGraphProto ReadGraph(ProtoReader r)
+    private static OnnxNodeProto Map(NodeProto n)
     {
-        string name = "";
-        var nodes = new List<OnnxNodeProto>();
-        var initializers = new List<OnnxTensorProto>();
-        var inputs = new List<OnnxValueInfo>();
-        var outputs = new List<OnnxValueInfo>();
-        var valueInfos = new List<OnnxValueInfo>();
-        while (!r.AtEnd)
-        {
-            var (field, type) = r.ReadKey();
-            if (type != WireType.LengthDelimited) { r.Skip(type); continue; }
-            switch (field)
-            {
-                case 1: nodes.Add(ReadNode(r.ReadMessage())); break;
-                case 2: name = r.ReadString(); break;
-                case 5: initializers.Add(ReadTensor(r.ReadMessage())); break;
-                case 11: inputs.Add(ReadValueInfo(r.ReadMessage())); break;
-                case 12: outputs.Add(ReadValueInfo(r.ReadMessage())); break;
-                case 13: valueInfos.Add(ReadValueInfo(r.ReadMessage())); break;
-                default: r.Skip(type); break;
-            }
-        }
-        return new OnnxGraphProto(name, nodes, initializers, inputs, outputs, valueInfos);
-    }
-
-    private static OnnxNodeProto ReadNode(ProtoReader r)
-    {
-        string name = "", op = "", domain = "";
-        var inputs = new List<string>();
-        var outputs = new List<string>();
         var attributes = new Dictionary<string, OnnxAttribute>();
-        while (!r.AtEnd)
-        {
-            var (field, type) = r.ReadKey();
-            if (type != WireType.LengthDelimited) { r.Skip(type); continue; }
-            switch (field)
-            {
-                case 1: inputs.Add(r.ReadString()); break;
-                case 2: outputs.Add(r.ReadString()); break;
-                case 3: name = r.ReadString(); break;
-                case 4: op = r.ReadString(); break;
-                case 5:
-                    var attribute = ReadAttribute(r.ReadMessage());
-                    attributes[attribute.Name] = attribute;
-                    break;
-                case 7: domain = r.ReadString(); break;
-                default: r.Skip(type); break;
-            }
-        }
-        return new OnnxNodeProto(name, op, domain, inputs, outputs, attributes);
+        foreach (var a in n.Attribute)
+            attributes[a.Name] = new OnnxAttribute(a.Name, a.HasF ? a.F : null, a.HasI ? a.I : null, a.HasS ? a.S.ToByteArray() : null,
+                a.T is null ? null : Map(a.T), a.Floats, a.Ints);
+        return new OnnxNodeProto(n.Name, n.OpType, n.Domain, n.Input, n.Output, attributes);
     }
 
-    private static OnnxAttribute ReadAttribute(ProtoReader r)
+    private static OnnxTensorProto Map(TensorProto t)
     {
-        string name = "";
-        float? f = null;
-        long? i = null;
-        byte[]? s = null;
-        OnnxTensorProto? t = null;
-        var floats = new List<float>();
-        var ints = new List<long>();
-        while (!r.AtEnd)
-        {
-            var (field, type) = r.ReadKey();
-            switch (field)
-            {
-                case 1 when type == WireType.LengthDelimited: name = r.ReadString(); break;
-                case 2 when type == WireType.Fixed32: f = r.ReadFixed32Float(); break;
-                case 3 when type == WireType.Varint: i = r.ReadInt64(); break;
-                case 4 when type == WireType.LengthDelimited: s = r.ReadBytes().ToArray(); break;
-                case 5 when type == WireType.LengthDelimited: t = ReadTensor(r.ReadMessage()); break;
-                case 7: r.ReadFloats(type, floats); break;
-                case 8: r.ReadInt64s(type, ints); break;
-                default: r.Skip(type); break;
-            }
-        }
-        return new OnnxAttribute(name, f, i, s, t, floats, ints);
+        // int32_data also carries int8/uint8/int16/bool/float16 values: kept as longs, as int64_data.
+        var longs = t.Int64Data.Count > 0 ? (IReadOnlyList<long>)t.Int64Data : t.Int32Data.Select(v => (long)v).ToList();
+        return new OnnxTensorProto(t.Name, (OnnxDataType)t.DataType, t.Dims.ToArray(), t.RawData.Memory, t.FloatData, longs, t.DoubleData,
+            t.DataLocation == TensorProto.Types.DataLocation.External);
     }
 
-    private static OnnxTensorProto ReadTensor(ProtoReader r)
+    private static OnnxValueInfo Map(ValueInfoProto v)
     {
-        var dims = new List<long>();
-        var dataType = OnnxDataType.Undefined;
-        string name = "";
-        ReadOnlyMemory<byte> raw = ReadOnlyMemory<byte>.Empty;
-        var floats = new List<float>();
-        var int64s = new List<long>();
-        var doubles = new List<double>();
-        bool external = false;
-        while (!r.AtEnd)
-        {
-            var (field, type) = r.ReadKey();
-            switch (field)
-            {
-                case 1: r.ReadInt64s(type, dims); break;
-                case 2 when type == WireType.Varint: dataType = (OnnxDataType)r.ReadInt64(); break;
-                case 4: r.ReadFloats(type, floats); break;
-                // int32_data also carries int8/uint8/int16/bool/float16 values; kept as longs.
-                case 5: r.ReadInt64s(type, int64s); break;
-                case 7: r.ReadInt64s(type, int64s); break;
-                case 8 when type == WireType.LengthDelimited: name = r.ReadString(); break;
-                case 9 when type == WireType.LengthDelimited: raw = r.ReadBytes(); break;
-                case 10: r.ReadDoubles(type, doubles); break;
-                case 14 when type == WireType.Varint: external = r.ReadInt64() == 1; break;
-                default: r.Skip(type); break;
-            }
-        }
-        return new OnnxTensorProto(name, dataType, dims.ToArray(), raw, floats, int64s, doubles, external);
-    }
-
-    private static OnnxValueInfo ReadValueInfo(ProtoReader r)
-    {
-        string name = "";
-        var elementType = OnnxDataType.Undefined;
-        var shape = new List<long?>();
-        while (!r.AtEnd)
-        {
-            var (field, type) = r.ReadKey();
-            if (field == 1 && type == WireType.LengthDelimited) name = r.ReadString();
-            else if (field == 2 && type == WireType.LengthDelimited) (elementType, shape) = ReadTensorType(r.ReadMessage());
-            else r.Skip(type);
-        }
-        return new OnnxValueInfo(name, elementType, shape);
-    }
-
-    private static (OnnxDataType, List<long?>) ReadTensorType(ProtoReader typeProto)
-    {
-        var elementType = OnnxDataType.Undefined;
-        var shape = new List<long?>();
-        while (!typeProto.AtEnd)
-        {
-            var (field, type) = typeProto.ReadKey();
-            if (field != 1 || type != WireType.LengthDelimited) { typeProto.Skip(type); continue; }
-            var tensorType = typeProto.ReadMessage();
-            while (!tensorType.AtEnd)
-            {
-                var (tf, tt) = tensorType.ReadKey();
-                if (tf == 1 && tt == WireType.Varint) elementType = (OnnxDataType)tensorType.ReadInt64();
-                else if (tf == 2 && tt == WireType.LengthDelimited)
-                {
-                    var shapeProto = tensorType.ReadMessage();
-                    while (!shapeProto.AtEnd)
-                    {
-                        var (sf, st) = shapeProto.ReadKey();
-                        if (sf == 1 && st == WireType.LengthDelimited) shape.Add(ReadDimension(shapeProto.ReadMessage()));
-                        else shapeProto.Skip(st);
-                    }
-                }
-                else tensorType.Skip(tt);
-            }
-        }
-        return (elementType, shape);
-    }
-
-    private static long? ReadDimension(ProtoReader r)
-    {
-        long? value = null;
-        while (!r.AtEnd)
-        {
-            var (field, type) = r.ReadKey();
-            if (field == 1 && type == WireType.Varint) value = r.ReadInt64();
-            else r.Skip(type);
-        }
-        return value;
+        var tensor = v.Type?.TensorType;
+        var shape = tensor?.Shape?.Dim.Select(d => d.ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue ? d.DimValue : (long?)null).ToList()
+            ?? [];
+        return new OnnxValueInfo(v.Name, (OnnxDataType)(tensor?.ElemType ?? 0), shape);
     }
 }
