@@ -82,5 +82,5 @@ public static class CliRunner
     private static bool IsExpected(Exception e) => e is Core.ModelLoadException or ArgumentException or IOException
         or InvalidDataException or Core.DeviceUnavailableException or Core.Onnx.Ops.UnsupportedOnnxException or InvalidOperationException
         or UnauthorizedAccessException or FormatException or Video.Sources.FrameSourceException or Plugins.PluginLoadException
-        or OpenCvSharp.OpenCVException;
+        or OpenCvSharp.OpenCVException or Core.Engines.EngineUnavailableException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException;
 }

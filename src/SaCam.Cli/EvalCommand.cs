@@ -54,14 +54,17 @@ public static class EvalCommand
         var sanitySteps = new Option<int>("--sanity-steps") { Description = "sanity: cascade points.", DefaultValueFactory = _ => 8 }.AtLeast(1);
         var maxFrames = new Option<int>("--max-frames") { Description = "temporal: frames to use.", DefaultValueFactory = _ => 60 }.AtLeast(2);
         var device = ModelOptions.Device();
+        var engine = ModelOptions.Engine();
+        var threads = ModelOptions.Threads();
         var command = new Command("eval", "Faithfulness and localization figures, side by side for several methods, as a report.");
         command.Arguments.Add(kind);
-        foreach (var o in new Option[] { model, labels, labelsOffset, methods, targetOption, images, video, output, boxes, stepPixels, sanitySteps, maxFrames, device }) command.Options.Add(o);
+        foreach (var o in new Option[] { model, labels, labelsOffset, methods, targetOption, images, video, output, boxes, stepPixels, sanitySteps, maxFrames, device, engine, threads }) command.Options.Add(o);
         command.SetAction(parse => CliRunner.Guard(stop =>
         {
             var args = new EvalArgs(parse.GetValue(kind)!, parse.GetValue(model)!, parse.GetValue(labels), SplitMethods(parse.GetValue(methods)!),
                 parse.GetValue(images), parse.GetValue(video), parse.GetValue(output)!, parse.GetValue(boxes), parse.GetValue(stepPixels), parse.GetValue(sanitySteps),
-                parse.GetValue(maxFrames), parse.GetValue(device)!, parse.GetValue(targetOption), parse.GetValue(labelsOffset));
+                parse.GetValue(maxFrames), parse.GetValue(device)!, parse.GetValue(targetOption), parse.GetValue(labelsOffset),
+                parse.GetValue(engine)!, parse.GetValue(threads));
             return Run(args, stop);
         }));
         return command;
@@ -70,7 +73,8 @@ public static class EvalCommand
     private static string[] SplitMethods(string text) => text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     public sealed record EvalArgs(string Kind, string Model, string? Labels, string[] Methods, string? Images, string? Video, string Out,
-        string? Boxes, int StepPixels, int SanitySteps, int MaxFrames, string Device, string? Target = null, int LabelsOffset = 0);
+        string? Boxes, int StepPixels, int SanitySteps, int MaxFrames, string Device, string? Target = null, int LabelsOffset = 0,
+        string Engine = "auto", int? Threads = null);
 
     /// <summary>What every evaluation of one run shares: the arguments, the model, the target (when one was given),
     /// the stop token and the progress line.</summary>
@@ -93,7 +97,9 @@ public static class EvalCommand
             .Input("exemplar image", ExplainCommand.TargetArgument(a.Target)).Folder("--out", a.Out);
         var catalog = PluginOptions.Load(null);
         using var claims = outputs.Claim();
-        using var model = ModelCatalog.Load(a.Model, DeviceSelector.Parse(a.Device), a.Labels, progress: new ConsoleDownloadProgress(), labelsOffset: a.LabelsOffset);
+        using var model = ModelCatalog.Load(a.Model, DeviceSelector.Parse(a.Device), a.Labels, progress: new ConsoleDownloadProgress(), labelsOffset: a.LabelsOffset,
+            engine: ModelOptions.EngineOptions(a.Engine, a.Threads));
+        EngineNotes.Report(model);
         if (a.Kind == "pointing" && model.OutputKind != OutputKind.Logits)
             throw new ArgumentException($"pointing explains the class of each box, and model '{model.Name}' has no classifier head: use a classifier " +
                                         "(e.g. --model torchvision:resnet18), or evaluate this backbone with deletion-insertion, sanity or temporal (with --target exemplar:IMAGE).");

@@ -35,25 +35,27 @@ public static class ExplainCommand
         var output = new Option<string?>("--out") { Description = "Write the overlay image (PNG, JPEG, BMP, TIFF, WebP)." }.Extensions("an overlay image", ImageExtensions);
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
         var device = ModelOptions.Device();
+        var engine = ModelOptions.Engine();
+        var threads = ModelOptions.Threads();
         var resize = new Option<string?>("--resize") { Description = "Override the model's resize mode: stretch, center-crop[:fraction], letterbox." };
         var colorMap = new Option<string>("--colormap") { Description = "jet, turbo, viridis or inferno.", DefaultValueFactory = _ => "jet" }.OneOf(ColorMaps.Names);
         var plugins = PluginOptions.Create();
 
         var command = new Command("explain", "Explain one image with a CAM method.");
         command.Arguments.Add(image);
-        foreach (var o in new Option[] { model, labels, labelsOffset, method, classOption, targetOption, layer, inputTensor, saveMap, output, json, device, resize, colorMap, plugins })
+        foreach (var o in new Option[] { model, labels, labelsOffset, method, classOption, targetOption, layer, inputTensor, saveMap, output, json, device, engine, threads, resize, colorMap, plugins })
             command.Options.Add(o);
         command.SetAction(parse => CliRunner.Guard(stop => Run(new ExplainArgs(
             parse.GetValue(image), parse.GetValue(model)!, parse.GetValue(labels), parse.GetValue(method)!, parse.GetValue(classOption),
             parse.GetValue(layer), parse.GetValue(inputTensor), parse.GetValue(saveMap), parse.GetValue(output), parse.GetValue(json),
             parse.GetValue(device)!, parse.GetValue(resize), parse.GetValue(colorMap)!, parse.GetValue(plugins), parse.GetValue(targetOption),
-            parse.GetValue(labelsOffset)), stop)));
+            parse.GetValue(labelsOffset), parse.GetValue(engine)!, parse.GetValue(threads)), stop)));
         return command;
     }
 
     public sealed record ExplainArgs(string? Image, string Model, string? Labels, string Method, string? Class, string? Layer,
         string? InputTensor, string? SaveMap, string? Out, bool Json, string Device, string? Resize, string ColorMap, string? Plugins = null,
-        string? Target = null, int LabelsOffset = 0);
+        string? Target = null, int LabelsOffset = 0, string Engine = "auto", int? Threads = null);
 
     public static int Run(ExplainArgs a, CancellationToken stop = default)
     {
@@ -72,7 +74,9 @@ public static class ExplainCommand
         var device = DeviceSelector.Parse(a.Device);
         var resize = a.Resize is null ? null : ResizeOption.Parse(a.Resize);
         using var claims = outputs.Claim();
-        using var model = ModelCatalog.Load(a.Model, device, a.Labels, progress: new ConsoleDownloadProgress(), labelsOffset: a.LabelsOffset);
+        using var model = ModelCatalog.Load(a.Model, device, a.Labels, progress: new ConsoleDownloadProgress(), labelsOffset: a.LabelsOffset,
+            engine: ModelOptions.EngineOptions(a.Engine, a.Threads));
+        EngineNotes.Report(model);
         if (resize is not null) model.Preprocess = model.Preprocess.WithResize(resize);
 
         using var scope = NewDisposeScope();

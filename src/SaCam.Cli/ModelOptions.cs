@@ -22,6 +22,29 @@ internal static class ModelOptions
     }.AtLeast(0);
 
     public static Option<string> Device() => new("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
+
+    public static Option<string> Engine()
+    {
+        var option = new Option<string>("--engine")
+        {
+            Description = "What runs the forward passes without gradients: auto (ONNX Runtime for ONNX models), onnxruntime, torchsharp.",
+            DefaultValueFactory = _ => "auto",
+        };
+        option.Validators.Add(r =>
+        {
+            try { Core.Engines.EngineOptions.Parse(r.GetValueOrDefault<string>() ?? "auto"); }
+            catch (ArgumentException e) { r.AddError($"--engine: {e.Message}"); }
+        });
+        return option;
+    }
+
+    public static Option<int?> Threads() => new Option<int?>("--threads")
+    {
+        Description = $"ONNX Runtime's threads (default: one per two cores, here {Core.Engines.EngineOptions.DefaultThreads}).",
+    }.AtLeast(1);
+
+    public static Core.Engines.EngineOptions EngineOptions(string engine, int? threads) =>
+        new() { Kind = Core.Engines.EngineOptions.Parse(engine), Threads = threads };
 }
 
 /// <summary>Input files named on the command line: each must be a file that exists (not a folder).</summary>
@@ -48,5 +71,14 @@ internal static class ResizeOption
         if (crop && parts.Length == 2)
             throw new ArgumentException($"--resize '{text}': the crop fraction is the share of the shorter side kept, in (0, 1] (ImageNet evaluation uses 0.875).");
         throw new ArgumentException($"--resize '{text}': use stretch, center-crop[:fraction] or letterbox.");
+    }
+}
+
+/// <summary>Says on stderr when a model runs on TorchSharp alone although the fast engine was asked for by default.</summary>
+internal static class EngineNotes
+{
+    public static void Report(Core.Models.IExplainableModel model)
+    {
+        if (model is Core.Models.OnnxCnnModel { EngineNote: { } note }) Console.Error.WriteLine($"sacam: note: {note}");
     }
 }

@@ -52,6 +52,8 @@ public static class VideoCommand
             if (r.GetValueOrDefault<string?>() is { } m && m.ToLowerInvariant() is not ("live" or "exact")) r.AddError($"--mode '{m}' is not one of: live, exact.");
         });
         var device = ModelOptions.Device();
+        var engine = ModelOptions.Engine();
+        var threads = ModelOptions.Threads();
         var colorMap = new Option<string>("--colormap") { Description = "jet, turbo, viridis or inferno.", DefaultValueFactory = _ => "jet" }.OneOf(ColorMaps.Names);
         var sideBySide = new Option<bool>("--side-by-side") { Description = "Write original | overlay." };
         var smoothing = new Option<double>("--smoothing") { Description = "sacam-rt: share of the previous map kept, 0 (none) to below 1.", DefaultValueFactory = _ => 0 }
@@ -64,21 +66,22 @@ public static class VideoCommand
 
         var command = new Command("video", "Explain every frame of a video, camera or stream, and write annotated footage.");
         command.Arguments.Add(source);
-        foreach (var o in new Option[] { model, labels, labelsOffset, method, budget, output, jsonl, saveMaps, pngEvery, pngDir, window, stride, maxFrames, classOption, targetOption, mode, device, colorMap, sideBySide, smoothing, layer, run, plugins, sink, overlay })
+        foreach (var o in new Option[] { model, labels, labelsOffset, method, budget, output, jsonl, saveMaps, pngEvery, pngDir, window, stride, maxFrames, classOption, targetOption, mode, device, engine, threads, colorMap, sideBySide, smoothing, layer, run, plugins, sink, overlay })
             command.Options.Add(o);
         command.SetAction(parse => CliRunner.Guard(stop => Run(new VideoArgs(parse.GetValue(source)!, parse.GetValue(model)!, parse.GetValue(labels),
             parse.GetValue(method)!, parse.GetValue(budget)!, parse.GetValue(output), parse.GetValue(jsonl), parse.GetValue(saveMaps),
             parse.GetValue(pngEvery), parse.GetValue(pngDir), parse.GetValue(window), parse.GetValue(stride), parse.GetValue(maxFrames),
             parse.GetValue(classOption), parse.GetValue(mode), parse.GetValue(device)!, parse.GetValue(colorMap)!, parse.GetValue(sideBySide),
             parse.GetValue(smoothing), parse.GetValue(layer), parse.GetValue(run), parse.GetValue(plugins),
-            parse.GetValue(sink) ?? [], parse.GetValue(overlay) ?? [], parse.GetValue(targetOption), parse.GetValue(labelsOffset)), stop)));
+            parse.GetValue(sink) ?? [], parse.GetValue(overlay) ?? [], parse.GetValue(targetOption), parse.GetValue(labelsOffset),
+            parse.GetValue(engine)!, parse.GetValue(threads)), stop)));
         return command;
     }
 
     public sealed record VideoArgs(string Source, string Model, string? Labels, string Method, string BudgetMs, string? Out, string? Jsonl,
         string? SaveMaps, int? PngEvery, string? PngDir, bool Window, int Stride, long? MaxFrames, string? Class, string? Mode, string Device,
         string ColorMap, bool SideBySide, double Smoothing, string? Layer, string? Run = null, string? Plugins = null,
-        string[]? Sinks = null, string[]? Overlays = null, string? Target = null, int LabelsOffset = 0);
+        string[]? Sinks = null, string[]? Overlays = null, string? Target = null, int LabelsOffset = 0, string Engine = "auto", int? Threads = null);
 
     /// <summary>sacam-rt with its one-time warnings (a budget that buys nothing) on stderr.</summary>
     private static RealtimeSaCam RealtimeWithWarnings(RealtimeSaCamOptions options)
@@ -112,7 +115,9 @@ public static class VideoCommand
             _ => PipelineMode.Exact,
         };
         var realtimeOptions = new RealtimeSaCamOptions { BudgetMs = budgetMs, TemporalSmoothing = a.Smoothing };
-        using var model = ModelCatalog.Load(a.Model, device, a.Labels, progress: new ConsoleDownloadProgress(), labelsOffset: a.LabelsOffset);
+        using var model = ModelCatalog.Load(a.Model, device, a.Labels, progress: new ConsoleDownloadProgress(), labelsOffset: a.LabelsOffset,
+            engine: ModelOptions.EngineOptions(a.Engine, a.Threads));
+        EngineNotes.Report(model);
         var target = a.Target is not null ? catalog.CreateTarget(a.Target, model) : TargetParser.Parse(a.Class, model);
         using var disposeTarget = target as IDisposable;
         ICamMethod? method = a.Method == FrameExplainer.ClassifyOnly ? null

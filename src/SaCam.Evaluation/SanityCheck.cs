@@ -25,6 +25,7 @@ public sealed class SanityCheck(IExplainableModel model, CamEngine engine)
         if (model is not IHasParameterizedLayers layered)
             throw new ArgumentException($"Model '{model.Name}' cannot list its parameterized layers.");
         var layers = layered.ParameterizedLayers().Reverse().ToList(); // output side first
+        using var edit = layered.BeginParameterEdit();
         using var randomizer = new ParameterRandomizer(seed);
         var points = new List<SanityPoint>();
         using var original = engine.Explain(input, method, target, cancellation: cancellation);

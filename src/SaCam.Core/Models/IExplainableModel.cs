@@ -56,4 +56,11 @@ public sealed record ParameterizedLayer(string Name, IReadOnlyList<TorchSharp.Mo
 public interface IHasParameterizedLayers
 {
     IReadOnlyList<ParameterizedLayer> ParameterizedLayers();
+
+    /// <summary>
+    /// Call before changing parameters in place (a sanity check randomizes them); dispose when they are restored.
+    /// In between, every pass runs on the TorchSharp module whose parameters were changed, never on a fast engine
+    /// that holds its own copy of the original weights.
+    /// </summary>
+    IDisposable BeginParameterEdit();
 }

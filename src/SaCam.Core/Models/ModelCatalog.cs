@@ -25,15 +25,17 @@ public static class ModelCatalog
         [103.06f / 255, 115.90f / 255, 123.15f / 255], [1f / 255, 1f / 255, 1f / 255], ChannelOrder.Bgr, ResizeMode.Stretch);
 
     public static IExplainableModel Load(string spec, Device? device = null, string? labelsPath = null,
-        WeightsDownloader? downloader = null, IProgress<DownloadProgress>? progress = null, int labelsOffset = 0)
+        WeightsDownloader? downloader = null, IProgress<DownloadProgress>? progress = null, int labelsOffset = 0, Engines.EngineOptions? engine = null)
     {
+        if (engine?.Kind == Engines.EngineKind.OnnxRuntime && spec.StartsWith("torchvision:", StringComparison.OrdinalIgnoreCase))
+            throw new ArgumentException($"--engine onnxruntime runs ONNX models; '{spec}' is a torchvision model, which TorchSharp runs.");
         NativeRuntime.Configure();
         IExplainableModel model;
         if (spec is DefaultModelId or "resnet18-backbone")
         {
             if (!File.Exists(EmbeddedBackbonePath))
                 throw new ModelLoadException(spec, $"the embedded model is missing at {EmbeddedBackbonePath}; rebuild the project (it comes from the NuGet package Microsoft.ML.DnnImageFeaturizer.ResNet18)");
-            var onnx = OnnxCnnModel.Load(EmbeddedBackbonePath, device);
+            var onnx = OnnxCnnModel.Load(EmbeddedBackbonePath, device, engine: engine);
             onnx.Preprocess = EmbeddedBackbonePreprocess;
             model = onnx;
         }
@@ -46,7 +48,7 @@ public static class ModelCatalog
         }
         else if (spec.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase) || File.Exists(spec))
         {
-            model = OnnxCnnModel.Load(spec, device);
+            model = OnnxCnnModel.Load(spec, device, engine: engine);
         }
         else
         {

@@ -1,3 +1,4 @@
+using SaCam.Core.Engines;
 using SaCam.Core.Onnx;
 using SaCam.Core.Preprocessing;
 using TorchSharp;
@@ -5,11 +6,20 @@ using static TorchSharp.torch;
 
 namespace SaCam.Core.Models;
 
-/// <summary>An ONNX CNN imported into TorchSharp. Target layers are ONNX tensor names.</summary>
+/// <summary>
+/// An ONNX CNN. TorchSharp holds it as a module (the importer's) and computes every gradient; the forward passes that
+/// need none run on a fast engine when there is one (ONNX Runtime, see <see cref="EngineOptions"/>): perturbed batches,
+/// plain predictions, and the trunk of a gradient pass, from the input up to the target layer. A gradient pass then
+/// backpropagates through the head alone (the layer to the output), in TorchSharp, from the trunk's values: the same
+/// gradient as the whole model gives, since nothing upstream depends on the layer. Target layers are ONNX tensor names.
+/// </summary>
 public sealed class OnnxCnnModel : IExplainableModel, Methods.IHasInputChannels, IHasParameterizedLayers
 {
     private readonly OnnxGraphModule _module;
     private readonly bool _outputIsPooledMap;
+    private IForwardEngine? _fast;
+    private int _editsInProgress;
+    private readonly Dictionary<string, HeadPlan?> _plans = [];
 
     private OnnxCnnModel(string name, OnnxGraphModule module, PreprocessSpec preprocess, ClassLabels? labels,
         IReadOnlyList<LayerInfo> layers, string defaultLayer, long[] outputShape, Device device)
@@ -38,12 +48,19 @@ public sealed class OnnxCnnModel : IExplainableModel, Methods.IHasInputChannels,
     public nn.Module Module => _module;
     public OnnxGraphModule Graph => _module;
 
+    /// <summary>What runs the passes without gradients: the fast engine, or TorchSharp.</summary>
+    public string Engine => _fast?.Description ?? "torchsharp";
+
+    /// <summary>Why the fast engine is not used, when it was asked for by default and could not be (null otherwise).</summary>
+    public string? EngineNote { get; private set; }
+
     /// <summary>Loads an .onnx file. Labels: <paramref name="labelsPath"/>, else a file named by metadata
     /// <c>sacam.labels</c> beside the model, else none.</summary>
-    public static OnnxCnnModel Load(string path, Device? device = null, string? labelsPath = null)
+    public static OnnxCnnModel Load(string path, Device? device = null, string? labelsPath = null, EngineOptions? engine = null)
     {
         NativeRuntime.Configure();
-        var proto = OnnxFileReader.Read(path);
+        var message = OnnxFileReader.ReadMessage(path);
+        var proto = OnnxFileReader.Map(message);
         var module = ModuleOwnership.DetachFromCallerScope(OnnxImporter.Import(proto, path));
         var graphInput = proto.Graph.Inputs.First(i => i.Name == module.InputName);
         var preprocess = PreprocessSpec.FromMetadata(proto.MetadataProps, DefaultPreprocess(graphInput));
@@ -54,7 +71,7 @@ public sealed class OnnxCnnModel : IExplainableModel, Methods.IHasInputChannels,
         preprocess = preprocess with { InputChannels = (int)channels };
 
         module.eval();
-        var (layers, allValues, outputShape) = Probe(module, path, channels, preprocess);
+        var (layers, allValues, outputShape, valueTypes) = Probe(module, path, channels, preprocess);
         if (layers.Count == 0)
             throw new ModelLoadException(path, "it is not a CNN: no intermediate tensor is a 4-D activation with a spatial size above 1x1");
         string defaultLayer = proto.MetadataProps.TryGetValue("sacam.target_layer", out var named) && layers.Any(l => l.Name == named)
@@ -64,20 +81,102 @@ public sealed class OnnxCnnModel : IExplainableModel, Methods.IHasInputChannels,
         var labels = labelsPath is not null ? ClassLabels.FromFile(labelsPath) : FindLabelsBeside(path, proto.MetadataProps);
         var dev = device ?? CPU;
         if (dev.type != DeviceType.CPU) ModuleOwnership.DetachFromCallerScope(module.to(dev));
-        return new OnnxCnnModel(Path.GetFileNameWithoutExtension(path), module, preprocess, labels, layers, defaultLayer, outputShape, dev)
+        var model = new OnnxCnnModel(Path.GetFileNameWithoutExtension(path), module, preprocess, labels, layers, defaultLayer, outputShape, dev)
         {
             InputChannels = channels,
         };
+        model.AttachFastEngine(engine ?? new EngineOptions(), message, valueTypes, path);
+        return model;
+    }
+
+    /// <summary>
+    /// Sets up ONNX Runtime unless TorchSharp was asked for. It must agree with TorchSharp on a probe input (logits
+    /// within 1e-4 of their scale): an engine that computes something else would silently change every map. Asked for
+    /// by default (Auto), a fast engine that cannot load or disagrees leaves the model on TorchSharp with a note; asked
+    /// for by name, that is an error.
+    /// </summary>
+    private void AttachFastEngine(EngineOptions options, Onnx.Proto.ModelProto message, IReadOnlyDictionary<string, ScalarType> valueTypes, string path)
+    {
+        if (options.Kind == EngineKind.TorchSharp) return;
+        OnnxRuntimeEngine? fast = null;
+        try
+        {
+            fast = new OnnxRuntimeEngine(message, _module.InputName, _module.OutputName, valueTypes, Device, options.Threads ?? EngineOptions.DefaultThreads);
+            string? disagreement = Disagreement(fast);
+            if (disagreement is null)
+            {
+                _fast = fast;
+                return;
+            }
+            fast.Dispose();
+            if (options.Kind == EngineKind.OnnxRuntime) throw new ModelLoadException(path, $"ONNX Runtime and TorchSharp disagree on it ({disagreement})");
+            EngineNote = $"ONNX Runtime disagrees with TorchSharp on this model ({disagreement}): TorchSharp runs every pass";
+        }
+        catch (EngineUnavailableException e) when (options.Kind == EngineKind.Auto && Device.type == DeviceType.CPU)
+        {
+            fast?.Dispose();
+            EngineNote = $"{e.Message}: TorchSharp runs every pass";
+        }
+    }
+
+    /// <summary>Null when both engines give the same logits for a probe input (max abs diff within 1e-4 of the
+    /// largest logit's magnitude, and at least 1e-4), else what differed.</summary>
+    private string? Disagreement(IForwardEngine fast)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var x = randn([2, InputChannels, Preprocess.Height, Preprocess.Width], generator: new Generator(11)).to(Device);
+        var torchOutput = Flatten(_module.Run(x, null, false).Output);
+        var fastOutput = fast.Predict(x);
+        if (!torchOutput.shape.SequenceEqual(fastOutput.shape))
+            return $"output shapes [{string.Join(", ", torchOutput.shape)}] and [{string.Join(", ", fastOutput.shape)}]";
+        double diff = (torchOutput - fastOutput).abs().max().item<float>();
+        double scale = Math.Max(1, torchOutput.abs().max().item<float>());
+        return diff <= 1e-4 * scale ? null : $"logits differ by up to {diff:G3}";
+    }
+
+    private bool UseFast => _fast is not null && _editsInProgress == 0;
+
+    public IDisposable BeginParameterEdit()
+    {
+        _editsInProgress++;
+        return new ParameterEdit(this);
+    }
+
+    private sealed class ParameterEdit(OnnxCnnModel model) : IDisposable
+    {
+        private bool _done;
+        public void Dispose()
+        {
+            if (_done) return;
+            _done = true;
+            model._editsInProgress--;
+        }
     }
 
     public CapturedForward ForwardWithActivation(Tensor input, string layer)
     {
         if (!Layers.Any(l => l.Name == layer)) throw UnknownLayer(layer);
+        if (UseFast && Plan(layer) is { } plan)
+        {
+            // The trunk on the fast engine; the head in TorchSharp from a leaf at the layer.
+            var values = new Dictionary<string, Tensor>(_fast!.Values(input, plan.Boundary));
+            var leaf = values[layer].requires_grad_(is_grad_enabled());
+            values[layer] = leaf;
+            return new CapturedForward(Flatten(_module.RunHead(plan, values)), leaf);
+        }
         var run = _module.Run(input, layer, captureAsLeaf: true);
         return new CapturedForward(Flatten(run.Output), run.Captured!);
     }
 
-    public Tensor Predict(Tensor input) => Flatten(_module.Run(input, null, false).Output);
+    public Tensor Predict(Tensor input) =>
+        UseFast && !is_grad_enabled() ? _fast!.Predict(input) : Flatten(_module.Run(input, null, false).Output);
+
+    private HeadPlan? Plan(string layer)
+    {
+        if (!_plans.TryGetValue(layer, out var plan)) _plans[layer] = plan = _module.PlanHead(layer);
+        return plan;
+    }
 
     private Tensor Flatten(Tensor output)
     {
@@ -91,7 +190,11 @@ public sealed class OnnxCnnModel : IExplainableModel, Methods.IHasInputChannels,
 
     public IReadOnlyList<ParameterizedLayer> ParameterizedLayers() => _module.ParameterizedLayers();
 
-    public void Dispose() => _module.Dispose();
+    public void Dispose()
+    {
+        _fast?.Dispose();
+        _module.Dispose();
+    }
 
     /// <summary>The largest input side this importer accepts: a probe forward runs at the model's input size, and a
     /// corrupt or hostile file that declares 100000x100000 would ask for tens of gigabytes.</summary>
@@ -120,16 +223,22 @@ public sealed class OnnxCnnModel : IExplainableModel, Methods.IHasInputChannels,
     }
 
     /// <summary>One forward at the model's input size records the shape of every value (layers, output).</summary>
-    private static (List<LayerInfo> Layers, List<LayerInfo> AllValues, long[] OutputShape) Probe(OnnxGraphModule module, string path, long channels, PreprocessSpec spec)
+    private static (List<LayerInfo> Layers, List<LayerInfo> AllValues, long[] OutputShape, Dictionary<string, ScalarType> Types) Probe(
+        OnnxGraphModule module, string path, long channels, PreprocessSpec spec)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var shapes = new List<LayerInfo>();
+        var types = new Dictionary<string, ScalarType>();
         using var x = zeros(1, channels, spec.Height, spec.Width);
         long[] outputShape;
         try
         {
-            var run = module.Run(x, null, captureAsLeaf: false, observe: (name, t) => shapes.Add(new LayerInfo(name, t.shape)));
+            var run = module.Run(x, null, captureAsLeaf: false, observe: (name, t) =>
+            {
+                shapes.Add(new LayerInfo(name, t.shape));
+                types[name] = t.dtype;
+            });
             outputShape = run.Output.shape;
         }
         catch (Exception e) when (e is not ModelLoadException)
@@ -137,7 +246,7 @@ public sealed class OnnxCnnModel : IExplainableModel, Methods.IHasInputChannels,
             throw new ModelLoadException(path, $"a test forward at {spec.Width}x{spec.Height} failed ({e.Message})", e);
         }
         var layers = shapes.Where(s => s.Shape.Length == 4 && s.Shape[2] * s.Shape[3] > 1).ToList();
-        return (layers, shapes, outputShape);
+        return (layers, shapes, outputShape, types);
     }
 
     /// <summary>The last 4-D activation that a spatially pooling node reads: what Grad-CAM papers call the last conv layer.</summary>

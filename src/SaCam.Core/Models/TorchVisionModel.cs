@@ -78,6 +78,15 @@ public sealed class TorchVisionModel : IExplainableModel, IHasInputChannels, IHa
     public Tensor Predict(Tensor input) => _module.call(input);
 
     /// <summary>Leaf modules with parameters, in definition order (the execution order of torchvision's CNNs).</summary>
+    /// <summary>TorchSharp runs every pass of a torchvision model: nothing else holds its weights.</summary>
+    public IDisposable BeginParameterEdit() => NoEngineToSuspend.Instance;
+
+    private sealed class NoEngineToSuspend : IDisposable
+    {
+        public static readonly NoEngineToSuspend Instance = new();
+        public void Dispose() { }
+    }
+
     public IReadOnlyList<ParameterizedLayer> ParameterizedLayers() => _module.named_modules()
         .Where(m => m.name.Length > 0 && !m.module.children().Any())
         .Select(m => new ParameterizedLayer(m.name, m.module.parameters(recurse: false).ToList()))

@@ -106,6 +106,52 @@ public sealed class OnnxGraphModule : nn.Module<Tensor, Tensor>
         }
     }
 
+    /// <summary>
+    /// The split of the graph at <paramref name="layer"/> for head-only gradients: the head is every node that
+    /// depends on the layer (directly or through other head nodes); the boundary is what the head reads from outside
+    /// itself (the layer, and values such as a skip connection's that cross the split), constants excepted. Given
+    /// the boundary values, <see cref="RunHead"/> computes the output exactly as a full run would, and dScore/dLayer
+    /// through the head alone is the full model's gradient: nothing upstream depends on the layer. Null when the
+    /// layer is the input (there is no trunk to run elsewhere) or the output does not depend on the layer.
+    /// </summary>
+    public HeadPlan? PlanHead(string layer)
+    {
+        if (layer == InputName) return null;
+        var produced = new HashSet<string> { layer };
+        var head = new List<int>();
+        for (int i = 0; i < _nodes.Count; i++)
+        {
+            if (!_nodes[i].Inputs.Any(produced.Contains)) continue;
+            head.Add(i);
+            foreach (var o in _nodes[i].Outputs) produced.Add(o);
+        }
+        if (!produced.Contains(OutputName)) return null;
+        var boundary = new List<string> { layer };
+        foreach (int i in head)
+            foreach (var input in _nodes[i].Inputs)
+                if (input.Length > 0 && !produced.Contains(input) && !_registeredNameOf.ContainsKey(input) && !boundary.Contains(input))
+                    boundary.Add(input);
+        return new HeadPlan(layer, boundary, head);
+    }
+
+    /// <summary>Runs only the head of <paramref name="plan"/>, from its boundary values (the layer's should be a
+    /// leaf that requires grad), and returns the output.</summary>
+    internal Tensor RunHead(HeadPlan plan, IReadOnlyDictionary<string, Tensor> boundary)
+    {
+        var values = new Dictionary<string, Tensor>(ConstantsOnCurrentDevice());
+        foreach (var name in plan.Boundary) values[name] = boundary[name];
+        var args = new List<Tensor?>(4);
+        foreach (int i in plan.Nodes)
+        {
+            var node = _nodes[i];
+            args.Clear();
+            foreach (var name in node.Inputs) args.Add(name.Length == 0 ? null : values[name]);
+            var outputs = node.Op.Run(args);
+            for (int o = 0; o < node.Outputs.Count && o < outputs.Length; o++) values[node.Outputs[o]] = outputs[o];
+        }
+        return values[OutputName];
+    }
+
     private Dictionary<string, Tensor> ConstantsOnCurrentDevice()
     {
         // Looked up per run: after .to(device) the registered tensors are new objects.
@@ -144,6 +190,9 @@ public sealed class OnnxGraphModule : nn.Module<Tensor, Tensor>
         return name;
     }
 }
+
+/// <summary>Where the graph is split for head-only gradients (see <see cref="OnnxGraphModule.PlanHead"/>).</summary>
+public sealed record HeadPlan(string Layer, IReadOnlyList<string> Boundary, IReadOnlyList<int> Nodes);
 
 internal sealed class CompiledNode(string name, string opType, IReadOnlyList<string> inputs, IReadOnlyList<string> outputs, IOnnxOp op)
 {
