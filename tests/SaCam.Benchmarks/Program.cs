@@ -3,10 +3,10 @@ using SaCam.Benchmarks;
 using SaCam.Core;
 
 // Usage: dotnet run -c Release --project tests/SaCam.Benchmarks -- --suite NAME [--shared DIR] [--rounds N] [--budget-ms N]
-//        [--step N] [--smoothing A] [--out docs/benchmarks.md]
+//        [--step N] [--smoothing A] [--device cpu|cuda|cuda:N] [--out docs/benchmarks.md]
 string suite = Arg("--suite") ?? "explainer";
 // The video suites run as `sacam video` does (Streaming); the explainer suite as `sacam explain` (Batched).
-NativeRuntime.Configure(suite == "explainer" ? NativeProfile.Batched : NativeProfile.Streaming);
+NativeRuntime.Configure(suite is "explainer" or "engines" ? NativeProfile.Batched : NativeProfile.Streaming);
 string shared = Arg("--shared") ?? FindShared();
 int rounds = int.Parse(Arg("--rounds") ?? "3", CultureInfo.InvariantCulture);
 string output = Arg("--out") ?? Path.Combine(RepoRoot(), "docs", "benchmarks.md");
@@ -16,11 +16,15 @@ string header(string title) => $"## {title}\n\nMeasured {started:yyyy-MM-dd HH:m
 string text;
 var cache = Directory.CreateDirectory(Path.Combine(Path.GetTempPath(), "sacam-bench")).FullName;
 double? budget = SaCam.Core.Realtime.RealtimeSaCamOptions.ParseBudget(Arg("--budget-ms") ?? "auto");
-var video = new VideoBenchmark(shared, cache);
+var device = DeviceSelector.Parse(Arg("--device") ?? "cpu");
+var video = new VideoBenchmark(shared, cache, device);
 switch (suite)
 {
     case "explainer":
         text = header("Explainer overhead (issue 2)") + $"{rounds} rounds (x10 for the gradient family), interleaved.\n\n" + new ExplainerBenchmark(shared, rounds).Run();
+        break;
+    case "engines":
+        text = header("Engines: ONNX Runtime and TorchSharp (issue 11)") + new EngineBenchmark(shared, rounds).Run();
         break;
     case "throughput":
         text = header("Video throughput (issue 5)") + video.Throughput(budget, int.Parse(Arg("--frames") ?? "100"), rounds);
@@ -32,6 +36,14 @@ switch (suite)
         text = header("sacam-rt fidelity (issue 5)") + video.Fidelity(budget, int.Parse(Arg("--step") ?? "5"), rounds,
             double.Parse(Arg("--smoothing") ?? "0", CultureInfo.InvariantCulture));
         break;
+    case "fidelity-curve":
+        text = header("sacam-rt fidelity versus budget (issue 11)") + video.FidelityCurve([40, 100, 200, 400, 800, null], int.Parse(Arg("--step") ?? "5"));
+        break;
+    case "gpu":
+        // One script's worth (build/gpu-benchmark.sh): budgets a GPU can afford at 30 fps, and the plain-forward rate.
+        text = header($"On a GPU: {device} (issue 11)") + new EngineBenchmark(shared, 1, device).FullSaCamOnDevice() +
+               video.FidelityCurve([10, 20, 30, 40, null], int.Parse(Arg("--step") ?? "5")) + video.Throughput(null, 200, 1);
+        break;
     case "fidelity-floor":
         text = header("The best a cache can do (issue 5)") + new FidelityFloor(shared, cache).Run(int.Parse(Arg("--step") ?? "25"), args.Contains("--next-only"));
         break;
@@ -39,7 +51,7 @@ switch (suite)
         text = header("Memory over a long run (issue 5)") + video.Memory(budget, 200, int.Parse(Arg("--frames") ?? "2000"));
         break;
     default:
-        throw new ArgumentException($"unknown --suite {suite}: explainer, throughput, latency, fidelity, fidelity-floor, memory");
+        throw new ArgumentException($"unknown --suite {suite}: explainer, engines, throughput, latency, fidelity, fidelity-curve, fidelity-floor, memory");
 }
 // A variant of a suite keeps its own section beside the main one.
 string section = suite == "fidelity-floor" && args.Contains("--next-only") ? "fidelity-floor-next" : suite;

@@ -22,10 +22,13 @@ namespace SaCam.Benchmarks;
 /// Issue 5, section 6, on MobileNetV2 and the driving clips (CPU): throughput of sacam-rt against the same pipeline
 /// with a plain forward, fidelity against full SA-CAM, latency over budgets, and memory over 2,000 frames.
 /// </summary>
-public sealed class VideoBenchmark(string sharedRoot, string cacheDir)
+public sealed class VideoBenchmark(string sharedRoot, string cacheDir, TorchSharp.torch.Device? device = null)
 {
     private string Clip(string name) => Path.Combine(sharedRoot, "media", "driving", name);
-    private OnnxCnnModel LoadModel() => OnnxCnnModel.Load(Path.Combine(sharedRoot, "models", "mobilenet_v2_1.0_224.onnx"));
+    private OnnxCnnModel LoadModel() => OnnxCnnModel.Load(Path.Combine(sharedRoot, "models", "mobilenet_v2_1.0_224.onnx"), device);
+
+    /// <summary>Full SA-CAM maps are cached per device: a GPU run must not read the CPU's (or the other way round).</summary>
+    private string CacheTag => device is null || device.type == TorchSharp.DeviceType.CPU ? "" : $"_{device.type}{device.index}".ToLowerInvariant();
 
     /// <summary>Frames per second of the whole pipeline (decode, preprocess, explain, overlay, encode), interleaved rounds.</summary>
     public string Throughput(double? budgetMs, int frames, int rounds)
@@ -136,7 +139,42 @@ public sealed class VideoBenchmark(string sharedRoot, string cacheDir)
 
     private sealed record FidelityRow(long Index, double Rt, double GradCam, double Coverage, double Confidence);
 
-    private List<FidelityRow> FidelityRun(OnnxCnnModel model, double? budgetMs, int step, double smoothing)
+    /// <summary>
+    /// The fidelity-versus-budget curve: for each budget, one sacam-rt run over every frame of lane_dashcam.mp4, its
+    /// map compared on every <paramref name="step"/>th frame with full SA-CAM's; the error ratio to Grad-CAM's also
+    /// from frame 30 on (once the cache has had time to fill); channels scored per frame; and sacam-rt's own rate
+    /// (frames per second of explaining, forward and backward included, decoding and drawing excluded).
+    /// </summary>
+    public string FidelityCurve(IReadOnlyList<double?> budgets, int step)
+    {
+        using var model = LoadModel();
+        var text = new StringBuilder();
+        text.AppendLine($"### Fidelity versus budget: lane_dashcam.mp4 (221 frames), every {step}th frame compared with full SA-CAM, MobileNetV2 on {model.Engine}");
+        text.AppendLine();
+        text.AppendLine("| budget ms | median Pearson with full SA-CAM | median error ratio to Grad-CAM's | the same from frame 30 on | channels scored per frame | explain fps | goal |");
+        text.AppendLine("| ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+        foreach (var budget in budgets)
+        {
+            var stats = new RunStatistics();
+            var rows = FidelityRun(model, budget, step, 0, stats);
+            var late = rows.Where(r => r.Index >= 30).ToList();
+            string goal = budget switch { 400 => "r >= 0.99, ratio <= 0.25", null => "ratio < 1 from frame 30 on", _ => "" };
+            text.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {(budget is double b ? b.ToString(CultureInfo.InvariantCulture) : $"auto ({Measure.Median(stats.Budgets):F0})")} | {Measure.Median(rows.Select(r => r.Rt).ToList()):F4} | {Measure.Median(Closer(rows)):F2} | {Measure.Median(Closer(late)):F2} | {stats.Channels.Average():F2} | {stats.Channels.Count / stats.Seconds:F1} | {goal} |"));
+            Console.Error.WriteLine(text.ToString().Split('\n')[^2]);
+        }
+        return text.ToString();
+    }
+
+    /// <summary>What a sacam-rt run did on every frame: the channels it scored, its budget, its own explain time.</summary>
+    private sealed class RunStatistics
+    {
+        public List<double> Channels { get; } = [];
+        public List<double> Budgets { get; } = [];
+        public double Seconds { get; set; }
+    }
+
+    private List<FidelityRow> FidelityRun(OnnxCnnModel model, double? budgetMs, int step, double smoothing, RunStatistics? stats = null)
     {
         var engine = new CamEngine(model);
         using var rt = new RealtimeSaCam(new RealtimeSaCamOptions { BudgetMs = budgetMs, TemporalSmoothing = smoothing });
@@ -146,8 +184,15 @@ public sealed class VideoBenchmark(string sharedRoot, string cacheDir)
             using (frame)
             using (var scope = NewDisposeScope())
             {
-                var (x, _) = ImagePreprocessor.ToTensor(frame.Image, model.Preprocess);
+                var (x, _) = ImagePreprocessor.ToTensor(frame.Image, model.Preprocess, model.Device);
+                var clock = Stopwatch.StartNew();
                 using var realtime = engine.Explain(x, rt);
+                if (stats is not null)
+                {
+                    stats.Seconds += clock.Elapsed.TotalSeconds;
+                    stats.Channels.Add(realtime.Diagnostics["channels_scored"]);
+                    stats.Budgets.Add(realtime.Diagnostics["budget_ms"]);
+                }
                 if (frame.Index % step != 0) continue;
                 var target = (ClassTarget)realtime.Target;
                 var full = FullSaCamMap(engine, x, target, frame.Index);
@@ -161,7 +206,7 @@ public sealed class VideoBenchmark(string sharedRoot, string cacheDir)
 
     private Tensor FullSaCamMap(CamEngine engine, Tensor x, ClassTarget target, long index)
     {
-        var path = Path.Combine(cacheDir, $"lane_full_sacam_{index:D4}_c{target.ClassIndex}.npy");
+        var path = Path.Combine(cacheDir, $"lane_full_sacam_{index:D4}_c{target.ClassIndex}{CacheTag}.npy");
         if (File.Exists(path)) return NpyFile.Read(path);
         using var full = engine.Explain(x, new SaCam.Core.Methods.SaCam(), target);
         NpyFile.Write(path, full.Map);

@@ -104,11 +104,14 @@ public sealed class OnnxRuntimeEngine : IForwardEngine
     private InferenceSession PartialSession(IReadOnlyList<string> names)
     {
         string key = string.Join('\n', names);
-        if (_partial.TryGetValue(key, out var session)) return session;
-        var outputs = names.Select(n => (n, OnnxElementType(_valueTypes.TryGetValue(n, out var t) ? t : ScalarType.Float32))).ToList();
-        session = new InferenceSession(OnnxSurgery.WithOutputs(_model, outputs).ToByteArray(), _options);
-        _partial[key] = session;
-        return session;
+        lock (_partial) // a host may explain on one thread and classify on another
+        {
+            if (_partial.TryGetValue(key, out var session)) return session;
+            var outputs = names.Select(n => (n, OnnxElementType(_valueTypes.TryGetValue(n, out var t) ? t : ScalarType.Float32))).ToList();
+            session = new InferenceSession(OnnxSurgery.WithOutputs(_model, outputs).ToByteArray(), _options);
+            _partial[key] = session;
+            return session;
+        }
     }
 
     private unsafe IDisposableReadOnlyCollection<OrtValue> Run(InferenceSession session, Tensor input, IReadOnlyList<string> outputNames)

@@ -174,8 +174,11 @@ public sealed class OnnxCnnModel : IExplainableModel, Methods.IHasInputChannels,
 
     private HeadPlan? Plan(string layer)
     {
-        if (!_plans.TryGetValue(layer, out var plan)) _plans[layer] = plan = _module.PlanHead(layer);
-        return plan;
+        lock (_plans)
+        {
+            if (!_plans.TryGetValue(layer, out var plan)) _plans[layer] = plan = _module.PlanHead(layer);
+            return plan;
+        }
     }
 
     private Tensor Flatten(Tensor output)
