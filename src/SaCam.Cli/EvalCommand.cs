@@ -224,8 +224,7 @@ public static class EvalCommand
     private static void SanityReport(EvalRun run, Report report)
     {
         var (a, model) = (run.Args, run.Model);
-        var engine = new CamEngine(model);
-        var check = new SanityCheck(model, engine);
+        var check = new SanityCheck(model);
         var rows = new List<string[]>();
         int n = 0;
         var files = ImageFiles(a.Images!);

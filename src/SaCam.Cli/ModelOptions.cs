@@ -40,7 +40,7 @@ internal static class ModelOptions
 
     public static Option<int?> Threads() => new Option<int?>("--threads")
     {
-        Description = $"ONNX Runtime's threads (default: one per two cores, here {Core.Engines.EngineOptions.DefaultThreads}).",
+        Description = $"ONNX Runtime's threads (default: one per core, at most 8; here {Core.Engines.EngineOptions.DefaultThreads}).",
     }.AtLeast(1);
 
     public static Core.Engines.EngineOptions EngineOptions(string engine, int? threads) =>

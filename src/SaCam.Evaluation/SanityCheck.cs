@@ -15,8 +15,11 @@ public sealed record SanityPoint(int LayersRandomized, string Layer, double Spea
 /// and standard deviation (so activations keep their scale). The original parameters are restored afterwards,
 /// also on failure.
 /// </summary>
-public sealed class SanityCheck(IExplainableModel model, CamEngine engine)
+public sealed class SanityCheck(IExplainableModel model, int perturbationBatchSize = 16)
 {
+    // The signed maps are part of what is compared.
+    private readonly CamEngine engine = new(model, perturbationBatchSize) { KeepSignedMaps = true };
+
     /// <param name="steps">How many cascade points (evenly spaced over the layers; the last one randomizes all).</param>
     public IReadOnlyList<SanityPoint> Run(Tensor input, ICamMethod method, IExplanationTarget target, int steps, long seed = 0,
         CancellationToken cancellation = default)

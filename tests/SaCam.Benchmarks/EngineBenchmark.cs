@@ -25,10 +25,10 @@ public sealed class EngineBenchmark(string sharedRoot, int rounds, Device? devic
     {
         var report = new StringBuilder();
         using var x = NpyFile.Read(Path.Combine(sharedRoot, "fixtures", "reference", "both_c283", "input.npy"));
+        report.AppendLine(Memory()); // first: the other sections' allocations would blur a resident-set difference
         report.AppendLine(Forwards(loaded: false));
         report.AppendLine(Forwards(loaded: true));
         report.AppendLine(FullSaCam(x));
-        report.AppendLine(Memory());
         return report.ToString();
     }
 

@@ -5,7 +5,8 @@ using SaCam.Core;
 // Usage: dotnet run -c Release --project tests/SaCam.Benchmarks -- --suite NAME [--shared DIR] [--rounds N] [--budget-ms N]
 //        [--step N] [--smoothing A] [--device cpu|cuda|cuda:N] [--out docs/benchmarks.md]
 string suite = Arg("--suite") ?? "explainer";
-// The video suites run as `sacam video` does (Streaming); the explainer suite as `sacam explain` (Batched).
+// The video suites (and the per-frame gradient family) run as `sacam video` does (Streaming); the batched ones as
+// `sacam explain` (Batched).
 NativeRuntime.Configure(suite is "explainer" or "engines" ? NativeProfile.Batched : NativeProfile.Streaming);
 string shared = Arg("--shared") ?? FindShared();
 int rounds = int.Parse(Arg("--rounds") ?? "3", CultureInfo.InvariantCulture);
@@ -21,7 +22,10 @@ var video = new VideoBenchmark(shared, cache, device);
 switch (suite)
 {
     case "explainer":
-        text = header("Explainer overhead (issue 2)") + $"{rounds} rounds (x10 for the gradient family), interleaved.\n\n" + new ExplainerBenchmark(shared, rounds).Run();
+        text = header("Perturbation methods' overhead (issues 2 and 11)") + $"{rounds} rounds, interleaved.\n\n" + new ExplainerBenchmark(shared, rounds).Run(gradientFamily: false);
+        break;
+    case "gradient-family":
+        text = header("Grad-CAM family per frame (issues 2 and 11)") + $"{rounds * 10} rounds, interleaved, as a video frame runs them.\n\n" + new ExplainerBenchmark(shared, rounds).Run(gradientFamily: true);
         break;
     case "engines":
         text = header("Engines: ONNX Runtime and TorchSharp (issue 11)") + new EngineBenchmark(shared, rounds).Run();

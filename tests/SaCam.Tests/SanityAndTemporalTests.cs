@@ -46,7 +46,7 @@ public class SanityAndTemporalTests
         using var scope = NewDisposeScope();
         var c = ReferenceCase.All().First(r => r.Name == "both_c244");
         var x = c.Load("input");
-        var points = new SanityCheck(Model, new CamEngine(Model)).Run(x, new GradCam(), new ClassTarget(244), steps: 4);
+        var points = new SanityCheck(Model).Run(x, new GradCam(), new ClassTarget(244), steps: 4);
         using var check = Model.ForwardWithActivation(x, "features").Output;
         Assert.Multiple(() =>
         {

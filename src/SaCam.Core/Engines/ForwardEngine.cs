@@ -22,12 +22,13 @@ public sealed record EngineOptions
     public int? Threads { get; init; }
 
     /// <summary>
-    /// One thread per two cores, at least one, at most four. Measured on 2 cores with MobileNetV2 (docs/benchmarks.md):
-    /// one intra-op thread ran batch-16 passes as fast as two on a quiet machine and faster than two beside another
-    /// busy process, because the video pipeline's own stages (decode, overlay, encode) and libtorch's backward share
-    /// the same cores; on larger machines a few threads pay off.
+    /// One thread per core, at most eight. Measured on 2 cores with MobileNetV2 (docs/benchmarks.md, 2026-11-29): two
+    /// threads ran a forward in 6.4 ms at batch 1 and 5.1 ms per image at batch 16 on a quiet machine, against 8.2 and
+    /// 8.3 with one thread; beside a second process busy on one core, two threads cost 4-10% more than one (8.6 and
+    /// 9.1 against 8.3 and 8.2). The quiet-machine gain (1.3-1.6x) outweighs the loss under load; --threads 1 suits a
+    /// machine shared with other work.
     /// </summary>
-    public static int DefaultThreads => Math.Clamp(Environment.ProcessorCount / 2, 1, 4);
+    public static int DefaultThreads => Math.Clamp(Environment.ProcessorCount, 1, 8);
 
     public static EngineKind Parse(string text) => text.Trim().ToLowerInvariant() switch
     {

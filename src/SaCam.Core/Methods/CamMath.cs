@@ -20,13 +20,45 @@ public static class CamMath
     {
         using var scope = NewDisposeScope();
         var lo = x.amin([-2, -1], keepdim: true);
-        var hi = x.amax([-2, -1], keepdim: true);
-        return ((x - lo) / (hi - lo + eps)).MoveToOuterDisposeScope();
+        var span = x.amax([-2, -1], keepdim: true).sub_(lo).add_(eps);
+        return (x - lo).div_(span).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Bilinear upsampling of [N, C, h, w] maps to [N, C, H, W].</summary>
-    public static Tensor Upsample(Tensor maps, long[] size, bool alignCorners) =>
-        nn.functional.interpolate(maps, size, mode: InterpolationMode.Bilinear, align_corners: alignCorners);
+    /// <summary>
+    /// Bilinear upsampling of [N, C, h, w] maps to [N, C, H, W], the same numbers as interpolate(mode: bilinear)
+    /// (half-pixel centres, or align_corners), computed as two small matrix products, Ry . map . Rx^T: bilinear
+    /// weights separate by axis. libtorch's own kernel took ~0.6 ms for one 7x7 map to 224x224 on these CPUs, a tenth
+    /// of a fast forward on every video frame; the products take a few microseconds.
+    /// </summary>
+    public static Tensor Upsample(Tensor maps, long[] size, bool alignCorners)
+    {
+        using var scope = NewDisposeScope();
+        var rows = ResizeMatrix(maps.shape[^2], size[0], alignCorners, maps.dtype, maps.device);
+        var cols = ResizeMatrix(maps.shape[^1], size[1], alignCorners, maps.dtype, maps.device);
+        return rows.matmul(maps).matmul(cols.t()).MoveToOuterDisposeScope();
+    }
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(long, long, bool, ScalarType, string), Tensor> ResizeMatrices = new();
+
+    /// <summary>[output, input] weights of 1-D linear interpolation, as libtorch computes its source positions:
+    /// align_corners: src = dst (in - 1) / (out - 1); else src = (dst + 0.5) in / out - 0.5, clamped at 0.</summary>
+    private static Tensor ResizeMatrix(long input, long output, bool alignCorners, ScalarType dtype, Device device) =>
+        ResizeMatrices.GetOrAdd((input, output, alignCorners, dtype, device.ToString()), _ =>
+        {
+            var weights = new float[output * input];
+            for (long o = 0; o < output; o++)
+            {
+                double src = alignCorners
+                    ? (output > 1 ? o * (input - 1) / (double)(output - 1) : 0)
+                    : Math.Max(0, (o + 0.5) * input / output - 0.5);
+                long i0 = Math.Min((long)Math.Floor(src), input - 1);
+                long i1 = Math.Min(i0 + 1, input - 1);
+                double lambda = src - i0;
+                weights[o * input + i0] += (float)(1 - lambda);
+                weights[o * input + i1] += (float)lambda;
+            }
+            return tensor(weights, [output, input]).to_type(dtype).to(device).DetachFromDisposeScope();
+        });
 
     /// <summary>
     /// Each channel of A [1, K, h, w] upsampled to the input size (align_corners = true, as Score-CAM references do)

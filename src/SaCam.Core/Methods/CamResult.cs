@@ -33,7 +33,8 @@ public sealed class CamResult : IDisposable
     /// <summary>The map at layer resolution [h, w], after ReLU and before normalization.</summary>
     public Tensor LowResMap { get; }
 
-    /// <summary>The map at layer resolution before ReLU (sum_k w_k A_k) for channel-weighted methods; else the low-res map.</summary>
+    /// <summary>The map at layer resolution before ReLU (sum_k w_k A_k) for channel-weighted methods, else the low-res
+    /// map; null unless the engine was asked to keep it (<see cref="CamEngine.KeepSignedMaps"/>).</summary>
     public Tensor? SignedLowResMap { get; init; }
 
     /// <summary>Per-channel weights [K] for channel-weighted methods; null for LayerCAM and Group-CAM.</summary>

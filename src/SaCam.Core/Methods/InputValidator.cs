@@ -12,6 +12,13 @@ public static class InputValidator
 {
     public static void Validate(Tensor input, IExplainableModel model, string what = "input tensor")
     {
+        ValidateShape(input, model, what);
+        RequireFinite(input, what);
+    }
+
+    /// <summary>The type and shape a model needs (cheap: no pass over the values).</summary>
+    public static void ValidateShape(Tensor input, IExplainableModel model, string what = "input tensor")
+    {
         var spec = model.Preprocess;
         long channels = model is IHasInputChannels c ? c.InputChannels : 3;
         if (input.dtype != ScalarType.Float32)
@@ -19,8 +26,13 @@ public static class InputValidator
         var shape = input.shape;
         if (shape.Length != 4 || shape[0] != 1 || shape[1] != channels || shape[2] != spec.Height || shape[3] != spec.Width)
             throw new ArgumentException($"The {what} has shape [{string.Join(", ", shape)}]; model '{model.Name}' needs [1, {channels}, {spec.Height}, {spec.Width}].");
+    }
+
+    /// <summary>No NaN or infinity in <paramref name="values"/>.</summary>
+    public static void RequireFinite(Tensor values, string what = "input tensor")
+    {
         bool finite;
-        using (NewDisposeScope()) finite = isfinite(input).all().item<bool>();
+        using (NewDisposeScope()) finite = isfinite(values).all().item<bool>();
         if (!finite)
             throw new ArgumentException($"The {what} holds NaN or infinite values.");
     }

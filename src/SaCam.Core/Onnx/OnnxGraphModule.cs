@@ -13,6 +13,7 @@ public sealed class OnnxGraphModule : nn.Module<Tensor, Tensor>
 {
     private readonly IReadOnlyList<CompiledNode> _nodes;
     private readonly Dictionary<string, string> _registeredNameOf; // ONNX value name -> parameter/buffer name
+    private readonly HashSet<string> _bufferNames = [];               // registered names that are buffers, not parameters
     private readonly HashSet<string> _keepAlive;
 
     internal OnnxGraphModule(string name, string inputName, string outputName, IReadOnlyList<CompiledNode> nodes,
@@ -29,7 +30,10 @@ public sealed class OnnxGraphModule : nn.Module<Tensor, Tensor>
             if (value.is_floating_point())
                 register_parameter(registered, new TorchSharp.Modules.Parameter(value, requires_grad: false));
             else
+            {
                 register_buffer(registered, value);
+                _bufferNames.Add(registered);
+            }
             _registeredNameOf[onnxName] = registered;
         }
         _keepAlive = [inputName, outputName];
@@ -127,18 +131,28 @@ public sealed class OnnxGraphModule : nn.Module<Tensor, Tensor>
         }
         if (!produced.Contains(OutputName)) return null;
         var boundary = new List<string> { layer };
+        var constants = new List<string>();
         foreach (int i in head)
             foreach (var input in _nodes[i].Inputs)
-                if (input.Length > 0 && !produced.Contains(input) && !_registeredNameOf.ContainsKey(input) && !boundary.Contains(input))
-                    boundary.Add(input);
-        return new HeadPlan(layer, boundary, head);
+            {
+                if (input.Length == 0 || produced.Contains(input) || boundary.Contains(input) || constants.Contains(input)) continue;
+                if (_registeredNameOf.ContainsKey(input)) constants.Add(input);
+                else boundary.Add(input);
+            }
+        return new HeadPlan(layer, boundary, head, constants);
     }
 
     /// <summary>Runs only the head of <paramref name="plan"/>, from its boundary values (the layer's should be a
     /// leaf that requires grad), and returns the output.</summary>
     internal Tensor RunHead(HeadPlan plan, IReadOnlyDictionary<string, Tensor> boundary)
     {
-        var values = new Dictionary<string, Tensor>(ConstantsOnCurrentDevice());
+        // Only the head's own constants, looked up by name: listing all of the module's parameters costs ~1 ms a pass.
+        var values = new Dictionary<string, Tensor>(plan.Constants.Count + plan.Boundary.Count + plan.Nodes.Count);
+        foreach (var name in plan.Constants)
+        {
+            string registered = _registeredNameOf[name];
+            values[name] = _bufferNames.Contains(registered) ? get_buffer(registered)! : get_parameter(registered)!;
+        }
         foreach (var name in plan.Boundary) values[name] = boundary[name];
         var args = new List<Tensor?>(4);
         foreach (int i in plan.Nodes)
@@ -192,7 +206,7 @@ public sealed class OnnxGraphModule : nn.Module<Tensor, Tensor>
 }
 
 /// <summary>Where the graph is split for head-only gradients (see <see cref="OnnxGraphModule.PlanHead"/>).</summary>
-public sealed record HeadPlan(string Layer, IReadOnlyList<string> Boundary, IReadOnlyList<int> Nodes);
+public sealed record HeadPlan(string Layer, IReadOnlyList<string> Boundary, IReadOnlyList<int> Nodes, IReadOnlyList<string> Constants);
 
 internal sealed class CompiledNode(string name, string opType, IReadOnlyList<string> inputs, IReadOnlyList<string> outputs, IOnnxOp op)
 {
