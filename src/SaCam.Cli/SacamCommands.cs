@@ -15,6 +15,7 @@ public static class SacamCommands
         root.Subcommands.Add(PluginsCommand.Create());
         root.Subcommands.Add(MethodsCommand.Create());
         root.Subcommands.Add(ModelsCommand.Create());
+        root.Subcommands.Add(ServeCommand.Create());
         return root;
     }
 }

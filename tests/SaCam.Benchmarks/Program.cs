@@ -51,11 +51,14 @@ switch (suite)
     case "fidelity-floor":
         text = header("The best a cache can do (issue 5)") + new FidelityFloor(shared, cache).Run(int.Parse(Arg("--step") ?? "25"), args.Contains("--next-only"));
         break;
+    case "serve":
+        text = header("Engines through sacam serve (issue 12)") + new SaCam.Benchmarks.ServeBenchmark(shared, RepoRoot()).Run(double.Parse(Arg("--seconds") ?? "15", CultureInfo.InvariantCulture));
+        break;
     case "memory":
         text = header("Memory over a long run (issue 5)") + video.Memory(budget, 200, int.Parse(Arg("--frames") ?? "2000"));
         break;
     default:
-        throw new ArgumentException($"unknown --suite {suite}: explainer, engines, throughput, latency, fidelity, fidelity-curve, fidelity-floor, memory");
+        throw new ArgumentException($"unknown --suite {suite}: explainer, engines, throughput, latency, fidelity, fidelity-curve, fidelity-floor, memory, serve");
 }
 // A variant of a suite keeps its own section beside the main one.
 string section = suite == "fidelity-floor" && args.Contains("--next-only") ? "fidelity-floor-next" : suite;

@@ -1,9 +1,10 @@
-// A minimal stand-in for the few UnityEngine types the package's scripts use, with Unity's semantics where the
-// scripts rely on them (textures store rows bottom to top, Color32 is four bytes RGBA, a destroyed object compares
-// equal to null). Only for compiling and driving those scripts in tests; not a Unity emulation.
-#nullable enable
+// A stand-in for the UnityEngine types the package's scripts use, with Unity's signatures and, where the scripts rely
+// on them, Unity's semantics: textures store rows bottom to top, Color32 is four bytes RGBA, a destroyed object
+// compares equal to null, a material keeps the properties set on it. Only for compiling and driving those scripts in
+// tests; not a Unity emulation.
 using System;
 using System.Collections.Generic;
+using System.Runtime.InteropServices;
 
 namespace UnityEngine
 {
@@ -37,57 +38,85 @@ namespace UnityEngine
 
     public class MonoBehaviour : Behaviour { }
 
+    [AttributeUsage(AttributeTargets.Field)]
     public sealed class TooltipAttribute(string tooltip) : Attribute
     {
         public string tooltip { get; } = tooltip;
     }
 
-    [System.Runtime.InteropServices.StructLayout(System.Runtime.InteropServices.LayoutKind.Sequential)]
+    [AttributeUsage(AttributeTargets.Field)]
+    public sealed class RangeAttribute(float min, float max) : Attribute
+    {
+        public float min { get; } = min;
+        public float max { get; } = max;
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
     public struct Color32(byte r, byte g, byte b, byte a)
     {
         public byte r = r, g = g, b = b, a = a;
     }
 
-    public enum TextureFormat { RGBA32 = 4 }
+    public struct Vector4(float x, float y, float z, float w)
+    {
+        public float x = x, y = y, z = z, w = w;
+    }
+
+    public enum TextureFormat { RGBA32 = 4, R8 = 63 }
+    public enum TextureWrapMode { Repeat = 0, Clamp = 1 }
+    public enum FilterMode { Point = 0, Bilinear = 1, Trilinear = 2 }
 
     public class Texture : Object
     {
         public virtual int width { get; protected set; }
         public virtual int height { get; protected set; }
+        public TextureWrapMode wrapMode { get; set; }
+        public FilterMode filterMode { get; set; }
     }
 
     public sealed class Texture2D : Texture
     {
         private byte[] _pending = [];
 
-        public Texture2D(int width, int height, TextureFormat format, bool mipChain)
+        public Texture2D(int width, int height, TextureFormat textureFormat, bool mipChain)
         {
             this.width = width;
             this.height = height;
-            Format = format;
-            Pixels = new byte[width * height * 4];
+            format = textureFormat;
+            Pixels = new byte[width * height * BytesPerPixel];
         }
 
-        public TextureFormat Format { get; }
+        public TextureFormat format { get; }
+        private int BytesPerPixel => format == TextureFormat.R8 ? 1 : 4;
 
-        /// <summary>What the GPU would hold after Apply, rows bottom to top.</summary>
+        /// <summary>Test hook: what the GPU would hold after Apply, rows in upload order (row 0 at v = 0, the bottom).</summary>
         public byte[] Pixels { get; private set; }
         public int Applies { get; private set; }
 
         public void LoadRawTextureData(byte[] data)
         {
-            if (data.Length != width * height * 4) throw new UnityException($"LoadRawTextureData: not enough data provided (got {data.Length}, need {width * height * 4})");
-            _pending = data;
+            int need = width * height * BytesPerPixel;
+            if (data.Length < need) throw new UnityException($"LoadRawTextureData: not enough data provided (will result in overread).");
+            _pending = data[..need];
+        }
+
+        public void LoadRawTextureData(IntPtr data, int size)
+        {
+            int need = width * height * BytesPerPixel;
+            if (size < need) throw new UnityException($"LoadRawTextureData: not enough data provided (will result in overread).");
+            if (_pending.Length != need) _pending = new byte[need];
+            Marshal.Copy(data, _pending, 0, need);
         }
 
         public void Apply(bool updateMipmaps)
         {
-            Pixels = (byte[])_pending.Clone();
+            if (Pixels.Length != _pending.Length) Pixels = new byte[_pending.Length];
+            Buffer.BlockCopy(_pending, 0, Pixels, 0, _pending.Length);
             Applies++;
         }
     }
 
-    /// <summary>The stand-in camera: frames come from a delegate the test sets, one per engine frame.</summary>
+    /// <summary>The stand-in camera: frames come from the test, one per engine frame.</summary>
     public sealed class WebCamTexture : Texture
     {
         private Color32[] _frame = [];
@@ -117,9 +146,39 @@ namespace UnityEngine
         }
     }
 
+    public static class Shader
+    {
+        private static readonly Dictionary<string, int> Ids = new();
+        internal static readonly Dictionary<int, string> Names = new();
+
+        public static int PropertyToID(string name)
+        {
+            lock (Ids)
+            {
+                if (!Ids.TryGetValue(name, out int id))
+                {
+                    Ids[name] = id = Ids.Count + 1;
+                    Names[id] = name;
+                }
+                return id;
+            }
+        }
+    }
+
     public class Material
     {
+        // Typed stores: Unity's setters do not allocate, and neither may the stand-in's (tests count allocations).
+        private readonly Dictionary<int, Texture> _textures = new();
+        private readonly Dictionary<int, Vector4> _vectors = new();
+        private readonly Dictionary<int, float> _floats = new();
+
         public Texture? mainTexture { get; set; }
+        public void SetTexture(int nameID, Texture value) => _textures[nameID] = value;
+        public void SetVector(int nameID, Vector4 value) => _vectors[nameID] = value;
+        public void SetFloat(int nameID, float value) => _floats[nameID] = value;
+        public Texture? GetTexture(int nameID) => _textures.TryGetValue(nameID, out var v) ? v : null;
+        public Vector4 GetVector(int nameID) => _vectors.TryGetValue(nameID, out var v) ? v : default;
+        public float GetFloat(int nameID) => _floats.TryGetValue(nameID, out var v) ? v : 0;
     }
 
     public class Renderer : Component
@@ -132,11 +191,27 @@ namespace UnityEngine
         public static float time { get; set; }
     }
 
+    public static class Mathf
+    {
+        public static int RoundToInt(float f) => (int)Math.Round(f);
+    }
+
+    public enum RuntimePlatform { OSXEditor = 0, OSXPlayer = 1, WindowsPlayer = 2, WindowsEditor = 7, LinuxPlayer = 13, LinuxEditor = 16 }
+
+    public static class Application
+    {
+        public static bool isEditor { get; set; }
+        /// <summary>PROJECT/Assets in the Editor, PLAYER_Data in a player.</summary>
+        public static string dataPath { get; set; } = "/tmp/UnityProject/Assets";
+        public static RuntimePlatform platform { get; set; } = RuntimePlatform.LinuxPlayer;
+    }
+
     public static class Debug
     {
         public static List<string> Logged { get; } = [];
-        public static void Log(object message) => Logged.Add(message?.ToString() ?? "");
-        public static void LogError(object message) => Logged.Add("error: " + message);
+        public static void Log(object message) { lock (Logged) Logged.Add(message?.ToString() ?? ""); }
+        public static void LogWarning(object message) { lock (Logged) Logged.Add("warning: " + message); }
+        public static void LogError(object message) { lock (Logged) Logged.Add("error: " + message); }
     }
 
     public sealed class UnityException(string message) : Exception(message);
