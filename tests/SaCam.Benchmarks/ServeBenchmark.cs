@@ -50,7 +50,7 @@ public sealed class ServeBenchmark(string shared, string repoRoot)
         text.AppendLine("Latency: frame submitted to result read, as the frame loop sees it (polled at 120 Hz: about 4 ms of it is the poll). " +
                         "The server's own overhead: its result's latency minus its explain time (taking the frame from shared memory, RGBA to BGR, writing the map). " +
                         "In-process, ExplainerHost also composites an RGBA overlay per result; the server sends the map only (the engine blends it on the GPU). " +
-                        "Under Mono, frames come from ffmpeg (the clip scaled, 60 fps) and the TrySubmit/TryGetLatest split is not measured (-).");
+                        "Under Mono, frames come from ffmpeg (the clip decoded, scaled and paced to 60 fps on the same 2 cores as the server), and the TrySubmit/TryGetLatest split is not measured (-): those rows are bounded by that source, not by the client; the client's own cost under Mono is its calls' p99. Added per frame = TrySubmit + TryGetLatest + the server's overhead.");
         return text.ToString();
     }
 
