@@ -22,7 +22,8 @@ public static class ExplainCommand
 
     public static Command Create()
     {
-        var image = new Argument<string?>("image") { Description = "Image to explain (optional with --input-tensor).", Arity = ArgumentArity.ZeroOrOne };
+        var image = new Argument<string?>("image") { Description = "Image to explain, or a DICOM file (its first frame) (optional with --input-tensor).", Arity = ArgumentArity.ZeroOrOne };
+        var medical = new MedicalCliOptions();
         var model = ModelOptions.Model();
         var labels = ModelOptions.Labels();
         var labelsOffset = ModelOptions.LabelsOffset();
@@ -43,19 +44,19 @@ public static class ExplainCommand
 
         var command = new Command("explain", "Explain one image with a CAM method.");
         command.Arguments.Add(image);
-        foreach (var o in new Option[] { model, labels, labelsOffset, method, classOption, targetOption, layer, inputTensor, saveMap, output, json, device, engine, threads, resize, colorMap, plugins })
+        foreach (var o in new Option[] { model, labels, labelsOffset, method, classOption, targetOption, layer, inputTensor, saveMap, output, json, device, engine, threads, resize, colorMap, plugins }.Concat(medical.All))
             command.Options.Add(o);
         command.SetAction(parse => CliRunner.Guard(stop => Run(new ExplainArgs(
             parse.GetValue(image), parse.GetValue(model)!, parse.GetValue(labels), parse.GetValue(method)!, parse.GetValue(classOption),
             parse.GetValue(layer), parse.GetValue(inputTensor), parse.GetValue(saveMap), parse.GetValue(output), parse.GetValue(json),
             parse.GetValue(device)!, parse.GetValue(resize), parse.GetValue(colorMap)!, parse.GetValue(plugins), parse.GetValue(targetOption),
-            parse.GetValue(labelsOffset), parse.GetValue(engine)!, parse.GetValue(threads)), stop)));
+            parse.GetValue(labelsOffset), parse.GetValue(engine)!, parse.GetValue(threads), medical.Read(parse)), stop)));
         return command;
     }
 
     public sealed record ExplainArgs(string? Image, string Model, string? Labels, string Method, string? Class, string? Layer,
         string? InputTensor, string? SaveMap, string? Out, bool Json, string Device, string? Resize, string ColorMap, string? Plugins = null,
-        string? Target = null, int LabelsOffset = 0, string Engine = "auto", int? Threads = null);
+        string? Target = null, int LabelsOffset = 0, string Engine = "auto", int? Threads = null, SaCam.Medical.MedicalOptions? Medical = null);
 
     public static int Run(ExplainArgs a, CancellationToken stop = default)
     {
@@ -80,7 +81,7 @@ public static class ExplainCommand
         if (resize is not null) model.Preprocess = model.Preprocess.WithResize(resize);
 
         using var scope = NewDisposeScope();
-        using var frame = a.Image is not null ? ImageFile.ReadBgr(a.Image) : null;
+        using var frame = a.Image is not null ? MedicalCliOptions.ReadImage(a.Image, a.Medical) : null;
         Tensor input;
         FrameGeometry? geometry = null;
         if (a.InputTensor is not null)

@@ -23,7 +23,7 @@ public static class VideoCommand
 
     public static Command Create()
     {
-        var source = new Argument<string>("source") { Description = "Video file, camera index (0), image folder or glob, or stream URL." };
+        var source = new Argument<string>("source") { Description = "Video file, camera index (0), image folder or glob, stream URL, or DICOM (a file, cine or series folder)." };
         var model = ModelOptions.Model();
         var labels = ModelOptions.Labels();
         var labelsOffset = ModelOptions.LabelsOffset();
@@ -41,7 +41,8 @@ public static class VideoCommand
         var saveMaps = new Option<string?>("--save-maps") { Description = "Folder for per-frame maps, float32 .npy [H,W] named by frame index." };
         var pngEvery = new Option<int?>("--png-every") { Description = "Also write the overlay of every Nth frame as PNG (into --png-dir)." }.AtLeast(1);
         var pngDir = new Option<string?>("--png-dir") { Description = "Folder for --png-every frames." };
-        var window = new Option<bool>("--window") { Description = "Show a live window (needs a display)." };
+        var window = new Option<bool>("--show") { Description = "Show a live window (needs a display)." };
+        var medical = new MedicalCliOptions();
         var stride = new Option<int>("--stride") { Description = "Exact mode: explain every Nth frame.", DefaultValueFactory = _ => 1 }.AtLeast(1);
         var maxFrames = new Option<long?>("--max-frames") { Description = "Stop after N frames." }.AtLeast(1L);
         var classOption = new Option<string?>("--class") { Description = "Class to explain on every frame (default: each frame's top-1)." };
@@ -66,7 +67,7 @@ public static class VideoCommand
 
         var command = new Command("video", "Explain every frame of a video, camera or stream, and write annotated footage.");
         command.Arguments.Add(source);
-        foreach (var o in new Option[] { model, labels, labelsOffset, method, budget, output, jsonl, saveMaps, pngEvery, pngDir, window, stride, maxFrames, classOption, targetOption, mode, device, engine, threads, colorMap, sideBySide, smoothing, layer, run, plugins, sink, overlay })
+        foreach (var o in new Option[] { model, labels, labelsOffset, method, budget, output, jsonl, saveMaps, pngEvery, pngDir, window, stride, maxFrames, classOption, targetOption, mode, device, engine, threads, colorMap, sideBySide, smoothing, layer, run, plugins, sink, overlay }.Concat(medical.All))
             command.Options.Add(o);
         command.SetAction(parse => CliRunner.Guard(stop => Run(new VideoArgs(parse.GetValue(source)!, parse.GetValue(model)!, parse.GetValue(labels),
             parse.GetValue(method)!, parse.GetValue(budget)!, parse.GetValue(output), parse.GetValue(jsonl), parse.GetValue(saveMaps),
@@ -74,14 +75,15 @@ public static class VideoCommand
             parse.GetValue(classOption), parse.GetValue(mode), parse.GetValue(device)!, parse.GetValue(colorMap)!, parse.GetValue(sideBySide),
             parse.GetValue(smoothing), parse.GetValue(layer), parse.GetValue(run), parse.GetValue(plugins),
             parse.GetValue(sink) ?? [], parse.GetValue(overlay) ?? [], parse.GetValue(targetOption), parse.GetValue(labelsOffset),
-            parse.GetValue(engine)!, parse.GetValue(threads)), stop)));
+            parse.GetValue(engine)!, parse.GetValue(threads), medical.Read(parse)), stop)));
         return command;
     }
 
     public sealed record VideoArgs(string Source, string Model, string? Labels, string Method, string BudgetMs, string? Out, string? Jsonl,
         string? SaveMaps, int? PngEvery, string? PngDir, bool Window, int Stride, long? MaxFrames, string? Class, string? Mode, string Device,
         string ColorMap, bool SideBySide, double Smoothing, string? Layer, string? Run = null, string? Plugins = null,
-        string[]? Sinks = null, string[]? Overlays = null, string? Target = null, int LabelsOffset = 0, string Engine = "auto", int? Threads = null);
+        string[]? Sinks = null, string[]? Overlays = null, string? Target = null, int LabelsOffset = 0, string Engine = "auto", int? Threads = null,
+        SaCam.Medical.MedicalOptions? Medical = null);
 
     /// <summary>sacam-rt with its one-time warnings (a budget that buys nothing) on stderr.</summary>
     private static RealtimeSaCam RealtimeWithWarnings(RealtimeSaCamOptions options)
@@ -107,7 +109,7 @@ public static class VideoCommand
         var extraOverlays = (a.Overlays ?? []).Select(catalog.CreateOverlay).ToList();
         var device = DeviceSelector.Parse(a.Device);
         using var claims = outputs.Claim();
-        var frameSource = catalog.OpenSource(a.Source);
+        var frameSource = MedicalCliOptions.Open(a.Source, a.Medical, catalog.OpenSource);
         var pipelineMode = a.Mode?.ToLowerInvariant() switch
         {
             null => frameSource.IsLive ? PipelineMode.Live : PipelineMode.Exact,

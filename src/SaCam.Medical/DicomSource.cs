@@ -1,0 +1,132 @@
+using OpenCvSharp;
+using SaCam.Video;
+using SaCam.Video.Sources;
+
+namespace SaCam.Medical;
+
+/// <summary>
+/// A DICOM file (one image or a multi-frame cine), a folder of one series, or a folder of several (choose with
+/// --series): frames in review order, windowed to grey (or three windows as three channels), masked, as BGR frames
+/// for the pipeline. Its <see cref="Description"/> is a label and a salted hash, never a path, so that run folders,
+/// reports and review pages carry no patient data by construction.
+/// </summary>
+public sealed class DicomSource : IFrameSource
+{
+    private readonly DicomSeries _series;
+    private readonly IReadOnlyList<WindowChoice> _windows;
+    private readonly MedicalOptions _options;
+    private readonly DicomPixelDecoder _decoder;
+
+    private DicomSource(DicomSeries series, MedicalOptions options, DicomPixelDecoder decoder, string hash)
+    {
+        _series = series;
+        _options = options;
+        _decoder = decoder;
+        _windows = options.WindowChoices();
+        Description = $"{series.Label} (source {hash})";
+        FramesPerSecond = series.IsCine ? series.First.FramesPerSecond ?? 10 : options.SeriesFramesPerSecond;
+    }
+
+    /// <summary>Reads the headers (allowlisted tags only), groups and orders the series; warnings go to <paramref name="warn"/>.</summary>
+    public static DicomSource Open(string path, MedicalOptions options, Action<string> warn, DicomToolkit? tools = null)
+    {
+        tools ??= new DicomToolkit();
+        var files = File.Exists(path) ? [path]
+            : Directory.Exists(path) ? Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories).Where(DicomFile.IsDicom).Order(StringComparer.Ordinal).ToList()
+            : throw new DicomException("The DICOM source does not exist.");
+        if (files.Count == 0) throw new DicomException("The folder holds no DICOM file (none has 'DICM' at byte 128).");
+        if (files.Count == 1 && !DicomFile.IsDicom(files[0])) throw new DicomException("The file is not DICOM (no 'DICM' at byte 128 of a Part 10 file).");
+        var series = DicomSeriesBuilder.Choose(DicomSeriesBuilder.Group(new DicomHeaderReader(tools).Read(files)), options.Series);
+        var decoder = new DicomPixelDecoder(tools);
+        decoder.ToolFor(series.First); // a syntax nothing here decodes fails now, not at the first frame
+        foreach (var w in series.Warnings) warn(w);
+        if (series.First.BurnedInAnnotation || series.Modality == "US")
+            warn($"{series.Label}: {(series.First.BurnedInAnnotation ? "BurnedInAnnotation is YES" : "ultrasound often carries identifiers in its pixels")}; " +
+                 "names or IDs may be burned into the image. Black them out with --mask x,y,w,h before anything is written.");
+        var source = new DicomSource(series, options, decoder, SourceLabel.Hash(path));
+        return source;
+    }
+
+    public DicomSeries Series => _series;
+    public string Description { get; }
+    public bool IsLive => false;
+    public double? FramesPerSecond { get; }
+    public long? FrameCount => _series.FrameCount;
+
+    /// <summary>The windows in use, in channel order (one, or three for --windows).</summary>
+    public string WindowNames => string.Join(",", _windows.Select(w => w.Name));
+
+    public IObservable<VideoFrame> Frames() => CaptureLoop.Run(Description, (observer, cancellation) =>
+    {
+        double fps = FramesPerSecond ?? 5;
+        if (_series.IsCine)
+        {
+            var frames = _decoder.Decode(_series.First, null, $"{_series.Label}: decoding");
+            try
+            {
+                for (int i = 0; i < frames.Count && !cancellation.IsCancellationRequested; i++)
+                    observer.OnNext(new VideoFrame(i, TimeSpan.FromSeconds(i / fps), Render(frames[i], _series.First)));
+            }
+            finally
+            {
+                foreach (var f in frames) f.Dispose();
+            }
+            return;
+        }
+        for (int i = 0; i < _series.Slices.Count && !cancellation.IsCancellationRequested; i++)
+        {
+            var slice = _series.Slices[i];
+            var values = _decoder.Decode(slice, 0, $"{_series.Label}: slice {i + 1} of {_series.Slices.Count}");
+            try
+            {
+                observer.OnNext(new VideoFrame(i, TimeSpan.FromSeconds(i / fps), Render(values[0], slice)));
+            }
+            finally
+            {
+                values[0].Dispose();
+            }
+        }
+    });
+
+    /// <summary>Values to a BGR frame: each window to grey (MONOCHROME1 inverted to display), stacked, masked.</summary>
+    internal Mat Render(Mat values, DicomHeader header)
+    {
+        Mat bgr;
+        if (header.IsColor) bgr = values.Clone();
+        else
+        {
+            var greys = _windows.Select(w => Grey(values, w.For(header), header.IsMonochrome1)).ToList();
+            bgr = new Mat();
+            // Channel order: the model sees RGB = (window 1, window 2, window 3); frames are BGR.
+            if (greys.Count == 1) Cv2.CvtColor(greys[0], bgr, ColorConversionCodes.GRAY2BGR);
+            else Cv2.Merge([greys[2], greys[1], greys[0]], bgr);
+            foreach (var g in greys) g.Dispose();
+        }
+        foreach (var mask in _options.Masks)
+        {
+            var clipped = mask & new Rect(0, 0, bgr.Width, bgr.Height);
+            if (clipped.Width <= 0 || clipped.Height <= 0)
+                throw new DicomException($"--mask {mask.X},{mask.Y},{mask.Width},{mask.Height} lies outside the {bgr.Width}x{bgr.Height} frame.");
+            bgr[clipped].SetTo(Scalar.Black);
+        }
+        return bgr;
+    }
+
+    /// <summary>The DICOM linear VOI function (PS3.3 C.11.2.1.2) to 8 bits; min-max of the frame without a window.</summary>
+    internal static Mat Grey(Mat values, DicomWindow? window, bool invert)
+    {
+        double center, width;
+        if (window is null)
+        {
+            Cv2.MinMaxLoc(values, out double min, out double max);
+            center = (min + max) / 2 + 0.5;
+            width = Math.Max(2, max - min + 1);
+        }
+        else (center, width) = (window.Center, Math.Max(2, window.Width));
+        double alpha = 255 / (width - 1), beta = 255 * (0.5 - (center - 0.5) / (width - 1));
+        var grey = new Mat();
+        values.ConvertTo(grey, MatType.CV_8UC1, alpha, beta); // saturates: below the window black, above white
+        if (invert) Cv2.BitwiseNot(grey, grey);
+        return grey;
+    }
+}
