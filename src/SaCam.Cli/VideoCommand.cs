@@ -148,7 +148,7 @@ public static class VideoCommand
             if (a.PngEvery is int every) sinks.Add(new PngFrameSink(a.PngDir!, every: every));
             if (a.Window) sinks.Add(new WindowSink($"sacam: {frameSource.Description}"));
             foreach (var spec in a.Sinks ?? []) sinks.Add(catalog.CreateSink(spec));
-            if (runFolder is not null) sinks.AddRange(runFolder.Create(manifest, fps, saveMaps: a.Method != FrameExplainer.ClassifyOnly));
+            if (runFolder is not null) sinks.AddRange(runFolder.Create(manifest, fps, saveMaps: a.Method != FrameExplainer.ClassifyOnly, frameSource as IRunExtrasSource));
         }
         catch
         {

@@ -1,5 +1,6 @@
 using OpenCvSharp;
 using SaCam.Video;
+using SaCam.Video.Sinks;
 using SaCam.Video.Sources;
 
 namespace SaCam.Medical;
@@ -10,12 +11,15 @@ namespace SaCam.Medical;
 /// for the pipeline. Its <see cref="Description"/> is a label and a salted hash, never a path, so that run folders,
 /// reports and review pages carry no patient data by construction.
 /// </summary>
-public sealed class DicomSource : IFrameSource
+public sealed class DicomSource : IFrameSource, IRunExtrasSource
 {
     private readonly DicomSeries _series;
     private readonly IReadOnlyList<WindowChoice> _windows;
     private readonly MedicalOptions _options;
     private readonly DicomPixelDecoder _decoder;
+    // Frames' values, kept from decoding until the run sink writes them (only while a run folder is written).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, Mat> _values = new();
+    private volatile bool _keepValues;
 
     private DicomSource(DicomSeries series, MedicalOptions options, DicomPixelDecoder decoder, string hash)
     {
@@ -53,6 +57,18 @@ public sealed class DicomSource : IFrameSource
     public double? FramesPerSecond { get; }
     public long? FrameCount => _series.FrameCount;
 
+    /// <summary>A run folder's source/ extras: values at full depth, maps at frame size, medical.json.</summary>
+    public IFrameSink CreateRunSink(string folder)
+    {
+        _keepValues = true;
+        return new DicomRunSink(folder, _series, _values, Description);
+    }
+
+    private void Keep(long index, Mat values)
+    {
+        if (_keepValues && !values.Empty() && values.Type() == MatType.CV_32FC1) _values[index] = values.Clone();
+    }
+
     /// <summary>The windows in use, in channel order (one, or three for --windows).</summary>
     public string WindowNames => string.Join(",", _windows.Select(w => w.Name));
 
@@ -65,7 +81,10 @@ public sealed class DicomSource : IFrameSource
             try
             {
                 for (int i = 0; i < frames.Count && !cancellation.IsCancellationRequested; i++)
+                {
+                    Keep(i, frames[i]);
                     observer.OnNext(new VideoFrame(i, TimeSpan.FromSeconds(i / fps), Render(frames[i], _series.First)));
+                }
             }
             finally
             {
@@ -79,6 +98,7 @@ public sealed class DicomSource : IFrameSource
             var values = _decoder.Decode(slice, 0, $"{_series.Label}: slice {i + 1} of {_series.Slices.Count}");
             try
             {
+                Keep(i, values[0]);
                 observer.OnNext(new VideoFrame(i, TimeSpan.FromSeconds(i / fps), Render(values[0], slice)));
             }
             finally

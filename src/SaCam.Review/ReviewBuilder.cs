@@ -85,7 +85,33 @@ public static class ReviewBuilder
             if (layer.Key == "original") size = frameSize;
         }
 
+        // A medical run (a DICOM source) also keeps each frame's values at full depth and each map at frame size:
+        // the page re-windows the originals and blends the maps itself, with a preset menu and an opacity slider.
+        var medical = MedicalExtras(primary);
+        if (medical is not null)
+        {
+            void Png(string key, Run run, string folder)
+            {
+                var chunk = new ChunkWriter(key, framesDir, options.ChunkSize, positions.Count, script =>
+                {
+                    if (!options.SelfContained) return;
+                    inlineBytes += script.Length;
+                    if (inlineBytes > options.MaxInlineBytes)
+                        throw new InvalidOperationException($"A self-contained page would exceed {options.MaxInlineBytes >> 20} MB; write the default folder form (frames load lazily) or serve it with --serve.");
+                    inline.Append("<script>").Append(script).Append("</script>\n");
+                });
+                for (int p = 0; p < positions.Count; p++)
+                {
+                    var file = Path.Combine(run.Folder.SourceExtras, folder, $"{positions[p]:D6}.png");
+                    if (File.Exists(file)) chunk.Add(p, "data:image/png;base64," + Convert.ToBase64String(File.ReadAllBytes(file)));
+                }
+                chunk.Finish();
+            }
+            Png("values", primary, "values");
+            for (int i = 0; i < runs.Count; i++) Png($"map{i}", runs[i], "maps");
+        }
         var data = PageData(runs, layers.Select(l => (l.Key, l.Title)).ToList(), positions, size, options);
+        if (medical is not null) data["medical"] = MedicalPageData(medical, positions);
         string html = LoadTemplate()
             .Replace(DataPlaceholder, data.ToJsonString(), StringComparison.Ordinal)
             .Replace(InlineChunksPlaceholder, inline.ToString(), StringComparison.Ordinal);
@@ -227,6 +253,30 @@ public static class ReviewBuilder
             ["frames"] = frames,
             ["series"] = series,
             ["built"] = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
+        };
+    }
+
+    /// <summary>The source/medical.json of a run written from a DICOM source, or null.</summary>
+    private static JsonObject? MedicalExtras(Run run)
+    {
+        var file = Path.Combine(run.Folder.SourceExtras, "medical.json");
+        return File.Exists(file) ? JsonNode.Parse(File.ReadAllText(file)) as JsonObject : null;
+    }
+
+    /// <summary>What the page needs to re-window: presets, the file's window, and each shown frame's slice position.</summary>
+    private static JsonObject MedicalPageData(JsonObject medical, List<long> positions)
+    {
+        var byIndex = new Dictionary<long, JsonNode?>();
+        foreach (var f in medical["frames"]?.AsArray() ?? [])
+            if (f?["index"]?.GetValue<long>() is long i) byIndex[i] = f["positionMm"]?.DeepClone();
+        return new JsonObject
+        {
+            ["label"] = medical["label"]?.DeepClone(),
+            ["kind"] = medical["kind"]?.DeepClone(),
+            ["monochrome1"] = medical["monochrome1"]?.DeepClone(),
+            ["fileWindow"] = medical["fileWindow"]?.DeepClone(),
+            ["presets"] = medical["presets"]?.DeepClone(),
+            ["positionsMm"] = new JsonArray(positions.Select(i => byIndex.GetValueOrDefault(i)?.DeepClone()).ToArray()),
         };
     }
 

@@ -54,11 +54,14 @@ switch (suite)
     case "serve":
         text = header("Engines through sacam serve (issue 12)") + new SaCam.Benchmarks.ServeBenchmark(shared, RepoRoot()).Run(double.Parse(Arg("--seconds") ?? "15", CultureInfo.InvariantCulture));
         break;
+    case "dicom":
+        text = header("DICOM series (issue 13)") + new SaCam.Benchmarks.DicomBenchmark().Run(int.Parse(Arg("--slices") ?? "120"), rounds);
+        break;
     case "memory":
         text = header("Memory over a long run (issue 5)") + video.Memory(budget, 200, int.Parse(Arg("--frames") ?? "2000"));
         break;
     default:
-        throw new ArgumentException($"unknown --suite {suite}: explainer, engines, throughput, latency, fidelity, fidelity-curve, fidelity-floor, memory, serve");
+        throw new ArgumentException($"unknown --suite {suite}: explainer, engines, throughput, latency, fidelity, fidelity-curve, fidelity-floor, memory, serve, dicom");
 }
 // A variant of a suite keeps its own section beside the main one.
 string section = suite == "fidelity-floor" && args.Contains("--next-only") ? "fidelity-floor-next" : suite;

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 
-namespace SaCam.Tests;
+namespace SaCam.Tests; // also compiled into tests/SaCam.Benchmarks
 
 /// <summary>
 /// Writes DICOM for the tests through DCMTK's dump2dcm: a text dump of the tags (with patient tags set to canaries

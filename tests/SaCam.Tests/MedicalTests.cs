@@ -219,6 +219,16 @@ public class MedicalTests : TempFolderTest
             Assert.That(string.Join("\n", files), Does.Not.Contain(canary), "file names");
         }
         Assert.That(File.ReadAllText(Path.Combine(outputs, "run", "run.json")), Does.Contain("CT series, 6 slices"));
+        // What the review page re-windows from: every slice's values at full depth, its map, and the slice positions.
+        Assert.That(Directory.GetFiles(Path.Combine(outputs, "run", "source", "values")), Has.Length.EqualTo(6));
+        Assert.That(Directory.GetFiles(Path.Combine(outputs, "run", "source", "maps")), Has.Length.EqualTo(6));
+        using (var packed = Cv2.ImRead(Path.Combine(outputs, "run", "source", "values", "000003.png"), ImreadModes.Color))
+        {
+            var px = packed.At<Vec3b>(2, 2); // slice 3's background: HU 30, stored as 30 + 32768 in red (high) and green (low)
+            Assert.That(px.Item2 * 256 + px.Item1 - 32768, Is.EqualTo(30));
+        }
+        Assert.That(File.ReadAllText(Path.Combine(outputs, "run", "source", "medical.json")), Does.Contain("\"positionMm\": 6"));
+        Assert.That(File.ReadAllText(Path.Combine(outputs, "review", "index.html")), Does.Contain("\"medical\":{"));
     }
 
     [Test]
@@ -235,5 +245,17 @@ public class MedicalTests : TempFolderTest
         Assert.That(result.Exit, Is.Zero, result.Err);
         using var written = Cv2.ImRead(overlay);
         Assert.That((written.Width, written.Height), Is.EqualTo((64, 64)));
+    }
+
+    [Test]
+    public void A_one_channel_model_explains_a_windowed_series()
+    {
+        var data = new DicomTestData(Path.Combine(Dir, "mono"));
+        data.Series(4, size: 32);
+        string model = TinyCnn.Save(channels: 1, fileName: "gray-medical.onnx");
+        string jsonl = Path.Combine(Dir, "frames.jsonl");
+        var (exit, _, stderr) = CliTests.Sacam("video", data.Folder, "--model", model, "--method", "gradcam", "--window", "brain", "--jsonl", jsonl);
+        Assert.That(exit, Is.Zero, stderr);
+        Assert.That(File.ReadAllLines(jsonl), Has.Length.EqualTo(4));
     }
 }

@@ -16,9 +16,11 @@ public sealed class RunFolder
     public const string OriginalVideoName = "original.avi";
     public const string MapsFolderName = "maps";
     public const string ReviewFolderName = "review";
+    /// <summary>What the source adds for its review (see <see cref="Sources.IRunExtrasSource"/>).</summary>
+    public const string SourceFolderName = "source";
 
     /// <summary>Everything a run writes directly in its folder (a rerun replaces exactly these).</summary>
-    public static readonly IReadOnlyList<string> Entries = [ManifestName, FramesName, AnnotatedVideoName, OriginalVideoName, MapsFolderName, ReviewFolderName];
+    public static readonly IReadOnlyList<string> Entries = [ManifestName, FramesName, AnnotatedVideoName, OriginalVideoName, MapsFolderName, ReviewFolderName, SourceFolderName];
 
     public RunFolder(string path) => Path = System.IO.Path.GetFullPath(path);
 
@@ -28,12 +30,13 @@ public sealed class RunFolder
     public string AnnotatedVideo => System.IO.Path.Combine(Path, AnnotatedVideoName);
     public string OriginalVideo => System.IO.Path.Combine(Path, OriginalVideoName);
     public string Maps => System.IO.Path.Combine(Path, MapsFolderName);
+    public string SourceExtras => System.IO.Path.Combine(Path, SourceFolderName);
 
     /// <summary>
     /// Creates the folder, writes the manifest and returns the sinks of a run. MJPG in .avi: every frame is a key
     /// frame, so a review can seek to any of them exactly, and an interrupted file still plays.
     /// </summary>
-    public IReadOnlyList<IFrameSink> Create(RunManifest manifest, double fps, bool saveMaps)
+    public IReadOnlyList<IFrameSink> Create(RunManifest manifest, double fps, bool saveMaps, Sources.IRunExtrasSource? extras = null)
     {
         ClearPreviousRun();
         Directory.CreateDirectory(Path);
@@ -45,6 +48,11 @@ public sealed class RunFolder
             sinks.Add(new VideoFileSink(AnnotatedVideo, fps));
             sinks.Add(new VideoFileSink(OriginalVideo, fps, original: true));
             if (saveMaps) sinks.Add(new MapFileSink(Maps));
+            if (extras is not null)
+            {
+                Directory.CreateDirectory(SourceExtras);
+                sinks.Add(extras.CreateRunSink(SourceExtras));
+            }
         }
         catch
         {
