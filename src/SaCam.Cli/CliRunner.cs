@@ -62,7 +62,8 @@ public static class CliRunner
 
     public static int ExitCodeFor(Exception e) => e switch
     {
-        OutputRefusedException or ArgumentException => UsageError,
+        OutputRefusedException or ArgumentException or SaCam.Medical.DicomException => UsageError,
+        SaCam.Fleet.FleetException { Permanent: true } => UsageError,
         _ => Failed,
     };
 
@@ -82,5 +83,6 @@ public static class CliRunner
     private static bool IsExpected(Exception e) => e is Core.ModelLoadException or ArgumentException or IOException
         or InvalidDataException or Core.DeviceUnavailableException or Core.Onnx.Ops.UnsupportedOnnxException or InvalidOperationException
         or UnauthorizedAccessException or FormatException or Video.Sources.FrameSourceException or Plugins.PluginLoadException
-        or OpenCvSharp.OpenCVException or Core.Engines.EngineUnavailableException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException;
+        or OpenCvSharp.OpenCVException or Core.Engines.EngineUnavailableException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException
+        or SaCam.Medical.DicomException or SaCam.Fleet.FleetException;
 }

@@ -1,6 +1,6 @@
 using SaCam.Cli;
 using SaCam.Core;
 
-// Video and serve run for hours with small passes: keep memory flat (Streaming). Everything else runs large batched passes.
-NativeRuntime.Configure(args.FirstOrDefault() is "video" or "serve" ? NativeProfile.Streaming : NativeProfile.Batched);
+// Video, serve and fleet workers run for hours with small passes: keep memory flat (Streaming). Everything else runs large batched passes.
+NativeRuntime.Configure(args.FirstOrDefault() is "video" or "serve" or "fleet" ? NativeProfile.Streaming : NativeProfile.Batched);
 return CliRunner.Run(SacamCommands.Root(), args);

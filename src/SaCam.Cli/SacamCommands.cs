@@ -16,6 +16,7 @@ public static class SacamCommands
         root.Subcommands.Add(MethodsCommand.Create());
         root.Subcommands.Add(ModelsCommand.Create());
         root.Subcommands.Add(ServeCommand.Create());
+        root.Subcommands.Add(FleetCommand.Create());
         return root;
     }
 }

@@ -21,7 +21,11 @@ public static class VideoCommand
 {
     public static readonly string[] VideoExtensions = [".mp4", ".mov", ".mkv", ".avi"];
 
-    public static Command Create()
+    public static Command Create() => Define().Command;
+
+    /// <summary>The command, and how its parse result becomes <see cref="VideoArgs"/> (fleet workers parse a plan's
+    /// stored options with it, so a shard runs exactly what `sacam video` would).</summary>
+    public static (Command Command, Func<ParseResult, VideoArgs> Args) Define()
     {
         var source = new Argument<string>("source") { Description = "Video file, camera index (0), image folder or glob, stream URL, or DICOM (a file, cine or series folder)." };
         var model = ModelOptions.Model();
@@ -45,6 +49,7 @@ public static class VideoCommand
         var medical = new MedicalCliOptions();
         var stride = new Option<int>("--stride") { Description = "Exact mode: explain every Nth frame.", DefaultValueFactory = _ => 1 }.AtLeast(1);
         var maxFrames = new Option<long?>("--max-frames") { Description = "Stop after N frames." }.AtLeast(1L);
+        var startFrame = new Option<long>("--start-frame") { Description = "Exact mode: begin at this frame index (earlier frames are read, not explained).", DefaultValueFactory = _ => 0 }.AtLeast(0L);
         var classOption = new Option<string?>("--class") { Description = "Class to explain on every frame (default: each frame's top-1)." };
         var targetOption = new Option<string?>("--target") { Description = "Instead of --class: exemplar:IMAGE (similarity to that image), or a plugin's ID:ARG." };
         var mode = new Option<string?>("--mode") { Description = "live (drop stale frames) or exact (every frame); default: live for cameras and streams, exact for files." };
@@ -67,23 +72,24 @@ public static class VideoCommand
 
         var command = new Command("video", "Explain every frame of a video, camera or stream, and write annotated footage.");
         command.Arguments.Add(source);
-        foreach (var o in new Option[] { model, labels, labelsOffset, method, budget, output, jsonl, saveMaps, pngEvery, pngDir, window, stride, maxFrames, classOption, targetOption, mode, device, engine, threads, colorMap, sideBySide, smoothing, layer, run, plugins, sink, overlay }.Concat(medical.All))
+        foreach (var o in new Option[] { model, labels, labelsOffset, method, budget, output, jsonl, saveMaps, pngEvery, pngDir, window, stride, maxFrames, startFrame, classOption, targetOption, mode, device, engine, threads, colorMap, sideBySide, smoothing, layer, run, plugins, sink, overlay }.Concat(medical.All))
             command.Options.Add(o);
-        command.SetAction(parse => CliRunner.Guard(stop => Run(new VideoArgs(parse.GetValue(source)!, parse.GetValue(model)!, parse.GetValue(labels),
+        VideoArgs ToArgs(ParseResult parse) => new VideoArgs(parse.GetValue(source)!, parse.GetValue(model)!, parse.GetValue(labels),
             parse.GetValue(method)!, parse.GetValue(budget)!, parse.GetValue(output), parse.GetValue(jsonl), parse.GetValue(saveMaps),
             parse.GetValue(pngEvery), parse.GetValue(pngDir), parse.GetValue(window), parse.GetValue(stride), parse.GetValue(maxFrames),
             parse.GetValue(classOption), parse.GetValue(mode), parse.GetValue(device)!, parse.GetValue(colorMap)!, parse.GetValue(sideBySide),
             parse.GetValue(smoothing), parse.GetValue(layer), parse.GetValue(run), parse.GetValue(plugins),
             parse.GetValue(sink) ?? [], parse.GetValue(overlay) ?? [], parse.GetValue(targetOption), parse.GetValue(labelsOffset),
-            parse.GetValue(engine)!, parse.GetValue(threads), medical.Read(parse)), stop)));
-        return command;
+            parse.GetValue(engine)!, parse.GetValue(threads), medical.Read(parse), parse.GetValue(startFrame));
+        command.SetAction(parse => CliRunner.Guard(stop => Run(ToArgs(parse), stop)));
+        return (command, ToArgs);
     }
 
     public sealed record VideoArgs(string Source, string Model, string? Labels, string Method, string BudgetMs, string? Out, string? Jsonl,
         string? SaveMaps, int? PngEvery, string? PngDir, bool Window, int Stride, long? MaxFrames, string? Class, string? Mode, string Device,
         string ColorMap, bool SideBySide, double Smoothing, string? Layer, string? Run = null, string? Plugins = null,
         string[]? Sinks = null, string[]? Overlays = null, string? Target = null, int LabelsOffset = 0, string Engine = "auto", int? Threads = null,
-        SaCam.Medical.MedicalOptions? Medical = null);
+        SaCam.Medical.MedicalOptions? Medical = null, long StartFrame = 0);
 
     /// <summary>sacam-rt with its one-time warnings (a budget that buys nothing) on stderr.</summary>
     private static RealtimeSaCam RealtimeWithWarnings(RealtimeSaCamOptions options)
@@ -93,8 +99,10 @@ public static class VideoCommand
         return method;
     }
 
-    public static int Run(VideoArgs a, CancellationToken stop = default)
+    /// <param name="onResult">Told how the pipeline ended (fleet workers tell a bad recording from a stop).</param>
+    public static int Run(VideoArgs a, CancellationToken stop = default, Action<PipelineRunResult>? onResult = null)
     {
+        if (a.StartFrame > 0 && a.Mode?.ToLowerInvariant() == "live") throw new ArgumentException("--start-frame needs exact mode (live mode shows frames as they come).");
         if (a.PngEvery is not null && a.PngDir is null) throw new ArgumentException("--png-every needs --png-dir.");
         if (a.PngDir is not null && a.PngEvery is null) throw new ArgumentException("--png-dir needs --png-every N.");
         if (a.Target is not null && a.Class is not null) throw new ArgumentException("Give --class or --target, not both.");
@@ -134,7 +142,7 @@ public static class VideoCommand
         });
         var pipeline = new VideoPipeline(frameSource, explainer, renderer, new PipelineOptions
         {
-            Mode = pipelineMode, Stride = a.Stride, MaxFrames = a.MaxFrames,
+            Mode = pipelineMode, Stride = a.Stride, MaxFrames = a.MaxFrames, StartFrame = a.StartFrame,
         });
 
         var sinks = new List<IFrameSink>();
@@ -166,6 +174,7 @@ public static class VideoCommand
         {
             progress.Finish();
         }
+        onResult?.Invoke(result);
         runFolder?.Finish(manifest, result.FramesWritten, result.Error is not null ? $"failed: {result.Error.Message}" : result.Cancelled ? "stopped" : "complete");
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"{result.FramesWritten} frames written, {result.FramesDropped} dropped, {pipeline.Statistics.Fps:F1} fps ({explainer.MethodId}, {pipelineMode.ToString().ToLowerInvariant()} mode){(result.Cancelled ? ", cancelled" : "")}"));

@@ -57,11 +57,15 @@ switch (suite)
     case "dicom":
         text = header("DICOM series (issue 13)") + new SaCam.Benchmarks.DicomBenchmark().Run(int.Parse(Arg("--slices") ?? "120"), rounds);
         break;
+    case "fleet":
+        text = header("Fleet on one machine (issue 14)") + new SaCam.Benchmarks.FleetBenchmark(RepoRoot()).Run(int.Parse(Arg("--recordings") ?? "8"), int.Parse(Arg("--frames-per-shard") ?? "48"));
+        output = Arg("--out") ?? Path.Combine(RepoRoot(), "docs", "scale.md");
+        break;
     case "memory":
         text = header("Memory over a long run (issue 5)") + video.Memory(budget, 200, int.Parse(Arg("--frames") ?? "2000"));
         break;
     default:
-        throw new ArgumentException($"unknown --suite {suite}: explainer, engines, throughput, latency, fidelity, fidelity-curve, fidelity-floor, memory, serve, dicom");
+        throw new ArgumentException($"unknown --suite {suite}: explainer, engines, throughput, latency, fidelity, fidelity-curve, fidelity-floor, memory, serve, dicom, fleet");
 }
 // A variant of a suite keeps its own section beside the main one.
 string section = suite == "fidelity-floor" && args.Contains("--next-only") ? "fidelity-floor-next" : suite;

@@ -103,6 +103,16 @@ public class ReviewPageTests
     }
 
     [Test]
+    public async Task A_link_with_a_frame_opens_the_page_at_that_frame()
+    {
+        var page = await _browser.NewPageAsync();
+        await page.GotoAsync(new Uri(_page).AbsoluteUri + "#frame=5");
+        await WaitForFrame(page, 5);
+        Assert.That(await page.TextContentAsync("#frame-label"), Does.StartWith($"Frame 6 / {Frames}"));
+        await page.CloseAsync();
+    }
+
+    [Test]
     public async Task Arrow_keys_and_buttons_step_through_frames()
     {
         var page = await Open(new Uri(_page).AbsoluteUri);

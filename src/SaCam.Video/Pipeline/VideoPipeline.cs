@@ -20,6 +20,9 @@ public sealed record PipelineOptions
     /// <summary>Exact mode: explain every Nth frame only.</summary>
     public int Stride { get; init; } = 1;
     public long? MaxFrames { get; init; }
+    /// <summary>Exact mode: frames before this index are read and dropped unexplained (a fleet shard's frame range
+    /// starts here; decoding them costs a fraction of explaining them).</summary>
+    public long StartFrame { get; init; }
     /// <summary>Frames waiting between stages in exact mode (memory stays bounded by this).</summary>
     public int QueueCapacity { get; init; } = 4;
     /// <summary>Live mode on a file: deliver frames at the file's frame rate, as a camera would.</summary>
@@ -45,7 +48,8 @@ public sealed class VideoPipeline(IFrameSource source, FrameExplainer explainer,
     {
         get
         {
-            if (source.FrameCount is not long n) return Options.MaxFrames;
+            if (source.FrameCount is not long total) return Options.MaxFrames;
+            long n = Math.Max(0, total - Options.StartFrame);
             long strided = Options.Mode == PipelineMode.Exact ? (n + Options.Stride - 1) / Options.Stride : n;
             return Options.MaxFrames is long cap ? Math.Min(cap, strided) : strided;
         }
@@ -56,6 +60,11 @@ public sealed class VideoPipeline(IFrameSource source, FrameExplainer explainer,
     {
         bool live = Options.Mode == PipelineMode.Live;
         var frames = source.Frames().Do(_ => Statistics.OnCaptured());
+        if (Options.StartFrame > 0)
+        {
+            long start = Options.StartFrame;
+            frames = frames.Do(f => { if (f.Index < start) f.Dispose(); }).Where(f => f.Index >= start);
+        }
         if (live && !source.IsLive && Options.PaceFilesInLiveMode) frames = frames.PacedToTimestamps();
         if (!live && Options.Stride > 1) frames = frames.EveryNth(Options.Stride);
         if (Options.MaxFrames is long max) frames = frames.Take((int)Math.Min(max, int.MaxValue));

@@ -1,0 +1,31 @@
+using System.Globalization;
+
+namespace SaCam.Fleet;
+
+/// <summary>
+/// Which shard this worker does: --shard, else the engine's variable. Kubernetes Indexed Jobs set
+/// JOB_COMPLETION_INDEX (0-based); Slurm arrays SLURM_ARRAY_TASK_ID (0-based here, plus SACAM_SHARD_OFFSET for
+/// fleets past Slurm's MaxArraySize, submitted as several arrays); Grid Engine SGE_TASK_ID (1-based). Two sources
+/// that disagree are an error: a wrong index would silently do another shard's work.
+/// </summary>
+public static class ShardIndex
+{
+    public static int Resolve(int? explicitIndex, Func<string, string?> environment)
+    {
+        var found = new List<(string From, int Index)>();
+        if (explicitIndex is int given) found.Add(("--shard", given));
+        if (Number(environment("JOB_COMPLETION_INDEX")) is int k8s) found.Add(("JOB_COMPLETION_INDEX", k8s));
+        if (Number(environment("SLURM_ARRAY_TASK_ID")) is int slurm)
+            found.Add(("SLURM_ARRAY_TASK_ID" + (Number(environment("SACAM_SHARD_OFFSET")) is int o and > 0 ? $" + SACAM_SHARD_OFFSET {o}" : ""),
+                slurm + (Number(environment("SACAM_SHARD_OFFSET")) ?? 0)));
+        if (Number(environment("SGE_TASK_ID")) is int sge) found.Add(("SGE_TASK_ID - 1", sge - 1));
+        if (found.Count == 0)
+            throw new FleetException("No shard index: pass --shard I, or run under an engine that sets one (JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID, SGE_TASK_ID).", permanent: true);
+        if (found.Select(f => f.Index).Distinct().Count() > 1)
+            throw new FleetException($"The shard index is ambiguous: {string.Join(", ", found.Select(f => $"{f.From} gives {f.Index}"))}.", permanent: true);
+        return found[0].Index;
+    }
+
+    private static int? Number(string? text) =>
+        int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) ? v : null;
+}
