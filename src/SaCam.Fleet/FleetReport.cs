@@ -74,6 +74,12 @@ public static class FleetReport
             foreach (var f in status.FailedRecords) md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"- shard {f.Shard} ({f.Recording}): {f.Reason}"));
         }
         if (status.Missing.Count > 0) md.AppendLine($"\n## Not done yet\n\nShards {status.MissingArraySyntax}: the report covers what is done.");
+        var plots = Plot(rows, output);
+        if (plots.Count > 0)
+        {
+            md.AppendLine("\n## Attention over each recording\n");
+            foreach (var (title, file) in plots) md.AppendLine($"![{title}]({file})\n");
+        }
         md.AppendLine("\n## Frames worth a look\n");
         md.AppendLine("| recording | frame | why | label | score | review |");
         md.AppendLine("| --- | ---: | --- | --- | ---: | --- |");
@@ -87,7 +93,7 @@ public static class FleetReport
             string.Concat(flagged.Select(f => string.Create(CultureInfo.InvariantCulture, $"{f.Recording},{Csv(f.File)},{f.Frame},{Csv(f.Reasons)},{Csv(f.Label)},{f.Score:F4},{Csv(f.Link ?? "")}\n"))));
         File.WriteAllText(Path.Combine(output, "failures.csv"), "shard,recording,reason\n" +
             string.Concat(status.FailedRecords.Select(f => $"{f.Shard},{f.Recording},{Csv(f.Reason ?? "")}\n")));
-        File.WriteAllText(Path.Combine(output, "index.html"), Html(md.ToString(), flagged));
+        File.WriteAllText(Path.Combine(output, "index.html"), Html(md.ToString(), flagged, plots));
         return Path.Combine(output, "index.html");
     }
 
@@ -167,14 +173,38 @@ public static class FleetReport
 
     private static string Csv(string text) => text.Contains(',') || text.Contains('"') ? "\"" + text.Replace("\"", "\"\"") + "\"" : text;
 
-    private static string Html(string markdown, IReadOnlyList<FlaggedFrame> flagged)
+    /// <summary>Per recording, frame by frame: the class score, the map peak's horizontal position (as a share of the
+    /// frame's width) and the map's entropy, as `sacam eval` draws its plots.</summary>
+    private static List<(string Title, string File)> Plot(List<Row> rows, string output)
+    {
+        var plots = new List<(string, string)>();
+        if (rows.Count == 0) return plots;
+        var byRecording = rows.GroupBy(r => r.File).Take(12).Select(g => g.OrderBy(r => r.Frame).ToList()).ToList();
+        void One(string name, string title, string y, Func<Row, double?> value)
+        {
+            var series = byRecording.Select(g => g.Where(r => value(r) is not null).ToList())
+                .Where(g => g.Count > 1).Select(g => (g[0].File, g.Select(r => (double)r.Frame).ToArray(), g.Select(r => value(r)!.Value).ToArray())).ToList();
+            if (series.Count == 0) return;
+            string file = $"plots/{name}.png";
+            Reports.Plots.Line(Path.Combine(output, file), title, "frame", y, series);
+            plots.Add((title, file));
+        }
+        One("score", "Class score", "score", r => r.Score);
+        One("peak-x", "Where the map peaks (horizontal)", "peak x / frame width", r => r.PeakX is double x && r.Width > 0 ? x / r.Width : null);
+        One("entropy", "Map entropy", "entropy", r => r.Entropy);
+        return plots;
+    }
+
+    private static string Html(string markdown, IReadOnlyList<FlaggedFrame> flagged, IReadOnlyList<(string Title, string File)> plots)
     {
         var h = new StringBuilder("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Fleet report</title><style>body{font-family:system-ui,sans-serif;margin:24px;max-width:1200px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}pre{white-space:pre-wrap}</style></head><body>");
         h.Append("<h1>Fleet report</h1><p>Also as <a href=\"report.md\">report.md</a>, <a href=\"recordings.csv\">recordings.csv</a>, <a href=\"frames-to-review.csv\">frames-to-review.csv</a>, <a href=\"failures.csv\">failures.csv</a>.</p>");
         h.Append("<h2>Frames worth a look</h2><table id=\"flagged\"><tr><th>file</th><th>frame</th><th>why</th><th>label</th><th>score</th><th>review</th></tr>");
         foreach (var f in flagged)
             h.Append(CultureInfo.InvariantCulture, $"<tr><td>{WebUtility.HtmlEncode(f.File)}</td><td>{f.Frame}</td><td>{WebUtility.HtmlEncode(f.Reasons)}</td><td>{WebUtility.HtmlEncode(f.Label)}</td><td>{f.Score:F3}</td><td>{(f.Link is null ? "" : $"<a href=\"{WebUtility.HtmlEncode(f.Link)}\">open</a>")}</td></tr>");
-        h.Append("</table><h2>Summary</h2><pre>").Append(WebUtility.HtmlEncode(markdown)).Append("</pre></body></html>");
+        h.Append("</table>");
+        foreach (var (title, file) in plots) h.Append(CultureInfo.InvariantCulture, $"<h2>{WebUtility.HtmlEncode(title)}</h2><img src=\"{file}\" alt=\"{WebUtility.HtmlEncode(title)}\">");
+        h.Append("<h2>Summary</h2><pre>").Append(WebUtility.HtmlEncode(markdown)).Append("</pre></body></html>");
         return h.ToString();
     }
 }

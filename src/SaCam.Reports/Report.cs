@@ -37,20 +37,8 @@ public sealed class Report
     /// <summary>A line plot with one series per entry; returns the PNG's path relative to the report.</summary>
     public string LinePlot(string name, string title, string xLabel, string yLabel, IEnumerable<(string Label, double[] X, double[] Y)> series)
     {
-        var plot = new ScottPlot.Plot();
-        foreach (var (label, x, y) in series)
-        {
-            var line = plot.Add.Scatter(x, y);
-            line.LegendText = label;
-            line.MarkerSize = 0;
-            line.LineWidth = 2;
-        }
-        plot.Title(title);
-        plot.XLabel(xLabel);
-        plot.YLabel(yLabel);
-        plot.ShowLegend();
         var relative = Path.Combine("plots", name + ".png");
-        plot.SavePng(Path.Combine(Folder, relative), 720, 420);
+        Plots.Line(Path.Combine(Folder, relative), title, xLabel, yLabel, series);
         _markdown.AppendLine($"![{title}]({relative})").AppendLine();
         return relative;
     }

@@ -93,6 +93,12 @@ public class FleetTests : TempFolderTest
         Assert.That(File.ReadAllText(Path.Combine(layout.Report, "failures.csv")), Does.Contain("r00003"));
         var recordings = File.ReadAllLines(Path.Combine(layout.Report, "recordings.csv"));
         Assert.That(recordings.Skip(1).Sum(l => long.Parse(l.Split(',')[2])), Is.EqualTo(96));
+        foreach (var plot in new[] { "score", "peak-x", "entropy" })
+        {
+            using var png = OpenCvSharp.Cv2.ImRead(Path.Combine(layout.Report, "plots", plot + ".png"));
+            Assert.That(png.Empty(), Is.False, $"plots/{plot}.png decodes");
+            Assert.That(report, Does.Contain($"plots/{plot}.png"));
+        }
         var flagged = File.ReadAllLines(Path.Combine(layout.Report, "frames-to-review.csv")).Skip(1).ToList();
         Assert.That(flagged, Is.Not.Empty);
         var link = flagged[0].Split(',')[^1];
