@@ -81,7 +81,9 @@ public static class ExplainCommand
         if (resize is not null) model.Preprocess = model.Preprocess.WithResize(resize);
 
         using var scope = NewDisposeScope();
-        using var frame = a.Image is not null ? MedicalCliOptions.ReadImage(a.Image, a.Medical) : null;
+        var (picture, modelImage) = a.Image is not null ? MedicalCliOptions.ReadImage(a.Image, a.Medical) : (null, null);
+        using var frame = picture;
+        using var disposeModelImage = modelImage;
         Tensor input;
         FrameGeometry? geometry = null;
         if (a.InputTensor is not null)
@@ -93,7 +95,7 @@ public static class ExplainCommand
         }
         else
         {
-            (input, geometry) = ImagePreprocessor.ToTensor(frame!, model.Preprocess, device);
+            (input, geometry) = ImagePreprocessor.ToTensor(modelImage ?? frame!, model.Preprocess, device);
         }
 
         var target = a.Target is not null ? catalog.CreateTarget(a.Target, model) : TargetParser.Parse(a.Class, model);

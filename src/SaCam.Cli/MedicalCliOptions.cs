@@ -15,6 +15,7 @@ public sealed class MedicalCliOptions
     public Option<string?> Window { get; } = new("--window") { Description = $"DICOM: the window in HU (after rescale): {DicomWindow.Help}. Default: the file's own, else min-max." };
     public Option<string?> Windows { get; } = new("--windows") { Description = "DICOM: three windows as the three input channels, e.g. brain,blood,bone (haemorrhage models)." };
     public Option<int?> Series { get; } = new Option<int?>("--series") { Description = "DICOM: which series of a folder holding several (the listing numbers them)." }.AtLeast(1);
+    public Option<string?> InputRange { get; } = new("--input-range") { Description = "DICOM: HU that map to the model's 0 and 1 (before its normalization), for models trained on raw scaled HU: full precision, unclamped (e.g. -1024,1024)." };
     public Option<string[]> Mask { get; } = new("--mask") { Description = "DICOM: black out x,y,w,h (frame pixels) before anything is explained or written (burned-in identifiers); repeatable." };
 
     public MedicalCliOptions()
@@ -24,6 +25,12 @@ public sealed class MedicalCliOptions
             try { DicomWindow.Parse(r.GetValueOrDefault<string?>()); }
             catch (ArgumentException e) { r.AddError(e.Message); }
         });
+        InputRange.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string?>() is { } text)
+                try { MedicalOptions.ParseInputRange(text); }
+                catch (ArgumentException e) { r.AddError(e.Message); }
+        });
         Mask.Validators.Add(r =>
         {
             foreach (var m in r.GetValueOrDefault<string[]>() ?? [])
@@ -32,7 +39,7 @@ public sealed class MedicalCliOptions
         });
     }
 
-    public IEnumerable<Option> All => [Window, Windows, Series, Mask];
+    public IEnumerable<Option> All => [Window, Windows, Series, Mask, InputRange];
 
     public MedicalOptions Read(ParseResult parse) => new()
     {
@@ -40,6 +47,7 @@ public sealed class MedicalCliOptions
         Windows = parse.GetValue(Windows),
         Series = parse.GetValue(Series),
         Masks = (parse.GetValue(Mask) ?? []).Select(MedicalOptions.ParseMask).ToList(),
+        InputRange = parse.GetValue(InputRange) is { } range ? MedicalOptions.ParseInputRange(range) : null,
     };
 
     /// <summary>A DICOM file or folder becomes a <see cref="DicomSource"/> (warnings on stderr); anything else goes to
@@ -47,18 +55,19 @@ public sealed class MedicalCliOptions
     public static IFrameSource Open(string spec, MedicalOptions? medical, Func<string, IFrameSource> otherwise)
     {
         if (DicomFile.IsDicomSource(spec)) return DicomSource.Open(spec, medical ?? new MedicalOptions(), Warn);
-        if (medical is not null && (medical.Window is not null || medical.Windows is not null || medical.Series is not null || medical.Masks.Count > 0))
-            throw new ArgumentException("--window, --windows, --series and --mask apply to DICOM sources; this source is not DICOM (no 'DICM' at byte 128).");
+        if (medical is not null && (medical.Window is not null || medical.Windows is not null || medical.Series is not null || medical.Masks.Count > 0 || medical.InputRange is not null))
+            throw new ArgumentException("--window, --windows, --series, --mask and --input-range apply to DICOM sources; this source is not DICOM (no 'DICM' at byte 128).");
         return otherwise(spec);
     }
 
-    /// <summary>An image for `explain`: a DICOM file's first frame (windowed and masked), or an image file.</summary>
-    public static Mat ReadImage(string path, MedicalOptions? medical)
+    /// <summary>An image for `explain`: a DICOM file's first frame (windowed and masked) with what the model sees
+    /// instead when --input-range asks for raw values, or an image file.</summary>
+    public static (Mat Picture, Mat? ModelImage) ReadImage(string path, MedicalOptions? medical)
     {
         var source = Open(path, medical, _ => null!);
-        if (source is null) return SaCam.Imaging.ImageFile.ReadBgr(path);
+        if (source is null) return (SaCam.Imaging.ImageFile.ReadBgr(path), null);
         using var frame = System.Reactive.Linq.Observable.Wait(System.Reactive.Linq.Observable.FirstAsync(source.Frames()));
-        return frame.Image.Clone();
+        return (frame.Image.Clone(), frame.ModelImage?.Clone());
     }
 
     private static void Warn(string message) => Console.Error.WriteLine($"sacam: warning: {message}");

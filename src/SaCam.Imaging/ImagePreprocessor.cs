@@ -14,15 +14,18 @@ namespace SaCam.Imaging;
 /// </summary>
 public static class ImagePreprocessor
 {
+    /// <param name="bgr">8-bit BGR, or 32-bit float BGR on the same scale (255 = 1.0) and not clamped: a DICOM frame
+    /// given to a model on raw scaled values (--input-range) keeps values outside 0..255 and every bit below 1.</param>
     public static (Tensor Input, FrameGeometry Geometry) ToTensor(Mat bgr, PreprocessSpec spec, Device? device = null)
     {
-        if (bgr.Empty() || bgr.Type() != MatType.CV_8UC3)
-            throw new ArgumentException($"Expected a non-empty 8-bit BGR image, got {bgr.Type()} {bgr.Width}x{bgr.Height}.");
+        bool isFloat = bgr.Type() == MatType.CV_32FC3;
+        if (bgr.Empty() || (bgr.Type() != MatType.CV_8UC3 && !isFloat))
+            throw new ArgumentException($"Expected a non-empty 8-bit (or 32-bit float) BGR image, got {bgr.Type()} {bgr.Width}x{bgr.Height}.");
         var geometry = Fit(bgr.Size(), spec);
         using var fitted = Render(bgr, geometry, spec);
         if (spec.InputChannels == 1) return (GrayTensor(fitted, spec, device), geometry);
         using var scope = NewDisposeScope();
-        var bytes = empty([spec.Height, spec.Width, 3], ScalarType.Byte);
+        var bytes = empty([spec.Height, spec.Width, 3], isFloat ? ScalarType.Float32 : ScalarType.Byte);
         CopyPixels(fitted, bytes);
         var x = bytes.to(device ?? CPU).permute(2, 0, 1).to_type(ScalarType.Float32).div_(255.0);
         if (spec.Channels == ChannelOrder.Rgb) x = x.flip(0);
@@ -39,7 +42,7 @@ public static class ImagePreprocessor
         using var gray = new Mat();
         Cv2.CvtColor(fitted, gray, ColorConversionCodes.BGR2GRAY);
         using var scope = NewDisposeScope();
-        var bytes = empty([spec.Height, spec.Width, 1], ScalarType.Byte);
+        var bytes = empty([spec.Height, spec.Width, 1], gray.Type() == MatType.CV_32FC1 ? ScalarType.Float32 : ScalarType.Byte);
         CopyPixels(gray, bytes);
         var (mean, std) = spec.GrayNormalization;
         var x = bytes.to(device ?? CPU).permute(2, 0, 1).to_type(ScalarType.Float32).div_(255.0);
@@ -85,7 +88,7 @@ public static class ImagePreprocessor
         // Letterbox: the pad is the mean colour, which normalizes to 0.
         var fill = new Scalar(spec.Mean[2] * 255, spec.Mean[1] * 255, spec.Mean[0] * 255);
         if (spec.Channels == ChannelOrder.Bgr) fill = new Scalar(spec.Mean[0] * 255, spec.Mean[1] * 255, spec.Mean[2] * 255);
-        var canvas = new Mat(new Size(spec.Width, spec.Height), MatType.CV_8UC3, fill);
+        var canvas = new Mat(new Size(spec.Width, spec.Height), bgr.Type(), fill);
         using var scaled = new Mat();
         Cv2.Resize(source, scaled, g.TargetRect.Size, 0, 0, InterpolationFlags.Linear);
         using var roi = new Mat(canvas, g.TargetRect);

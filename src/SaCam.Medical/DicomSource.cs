@@ -83,7 +83,7 @@ public sealed class DicomSource : IFrameSource, IRunExtrasSource
                 for (int i = 0; i < frames.Count && !cancellation.IsCancellationRequested; i++)
                 {
                     Keep(i, frames[i]);
-                    observer.OnNext(new VideoFrame(i, TimeSpan.FromSeconds(i / fps), Render(frames[i], _series.First)));
+                    observer.OnNext(Frame(i, fps, frames[i], _series.First));
                 }
             }
             finally
@@ -99,7 +99,7 @@ public sealed class DicomSource : IFrameSource, IRunExtrasSource
             try
             {
                 Keep(i, values[0]);
-                observer.OnNext(new VideoFrame(i, TimeSpan.FromSeconds(i / fps), Render(values[0], slice)));
+                observer.OnNext(Frame(i, fps, values[0], slice));
             }
             finally
             {
@@ -107,6 +107,26 @@ public sealed class DicomSource : IFrameSource, IRunExtrasSource
             }
         }
     });
+
+    private VideoFrame Frame(long index, double fps, Mat values, DicomHeader header) =>
+        new(index, TimeSpan.FromSeconds(index / fps), Render(values, header)) { ModelImage = ModelValues(values, header) };
+
+    /// <summary>With --input-range LO,HI: the values scaled so that LO is 0 and HI is 255 (the preprocessor's 1.0),
+    /// as float, unclamped and unrounded, masked like the picture. Null otherwise (the model sees the picture).</summary>
+    internal Mat? ModelValues(Mat values, DicomHeader header)
+    {
+        if (_options.InputRange is not (double low, double high) || header.IsColor) return null;
+        using var scaled = new Mat();
+        values.ConvertTo(scaled, MatType.CV_32FC1, 255 / (high - low), -255 * low / (high - low));
+        var bgr = new Mat();
+        Cv2.Merge([scaled, scaled, scaled], bgr);
+        foreach (var mask in _options.Masks)
+        {
+            var clipped = mask & new Rect(0, 0, bgr.Width, bgr.Height);
+            if (clipped.Width > 0 && clipped.Height > 0) bgr[clipped].SetTo(Scalar.All(0));
+        }
+        return bgr;
+    }
 
     /// <summary>Values to a BGR frame: each window to grey (MONOCHROME1 inverted to display), stacked, masked.</summary>
     internal Mat Render(Mat values, DicomHeader header)

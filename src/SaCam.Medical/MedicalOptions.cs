@@ -14,6 +14,20 @@ public sealed record MedicalOptions
     public int? Series { get; init; }
     /// <summary>Regions blacked out (frame pixels) before anything is explained or written.</summary>
     public IReadOnlyList<Rect> Masks { get; init; } = [];
+    /// <summary>The values (HU after rescale) that map to the model's 0 and 1 before its normalization, for models
+    /// trained on raw scaled values: the model gets them at full precision, unclamped; the window still draws the picture.</summary>
+    public (double Low, double High)? InputRange { get; init; }
+
+    /// <summary>Parses --input-range LO,HI.</summary>
+    public static (double Low, double High) ParseInputRange(string text)
+    {
+        var parts = text.Split(',');
+        if (parts.Length == 2 && double.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out double lo)
+            && double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double hi) && hi > lo)
+            return (lo, hi);
+        throw new ArgumentException($"--input-range '{text}': use LOW,HIGH in HU with LOW < HIGH, e.g. -1024,1024.");
+    }
+
     /// <summary>Slices per second of a series in video outputs (a cine keeps its own frame time).</summary>
     public double SeriesFramesPerSecond { get; init; } = 5;
 

@@ -9,8 +9,16 @@ public sealed class VideoFrame(long index, TimeSpan timestamp, Mat image) : IDis
     public TimeSpan Timestamp { get; } = timestamp;
     public Mat Image { get; } = image;
 
+    /// <summary>What the model sees instead of <see cref="Image"/>, when a source has more than 8 bits to give
+    /// (a DICOM frame on raw scaled values: 32-bit float BGR, 255 = 1.0, unclamped); overlays still draw on Image.</summary>
+    public Mat? ModelImage { get; init; }
+
     /// <summary>When the frame was captured, on the process clock (latency is measured from here).</summary>
     public double CapturedAtMs { get; } = Core.StopwatchTimeSource.Shared.NowMs;
 
-    public void Dispose() => Image.Dispose();
+    public void Dispose()
+    {
+        Image.Dispose();
+        ModelImage?.Dispose();
+    }
 }

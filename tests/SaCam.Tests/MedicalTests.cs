@@ -258,4 +258,33 @@ public class MedicalTests : TempFolderTest
         Assert.That(exit, Is.Zero, stderr);
         Assert.That(File.ReadAllLines(jsonl), Has.Length.EqualTo(4));
     }
+
+    [Test]
+    public void Input_range_gives_the_model_raw_scaled_values_at_full_precision_while_the_window_draws_the_picture()
+    {
+        var data = new DicomTestData(Path.Combine(Dir, "raw"));
+        string slice = data.Write("s", new DicomTestData.Slice { Hu = (_, x, _) => (short)(x < 32 ? 50 : 3000) });
+        using var frame = Open(slice, new MedicalOptions { Window = "soft", InputRange = (-1024, 1024) }).Frames().FirstAsync().Wait();
+        Assert.That(frame.ModelImage, Is.Not.Null);
+        Assert.That(frame.ModelImage!.Type(), Is.EqualTo(MatType.CV_32FC3));
+        Assert.That(frame.ModelImage.At<Vec3f>(5, 5).Item0, Is.EqualTo((50 + 1024) * 255 / 2048f).Within(1e-3), "HU 50: not rounded to a grey level");
+        Assert.That(frame.ModelImage.At<Vec3f>(5, 40).Item0, Is.EqualTo((3000 + 1024) * 255 / 2048f).Within(1e-3), "HU 3000: past the range, not clamped");
+        Assert.That(frame.Image.At<Vec3b>(5, 40).Item0, Is.EqualTo(255), "the picture is still the soft-tissue window");
+
+        // The preprocessor takes float frames on the byte scale: equal to the byte path where they agree, beyond it where not.
+        var spec = SaCam.Core.Preprocessing.PreprocessSpec.ImageNet with { Width = 8, Height = 8 };
+        using var bytes = new Mat(8, 8, MatType.CV_8UC3, new Scalar(10, 20, 30));
+        using var floats = new Mat(8, 8, MatType.CV_32FC3, new Scalar(10, 20, 30));
+        using var fromBytes = SaCam.Imaging.ImagePreprocessor.ToTensor(bytes, spec).Input;
+        using var fromFloats = SaCam.Imaging.ImagePreprocessor.ToTensor(floats, spec).Input;
+        Assert.That(TorchSharp.torch.allclose(fromBytes, fromFloats), Is.True);
+        using var bright = new Mat(8, 8, MatType.CV_32FC3, new Scalar(510, 510, 510));
+        using var past = SaCam.Imaging.ImagePreprocessor.ToTensor(bright, spec).Input;
+        Assert.That(past[0, 0, 0, 0].item<float>(), Is.EqualTo((2f - spec.Mean[0]) / spec.Std[0]).Within(1e-4));
+
+        string model = TinyCnn.Save(channels: 1, fileName: "gray-raw.onnx");
+        var (exit, _, stderr) = CliTests.Sacam("explain", slice, "--model", model, "--method", "gradcam", "--window", "soft", "--input-range", "-1024,1024");
+        Assert.That(exit, Is.Zero, stderr);
+        Assert.That(CliTests.Sacam("explain", slice, "--model", model, "--input-range", "5,1").Err, Does.Contain("LOW < HIGH"));
+    }
 }

@@ -52,7 +52,7 @@ public sealed class FrameExplainer : IDisposable
         if (++_explained % FramesBetweenHeapTrims == 0) NativeRuntime.ReleaseFreeMemory();
         var clock = Stopwatch.StartNew();
         using var scope = NewDisposeScope();
-        var (input, geometry) = ImagePreprocessor.ToTensor(frame.Image, _model.Preprocess, _model.Device);
+        var (input, geometry) = ImagePreprocessor.ToTensor(frame.ModelImage ?? frame.Image, _model.Preprocess, _model.Device);
         if (_method is null)
         {
             Tensor output;
