@@ -180,7 +180,7 @@ public static class EvalCommand
         var (a, model) = (run.Args, run.Model);
         var files = ImageFiles(a.Images!);
         var metric = new DeletionInsertion(model, a.StepPixels);
-        var engine = new CamEngine(model);
+        var engine = new CamEngine(model, CamEngine.PreferredBatchSize(model));
         var perMethod = a.Methods.ToDictionary(m => m, _ => new List<DeletionInsertionResult>());
         var rows = new List<string[]>();
         int n = 0;
@@ -260,7 +260,7 @@ public static class EvalCommand
     private static void PointingReport(EvalRun run, Report report)
     {
         var (a, model) = (run.Args, run.Model);
-        var engine = new CamEngine(model);
+        var engine = new CamEngine(model, CamEngine.PreferredBatchSize(model));
         var rows = new List<string[]>();
         var energy = a.Methods.ToDictionary(m => m, _ => new List<double>());
         var hits = a.Methods.ToDictionary(m => m, _ => new List<double>());

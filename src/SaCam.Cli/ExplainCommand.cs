@@ -100,7 +100,7 @@ public static class ExplainCommand
 
         var target = a.Target is not null ? catalog.CreateTarget(a.Target, model) : TargetParser.Parse(a.Class, model);
         using var disposeTarget = target as IDisposable;
-        var engine = new CamEngine(model);
+        var engine = new CamEngine(model, CamEngine.PreferredBatchSize(model));
         var progress = new ConsolePerturbationProgress(camMethod.Id);
         CamResult result;
         try { result = engine.Explain(input, camMethod, target, a.Layer, stop, progress); }

@@ -23,7 +23,8 @@ public sealed class ExplainerBenchmark(string sharedRoot, int rounds)
         var caseDir = Path.Combine(sharedRoot, "fixtures", "reference", "both_c244");
         using var x = NpyFile.Read(Path.Combine(caseDir, "input.npy"));
         var target = new ClassTarget(244);
-        var engine = new CamEngine(model);
+        // As `sacam explain` runs them: the batch the engine prefers for this model.
+        var engine = new CamEngine(model, CamEngine.PreferredBatchSize(model));
         var report = new StringBuilder();
 
         void Forward()
@@ -59,7 +60,7 @@ public sealed class ExplainerBenchmark(string sharedRoot, int rounds)
     private void PerturbationMethods(OnnxCnnModel model, Tensor x, ClassTarget target, CamEngine engine, Func<ICamMethod, Action> Explain, System.Text.StringBuilder report)
     {
 
-        report.AppendLine($"### Perturbation methods vs the same number of batched forwards (batch 16), {model.Engine}");
+        report.AppendLine($"### Perturbation methods vs the same number of batched forwards (batch {engine.PerturbationBatchSize}), {model.Engine}");
         report.AppendLine();
         report.AppendLine("| method | images run | median s | forwards alone, median s | ratio | s per explained image | goal |");
         report.AppendLine("| --- | ---: | ---: | ---: | ---: | ---: | --- |");
@@ -74,10 +75,31 @@ public sealed class ExplainerBenchmark(string sharedRoot, int rounds)
         }
     }
 
+    /// <summary>Full SA-CAM at several perturbation batch sizes, interleaved: which batch the engine should use.</summary>
+    public string SaCamBatches(int[] batches)
+    {
+        using var model = OnnxCnnModel.Load(Path.Combine(sharedRoot, "models", "mobilenet_v2_1.0_224.onnx"));
+        using var x = NpyFile.Read(Path.Combine(sharedRoot, "fixtures", "reference", "both_c244", "input.npy"));
+        var target = new ClassTarget(244);
+        var contenders = batches.Select(b =>
+        {
+            var engine = new CamEngine(model, b);
+            return ($"batch {b}", (Action)(() => { using var r = engine.Explain(x, new SaCam.Core.Methods.SaCam(), target); r.Map.max().item<float>(); }));
+        }).ToList();
+        var t = Measure.Interleaved(warmup: 0, rounds: Math.Max(2, rounds), contenders);
+        var report = new System.Text.StringBuilder();
+        report.AppendLine($"### Full SA-CAM (both.png, class 244) by perturbation batch size, {model.Engine}, {Math.Max(2, rounds)} interleaved rounds\n");
+        report.AppendLine("| batch | median s | ratio to batch " + batches[0] + " |");
+        report.AppendLine("| ---: | ---: | ---: |");
+        foreach (var (name, _) in contenders)
+            report.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| {name[6..]} | {Measure.Median(t[name]):F2} | {Measure.MedianRatio(t[name], t[contenders[0].Item1]):F2}x |"));
+        return report.ToString();
+    }
+
     /// <summary>How many perturbed images the method runs: one explanation, counted by the engine's own event.</summary>
     private static long CountImages(IExplainableModel model, Tensor x, ICamMethod method, IExplanationTarget target)
     {
-        var engine = new CamEngine(model);
+        var engine = new CamEngine(model, CamEngine.PreferredBatchSize(model));
         long images = 0;
         engine.PerturbationBatchRun += n => images += n;
         using var result = engine.Explain(x, method, target);

@@ -7,7 +7,7 @@ using SaCam.Core;
 string suite = Arg("--suite") ?? "explainer";
 // The video suites (and the per-frame gradient family) run as `sacam video` does (Streaming); the batched ones as
 // `sacam explain` (Batched).
-NativeRuntime.Configure(suite is "explainer" or "engines" ? NativeProfile.Batched : NativeProfile.Streaming);
+NativeRuntime.Configure(suite is "explainer" or "engines" or "sacam-batch" ? NativeProfile.Batched : NativeProfile.Streaming);
 string shared = Arg("--shared") ?? FindShared();
 int rounds = int.Parse(Arg("--rounds") ?? "3", CultureInfo.InvariantCulture);
 string output = Arg("--out") ?? Path.Combine(RepoRoot(), "docs", "benchmarks.md");
@@ -23,6 +23,9 @@ switch (suite)
 {
     case "explainer":
         text = header("Perturbation methods' overhead (issues 2 and 11)") + $"{rounds} rounds, interleaved.\n\n" + new ExplainerBenchmark(shared, rounds).Run(gradientFamily: false);
+        break;
+    case "sacam-batch":
+        text = header("Full SA-CAM by batch size (issue 11)") + new ExplainerBenchmark(shared, rounds).SaCamBatches([16, 32, 64]);
         break;
     case "gradient-family":
         text = header("Grad-CAM family per frame (issues 2 and 11)") + $"{rounds * 10} rounds, interleaved, as a video frame runs them.\n\n" + new ExplainerBenchmark(shared, rounds).Run(gradientFamily: true);

@@ -35,6 +35,14 @@ public sealed class CamEngine
     public IExplainableModel Model => _model;
     public int PerturbationBatchSize { get; }
 
+    /// <summary>
+    /// The batch for whole-image perturbation methods (Score-CAM, Group-CAM, full SA-CAM) on this model: 32 on ONNX
+    /// Runtime (full SA-CAM 0.93x the time of batch 16 there, 64 0.91x: docs/benchmarks.md, suite sacam-batch), 16 on
+    /// TorchSharp (its activations at larger batches cost memory for little gain). Video keeps 16: sacam-rt's budget
+    /// buys channels in small batches.
+    /// </summary>
+    public static int PreferredBatchSize(IExplainableModel model) => model is OnnxCnnModel { UsesFastEngine: true } ? 32 : 16;
+
     /// <summary>Explains <paramref name="input"/> [1, C, H, W] (normalized). Target: top-1 class, or self-similarity
     /// for a model without a classifier head. Layer: the model's default. A cancellation stops a perturbation method
     /// between two batches (OperationCanceledException); progress counts its perturbed images.</summary>

@@ -51,6 +51,9 @@ public sealed class OnnxCnnModel : IExplainableModel, Methods.IHasInputChannels,
     /// <summary>What runs the passes without gradients: the fast engine, or TorchSharp.</summary>
     public string Engine => _fast?.Description ?? "torchsharp";
 
+    /// <summary>True when no-gradient forwards run on the fast engine (ONNX Runtime).</summary>
+    public bool UsesFastEngine => _fast is not null;
+
     /// <summary>Why the fast engine is not used, when it was asked for by default and could not be (null otherwise).</summary>
     public string? EngineNote { get; private set; }
 
