@@ -52,19 +52,23 @@ public sealed class MedicalCliOptions
 
     /// <summary>A DICOM file or folder becomes a <see cref="DicomSource"/> (warnings on stderr); anything else goes to
     /// <paramref name="otherwise"/>. DICOM options on a source that is not DICOM are refused, naming them.</summary>
-    public static IFrameSource Open(string spec, MedicalOptions? medical, Func<string, IFrameSource> otherwise)
+    public static IFrameSource Open(string spec, MedicalOptions? medical, Func<string, IFrameSource> otherwise) =>
+        TryOpenDicom(spec, medical) ?? otherwise(spec);
+
+    /// <summary>The DICOM source, or null for anything else (then DICOM options are refused, naming them).</summary>
+    private static DicomSource? TryOpenDicom(string spec, MedicalOptions? medical)
     {
         if (DicomFile.IsDicomSource(spec)) return DicomSource.Open(spec, medical ?? new MedicalOptions(), Warn);
         if (medical is not null && (medical.Window is not null || medical.Windows is not null || medical.Series is not null || medical.Masks.Count > 0 || medical.InputRange is not null))
             throw new ArgumentException("--window, --windows, --series, --mask and --input-range apply to DICOM sources; this source is not DICOM (no 'DICM' at byte 128).");
-        return otherwise(spec);
+        return null;
     }
 
     /// <summary>An image for `explain`: a DICOM file's first frame (windowed and masked) with what the model sees
     /// instead when --input-range asks for raw values, or an image file.</summary>
     public static (Mat Picture, Mat? ModelImage) ReadImage(string path, MedicalOptions? medical)
     {
-        var source = Open(path, medical, _ => null!);
+        var source = TryOpenDicom(path, medical);
         if (source is null) return (SaCam.Imaging.ImageFile.ReadBgr(path), null);
         using var frame = System.Reactive.Linq.Observable.Wait(System.Reactive.Linq.Observable.FirstAsync(source.Frames()));
         return (frame.Image.Clone(), frame.ModelImage?.Clone());

@@ -35,12 +35,13 @@ public static class FleetReport
                 if (!Directory.Exists(folder)) continue;
                 var run = new RunFolder(folder);
                 var recording = plan.Recording(part.Recording);
+                var (width, height) = FrameSize(run); // once per part: it opens the part's video
                 int position = 0;
                 foreach (var r in run.ReadFrames())
                     rows.Add(new Row(recording.Id, Path.GetFileName(recording.Path), folder, position++, r["index"]?.GetValue<long>() ?? 0,
                         r["class"]?.GetValue<int>() ?? -1, r["label"]?.GetValue<string>() ?? "", r["score"]?.GetValue<double>() ?? 0,
                         r["peak"]?["x"]?.GetValue<double>(), r["peak"]?["y"]?.GetValue<double>(), r["entropy"]?.GetValue<double>(), r["explain_ms"]?.GetValue<double>(),
-                        FrameSize(run).Width, FrameSize(run).Height));
+                        width, height));
             }
         Directory.CreateDirectory(output);
         var summaries = rows.GroupBy(r => r.Recording).Select(Summarize).ToList();

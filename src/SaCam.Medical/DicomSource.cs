@@ -120,11 +120,7 @@ public sealed class DicomSource : IFrameSource, IRunExtrasSource
         values.ConvertTo(scaled, MatType.CV_32FC1, 255 / (high - low), -255 * low / (high - low));
         var bgr = new Mat();
         Cv2.Merge([scaled, scaled, scaled], bgr);
-        foreach (var mask in _options.Masks)
-        {
-            var clipped = mask & new Rect(0, 0, bgr.Width, bgr.Height);
-            if (clipped.Width > 0 && clipped.Height > 0) bgr[clipped].SetTo(Scalar.All(0));
-        }
+        BlackOut(bgr);
         return bgr;
     }
 
@@ -142,14 +138,20 @@ public sealed class DicomSource : IFrameSource, IRunExtrasSource
             else Cv2.Merge([greys[2], greys[1], greys[0]], bgr);
             foreach (var g in greys) g.Dispose();
         }
+        BlackOut(bgr);
+        return bgr;
+    }
+
+    /// <summary>The --mask regions set to zero (the picture and the model's values alike).</summary>
+    private void BlackOut(Mat image)
+    {
         foreach (var mask in _options.Masks)
         {
-            var clipped = mask & new Rect(0, 0, bgr.Width, bgr.Height);
+            var clipped = mask & new Rect(0, 0, image.Width, image.Height);
             if (clipped.Width <= 0 || clipped.Height <= 0)
-                throw new DicomException($"--mask {mask.X},{mask.Y},{mask.Width},{mask.Height} lies outside the {bgr.Width}x{bgr.Height} frame.");
-            bgr[clipped].SetTo(Scalar.Black);
+                throw new DicomException($"--mask {mask.X},{mask.Y},{mask.Width},{mask.Height} lies outside the {image.Width}x{image.Height} frame.");
+            image[clipped].SetTo(Scalar.All(0));
         }
-        return bgr;
     }
 
     /// <summary>The DICOM linear VOI function (PS3.3 C.11.2.1.2) to 8 bits; min-max of the frame without a window.</summary>

@@ -72,16 +72,18 @@ public static class ReviewBuilder
         var inline = new StringBuilder();
         long inlineBytes = 0;
         (int Width, int Height) size = (0, 0);
+        // Self-contained pages inline every chunk script, up to a size limit.
+        void Inline(string chunkScript)
+        {
+            if (!options.SelfContained) return;
+            inlineBytes += chunkScript.Length;
+            if (inlineBytes > options.MaxInlineBytes)
+                throw new InvalidOperationException($"A self-contained page would exceed {options.MaxInlineBytes >> 20} MB ({positions.Count} frames x {layers.Count} layers); write the default folder form (frames load lazily) or serve it with --serve.");
+            inline.Append("<script>").Append(chunkScript).Append("</script>\n");
+        }
         foreach (var layer in layers)
         {
-            var frameSize = WriteLayer(layer.Key, layer.Video, layer.Run, positions, framesDir, options, chunkScript =>
-            {
-                if (!options.SelfContained) return;
-                inlineBytes += chunkScript.Length;
-                if (inlineBytes > options.MaxInlineBytes)
-                    throw new InvalidOperationException($"A self-contained page would exceed {options.MaxInlineBytes >> 20} MB ({positions.Count} frames x {layers.Count} layers); write the default folder form (frames load lazily) or serve it with --serve.");
-                inline.Append("<script>").Append(chunkScript).Append("</script>\n");
-            });
+            var frameSize = WriteLayer(layer.Key, layer.Video, layer.Run, positions, framesDir, options, Inline);
             if (layer.Key == "original") size = frameSize;
         }
 
@@ -92,14 +94,7 @@ public static class ReviewBuilder
         {
             void Png(string key, Run run, string folder)
             {
-                var chunk = new ChunkWriter(key, framesDir, options.ChunkSize, positions.Count, script =>
-                {
-                    if (!options.SelfContained) return;
-                    inlineBytes += script.Length;
-                    if (inlineBytes > options.MaxInlineBytes)
-                        throw new InvalidOperationException($"A self-contained page would exceed {options.MaxInlineBytes >> 20} MB; write the default folder form (frames load lazily) or serve it with --serve.");
-                    inline.Append("<script>").Append(script).Append("</script>\n");
-                });
+                var chunk = new ChunkWriter(key, framesDir, options.ChunkSize, positions.Count, Inline);
                 for (int p = 0; p < positions.Count; p++)
                 {
                     var file = Path.Combine(run.Folder.SourceExtras, folder, $"{positions[p]:D6}.png");

@@ -157,21 +157,9 @@ public sealed class ServeBenchmark(string shared, string repoRoot)
     /// <summary>samples/EngineClient compiled for Mono as the tests do it, or null when Mono is not installed.</summary>
     private string? MonoHarness()
     {
-        if (!File.Exists("/usr/bin/mono") || !File.Exists("/usr/lib/mono/4.5/System.Core.dll")) return null;
+        if (!SaCam.TestSupport.MonoHarness.MonoInstalled) return null;
         string output = Path.Combine(Path.GetTempPath(), "sacam-bench", "EngineClient.exe");
-        if (File.Exists(output)) return output;
-        Directory.CreateDirectory(Path.GetDirectoryName(output)!);
-        string dotnet = Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "/usr/share/dotnet/dotnet";
-        string sdk = Directory.GetDirectories(Path.Combine(Path.GetDirectoryName(dotnet)!, "sdk")).Where(d => File.Exists(Path.Combine(d, "Roslyn", "bincore", "csc.dll"))).Order().Last();
-        var start = new ProcessStartInfo(dotnet);
-        foreach (var a in new[] { Path.Combine(sdk, "Roslyn", "bincore", "csc.dll"), "-nologo", "-nostdlib", "-noconfig", "-langversion:9", "-nullable:enable", "-unsafe", "-optimize",
-                     "-target:exe", "-out:" + output, "-r:/usr/lib/mono/4.5/mscorlib.dll", "-r:/usr/lib/mono/4.5/System.dll", "-r:/usr/lib/mono/4.5/System.Core.dll" }
-                     .Concat(Directory.GetFiles(Path.Combine(repoRoot, "plugins", "com.sacam.realtime", "Runtime", "Client"), "*.cs"))
-                     .Append(Path.Combine(repoRoot, "samples", "EngineClient", "Program.cs")))
-            start.ArgumentList.Add(a);
-        using var csc = Process.Start(start)!;
-        csc.WaitForExit();
-        return csc.ExitCode == 0 ? output : null;
+        return File.Exists(output) || SaCam.TestSupport.MonoHarness.Compile(repoRoot, output).Length == 0 ? output : null;
     }
 
     private Outcome UnderMono(string harness, int width, int height, string method, double seconds)

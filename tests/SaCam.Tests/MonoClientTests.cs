@@ -20,23 +20,9 @@ public class MonoClientTests : TempFolderTest
     /// <summary>The SDK's Roslyn (C# 9 forced) against /usr/lib/mono/4.5: what Unity does with the package's scripts.</summary>
     private static string CompileForMono()
     {
-        string dotnet = Environment.ProcessPath is { } p && Path.GetFileNameWithoutExtension(p) == "dotnet" ? p : "/usr/share/dotnet/dotnet";
-        var sdk = Directory.GetDirectories(Path.Combine(Path.GetDirectoryName(dotnet)!, "sdk"))
-            .Where(d => File.Exists(Path.Combine(d, "Roslyn", "bincore", "csc.dll"))).OrderBy(d => d).LastOrDefault()
-            ?? throw new InvalidOperationException($"no SDK with Roslyn/bincore/csc.dll beside {dotnet}");
-        string mono = "/usr/lib/mono/4.5", output = Path.Combine(Path.GetTempPath(), $"sacam-mono-{Environment.ProcessId}", "EngineClient.exe");
-        Directory.CreateDirectory(Path.GetDirectoryName(output)!);
-        var sources = Directory.GetFiles(Path.Combine(SharedData.RepoRoot, "plugins", "com.sacam.realtime", "Runtime", "Client"), "*.cs")
-            .Append(Path.Combine(SharedData.RepoRoot, "samples", "EngineClient", "Program.cs"));
-        var start = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { Path.Combine(sdk, "Roslyn", "bincore", "csc.dll"), "-nologo", "-nostdlib", "-noconfig", "-langversion:9", "-nullable:enable",
-                     "-unsafe", "-warnaserror", "-optimize", "-target:exe", "-out:" + output,
-                     "-r:" + Path.Combine(mono, "mscorlib.dll"), "-r:" + Path.Combine(mono, "System.dll"), "-r:" + Path.Combine(mono, "System.Core.dll") }.Concat(sources))
-            start.ArgumentList.Add(a);
-        using var csc = Process.Start(start)!;
-        string said = csc.StandardOutput.ReadToEnd() + csc.StandardError.ReadToEnd();
-        csc.WaitForExit();
-        if (csc.ExitCode != 0) throw new InvalidOperationException("the client does not compile as C# 9 against Mono's assemblies:\n" + said);
+        string output = Path.Combine(Path.GetTempPath(), $"sacam-mono-{Environment.ProcessId}", "EngineClient.exe");
+        string errors = MonoHarness.Compile(SharedData.RepoRoot, output);
+        if (errors.Length > 0) throw new InvalidOperationException("the client does not compile as C# 9 against Mono's assemblies:\n" + errors);
         return output;
     }
 
