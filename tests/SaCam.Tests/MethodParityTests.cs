@@ -80,6 +80,10 @@ public class MethodParityTests
         // depends on the last bit of the upsampling arithmetic (libtorch 2.10 vs PyTorch 1.13). They are held to the
         // one-pixel effect (1e-2); every other channel to 1e-3.
         var ties = TieChannels(inputs.Activations, 0.5);
+        // The fixture scored every live channel on its own; this implementation runs one pair of images per distinct
+        // normalized map, and the S checks below hold for every channel, duplicates included.
+        var live = (CamMath.ChannelSpan(inputs.Activations) > 1e-8).nonzero().flatten();
+        long distinct = DuplicateChannels.Find(inputs.Activations, live).Distinct.shape[0];
         var expectedS = c.Load("sacam_S");
         var scale = expectedS.abs().max();
         var error = (computed.Parts["S"] - expectedS).abs() / scale;
@@ -91,6 +95,8 @@ public class MethodParityTests
             Assert.That(tieError, Is.LessThanOrEqualTo(1e-2), $"{c} sacam S (channels with a pixel at tau)");
             long exempted = ties.logical_and(error > 1e-3).sum().item<long>();
             Assert.That(exempted, Is.LessThanOrEqualTo(expectedS.shape[0] / 100), $"{c}: channels that need the tie exemption");
+            Assert.That(inputs.Perturbations.ImagesRun, Is.EqualTo(2 * distinct), $"{c}: two images per distinct map");
+            Assert.That(distinct, Is.LessThan(live.shape[0] * 0.95), $"{c}: duplicate maps found (8-9% of live channels on MobileNetV2)");
             foreach (var part in new[] { "K", "Q", "SA" })
                 Compare.RelativeWithin(computed.Parts[part], c.Load("sacam_" + part), 1e-3, $"{c} sacam {part}");
             Compare.RelativeWithin(computed.ChannelWeights!, c.Load("sacam_w"), 1e-3, $"{c} sacam w");

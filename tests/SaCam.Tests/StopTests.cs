@@ -96,13 +96,13 @@ public class StopTests : TempFolderTest
         var frames = Enumerable.Range(0, 3).Select(_ =>
         {
             using var r = engine.Explain(x, rt);
-            return (Scored: r.Diagnostics["channels_scored"], Live: r.Diagnostics["channels_live"]);
+            return (Scored: r.Diagnostics["channels_scored"], Covered: r.Diagnostics["channels_covered"], Live: r.Diagnostics["channels_live"]);
         }).ToList();
         Assert.Multiple(() =>
         {
             Assert.That(frames[0].Scored, Is.EqualTo(1), "the first frame probes the cost");
-            Assert.That(frames[1].Scored, Is.EqualTo(frames[1].Live).And.GreaterThan(1), "then every live channel");
-            Assert.That(frames[2].Scored, Is.EqualTo(frames[2].Live));
+            Assert.That(frames[1].Covered, Is.EqualTo(frames[1].Live).And.GreaterThan(1), "then every live channel");
+            Assert.That(frames[2].Covered, Is.EqualTo(frames[2].Live));
         });
     }
 

@@ -80,6 +80,7 @@ public sealed class SaCam(SaCamOptions? options = null) : ICamMethod
 /// <summary>
 /// SA-CAM's score term S (eq. 12, Alg. 2 lines 5-10), batched: each live channel contributes two images, its key
 /// area U_seg (input where the heat map is at least tau, 0 elsewhere) and its perturbation U_pert, run together.
+/// Channels with the same normalized map share their two images (<see cref="DuplicateChannels"/>).
 /// </summary>
 public static class SaCamScores
 {
@@ -87,23 +88,32 @@ public static class SaCamScores
     public static Tensor Compute(CamInputs inputs, SaCamOptions options, Tensor? channels)
     {
         using var scope = NewDisposeScope();
+        return Measure(inputs, options, channels).Scores.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// S of <paramref name="channels"/> (all live channels when null), and of every live channel with the same
+    /// normalized map as one of them, which costs nothing more: Scores [K] (0 where not measured) and Measured [K]
+    /// (bool: the channels that got a score).
+    /// </summary>
+    /// <param name="duplicates">The live channels' groups, when the caller has found them already.</param>
+    public static (Tensor Scores, Tensor Measured) Measure(CamInputs inputs, SaCamOptions options, Tensor? channels, DuplicateChannels? duplicates = null)
+    {
+        using var scope = NewDisposeScope();
         var x = inputs.Input;
         var liveMask = CamMath.ChannelSpan(inputs.Activations) > options.DeadChannelSpan;
-        if (channels is not null)
-        {
-            var chosen = zeros_like(liveMask);
-            chosen.index_fill_(0, channels.to(x.device), true);
-            liveMask = liveMask.logical_and(chosen);
-        }
         var live = liveMask.nonzero().flatten();
+        duplicates ??= DuplicateChannels.Find(inputs.Activations, live);
+        var groups = GroupsToRun(duplicates, live, channels, inputs.Channels);
+        var run = duplicates.Distinct.index_select(0, groups);
         var background = Background(x, options);
         var tau = options.Tau;
-        var confidences = inputs.Perturbations.Run(live.shape[0] * 2,
+        var confidences = inputs.Perturbations.Run(run.shape[0] * 2,
             (start, length) =>
             {
                 // granularity 2 keeps each channel's two images in one batch.
                 // U_heat of this batch's channels only: [b, 1, H, W] (never all K at input resolution at once).
-                var idx = live.narrow(0, start / 2, length / 2);
+                var idx = run.narrow(0, start / 2, length / 2);
                 var h = CamMath.ChannelMasks(inputs.Activations.index_select(1, idx), inputs.InputSize).unsqueeze(1);
                 var seg = x * (h >= tau).to_type(x.dtype);
                 var pert = x * h + background * (1 - h);
@@ -111,10 +121,23 @@ public static class SaCamScores
             },
             output => InterleavedConfidence(inputs, output),
             granularity: 2);
-        var pairs = confidences.reshape(-1, 2);                                     // [live, (seg, pert)]
-        var s = zeros(inputs.Channels, dtype: x.dtype, device: x.device);
-        s.index_copy_(0, live, pairs[.., 0] * (1 + pairs[.., 1]));
-        return s.MoveToOuterDisposeScope();
+        var pairs = confidences.reshape(-1, 2);                                     // [groups run, (seg, pert)]
+        long groupCount = duplicates.Distinct.shape[0];
+        var groupScores = zeros(groupCount, dtype: x.dtype, device: x.device).index_copy_(0, groups, pairs[.., 0] * (1 + pairs[.., 1]));
+        var groupMeasured = zeros(groupCount, ScalarType.Bool, device: x.device).index_fill_(0, groups, true);
+        var s = zeros(inputs.Channels, dtype: x.dtype, device: x.device).index_copy_(0, live, groupScores.index_select(0, duplicates.RepresentativeOf));
+        var measured = zeros(inputs.Channels, ScalarType.Bool, device: x.device).index_copy_(0, live, groupMeasured.index_select(0, duplicates.RepresentativeOf));
+        return (s.MoveToOuterDisposeScope(), measured.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>Positions in <see cref="DuplicateChannels.Distinct"/> of the groups that hold a wanted live channel.</summary>
+    private static Tensor GroupsToRun(DuplicateChannels duplicates, Tensor live, Tensor? channels, long channelCount)
+    {
+        long groupCount = duplicates.Distinct.shape[0];
+        if (channels is null) return arange(groupCount, dtype: ScalarType.Int64, device: live.device);
+        var wanted = zeros(channelCount, ScalarType.Bool, device: live.device).index_fill_(0, channels.to(live.device), true);
+        var wantedGroups = duplicates.RepresentativeOf.masked_select(wanted.index_select(0, live));
+        return zeros(groupCount, ScalarType.Bool, device: live.device).index_fill_(0, wantedGroups, true).nonzero().flatten();
     }
 
     /// <summary>A batch holds [seg_1..seg_b, pert_1..pert_b]; returns confidences ordered seg_1, pert_1, seg_2, ...</summary>

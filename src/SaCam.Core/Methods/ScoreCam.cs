@@ -5,7 +5,8 @@ namespace SaCam.Core.Methods;
 /// <summary>
 /// Score-CAM (Wang et al. 2020) as pytorch-grad-cam computes it: each channel, upsampled and min-max normalized,
 /// masks the input; w = softmax over channels of the target's score (the logit) on the masked inputs.
-/// Channels whose activation is constant give an all-zero mask: they share one forward pass instead of one each.
+/// Channels whose activation is constant give an all-zero mask: they share one forward pass instead of one each;
+/// channels with the same normalized map share theirs too (<see cref="DuplicateChannels"/>).
 /// </summary>
 public sealed class ScoreCam : ChannelWeightedCam
 {
@@ -22,10 +23,12 @@ public sealed class ScoreCam : ChannelWeightedCam
 
         // Masks are built per batch, as SA-CAM's are: all K at input resolution at once would be K x H x W floats
         // (1280 x 224 x 224: 257 MB for MobileNetV2) held for the whole method.
-        var liveScores = inputs.Perturbations.Run(live.shape[0],
-            (start, length) => x * CamMath.ChannelMasks(inputs.Activations.index_select(1, live.narrow(0, start, length)), inputs.InputSize).unsqueeze(1),
+        var duplicates = DuplicateChannels.Find(inputs.Activations, live);
+        var distinct = duplicates.Distinct;
+        var distinctScores = inputs.Perturbations.Run(distinct.shape[0],
+            (start, length) => x * CamMath.ChannelMasks(inputs.Activations.index_select(1, distinct.narrow(0, start, length)), inputs.InputSize).unsqueeze(1),
             inputs.Target.Score);
-        scores.index_copy_(0, live, liveScores);
+        scores.index_copy_(0, live, distinctScores.index_select(0, duplicates.RepresentativeOf));
         if (live.shape[0] < inputs.Channels)
         {
             var zeroInputScore = inputs.Perturbations.Run(1, (_, _) => zeros_like(x), inputs.Target.Score);

@@ -99,16 +99,21 @@ public sealed class RealtimeSaCam : ICamMethod, IDisposable
         double affordable = _costPerImageMs is double costMs
             ? Math.Floor(Math.Max(0, budgetMs + _carriedMs - spentMs) / (2 * costMs))
             : 1;
-        long liveCount = live.sum().item<long>();
-        long channelCount = (long)Math.Min(liveCount, Math.Max(Options.MinChannelsPerFrame, affordable));
+        var liveChannels = live.nonzero().flatten();
+        long liveCount = liveChannels.shape[0];
+        var duplicates = DuplicateChannels.Find(inputs.Activations, liveChannels);
+        long channelCount = (long)Math.Min(duplicates.Distinct.shape[0], Math.Max(Options.MinChannelsPerFrame, affordable));
 
-        var chosen = ChooseChannels(known, live, channelCount, sa.Temperature);
-        long scored = chosen.shape[0];
+        var chosen = ChooseChannels(known, live, channelCount, sa.Temperature, duplicates, liveChannels);
+        long scored = chosen.shape[0], covered = 0;
         if (scored > 0)
         {
             double before = inputs.Clock.NowMs;
-            var fresh = SaCamScores.Compute(inputs, sa, chosen);
-            _cache.Store(chosen, fresh);
+            // Live channels with the same normalized map as a chosen one get its score with it, for free.
+            var (fresh, freshMask) = SaCamScores.Measure(inputs, sa, chosen, duplicates);
+            var measuredChannels = freshMask.nonzero().flatten();
+            _cache.Store(measuredChannels, fresh);
+            covered = measuredChannels.shape[0];
             double perImage = (inputs.Clock.NowMs - before) / (2.0 * scored);
             _costPerImageMs = _costPerImageMs is double old ? old + Options.CostSmoothing * (perImage - old) : perImage;
         }
@@ -134,7 +139,10 @@ public sealed class RealtimeSaCam : ICamMethod, IDisposable
             ["budget_ms"] = budgetMs,
             ["carried_ms"] = _carriedMs,
             ["used_ms"] = usedMs,
+            // Channels whose two perturbed images ran this frame, and the live channels that got a fresh score from
+            // them (with the channels that share a scored one's normalized map).
             ["channels_scored"] = scored,
+            ["channels_covered"] = covered,
             ["channels_live"] = liveCount,
             ["cache_coverage"] = liveCount == 0 ? 1 : scoredCount / (double)liveCount,
             // Staleness: the share of the map's weight resting on guessed (never scored) channels, and the
@@ -219,12 +227,15 @@ public sealed class RealtimeSaCam : ICamMethod, IDisposable
     /// with the scene change since it was scored). That is greedy on the confidence lambda of
     /// <see cref="ShrinkScoreTerm"/>: each channel scored adds what it can to the measured share of the weight.
     /// </summary>
-    private Tensor ChooseChannels(Tensor known, Tensor live, long count, double temperature)
+    private Tensor ChooseChannels(Tensor known, Tensor live, long count, double temperature, DuplicateChannels duplicates, Tensor liveChannels)
     {
         if (count <= 0) return empty(0, ScalarType.Int64, device: known.device);
         var untrusted = 1 - Trust(_cache.Age.isfinite());
-        var priority = where(live, WeightBound(known, live, temperature) * untrusted, full_like(known, -1));
-        return priority.topk((int)count).indexes;
+        var priority = (WeightBound(known, live, temperature) * untrusted).index_select(0, liveChannels);
+        // Channels with the same normalized map are scored by one pair of images: rank each group by its most urgent
+        // member, and run the group's first channel.
+        var groupPriority = duplicates.GroupMaximum(priority);
+        return duplicates.Distinct.index_select(0, groupPriority.topk((int)count).indexes);
     }
 
     /// <summary>
