@@ -40,3 +40,20 @@ public class DuplicateChannelsTests
         });
     }
 }
+
+/// <summary>The blur as banded matrix products gives the numbers of the reflect-padded separable convolution.</summary>
+public class GaussianBlurTests
+{
+    [TestCase(224, 224, 10.0, null)]
+    [TestCase(40, 64, 3.0, null)]
+    [TestCase(8, 12, 10.0, null)]   // pad past the reflect limit: the edge is replicated
+    [TestCase(60, 60, 50.0, 51)]
+    public void Matrix_products_equal_the_convolution(int height, int width, double sigma, int? kernel)
+    {
+        using var scope = NewDisposeScope();
+        var x = randn(2, 3, height, width, generator: new Generator(5));
+        var byProducts = GaussianBlur.Apply(x, sigma, kernel);
+        var byConvolution = GaussianBlur.Convolve(x, sigma, kernel is int k ? k / 2 : (int)Math.Ceiling(3 * sigma));
+        Assert.That((byProducts - byConvolution).abs().max().item<float>(), Is.LessThan(1e-5f));
+    }
+}

@@ -101,13 +101,13 @@ public sealed class RealtimeSaCam : ICamMethod, IDisposable
             : 1;
         var liveChannels = live.nonzero().flatten();
         long liveCount = liveChannels.shape[0];
-        var duplicates = DuplicateChannels.Find(inputs.Activations, liveChannels);
-        long channelCount = (long)Math.Min(duplicates.Distinct.shape[0], Math.Max(Options.MinChannelsPerFrame, affordable));
-
-        var chosen = ChooseChannels(known, live, channelCount, sa.Temperature, duplicates, liveChannels);
-        long scored = chosen.shape[0], covered = 0;
-        if (scored > 0)
+        long channelCount = (long)Math.Min(liveCount, Math.Max(Options.MinChannelsPerFrame, affordable));
+        long scored = 0, covered = 0;
+        if (channelCount > 0)
         {
+            var duplicates = DuplicateChannels.Find(inputs.Activations, liveChannels);
+            var chosen = ChooseChannels(known, live, Math.Min(channelCount, duplicates.Distinct.shape[0]), sa.Temperature, duplicates, liveChannels);
+            scored = chosen.shape[0];
             double before = inputs.Clock.NowMs;
             // Live channels with the same normalized map as a chosen one get its score with it, for free.
             var (fresh, freshMask) = SaCamScores.Measure(inputs, sa, chosen, duplicates);
