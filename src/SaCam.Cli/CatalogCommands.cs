@@ -25,7 +25,7 @@ public static class MethodsCommand
             foreach (var id in catalog.MethodIds.Except(MethodRegistry.Ids))
                 Console.WriteLine($"{id,-11} {"plugin",-13} (from a plugin; see `sacam plugins`)");
             Console.WriteLine();
-            Console.WriteLine("gradient: milliseconds per image, video rate. budgeted: sacam-rt follows --budget-ms (auto: about 1.5x a gradient pass).");
+            Console.WriteLine("gradient: milliseconds per image, video rate. budgeted: sacam-rt follows --budget-ms (auto: about 2x a gradient pass).");
             Console.WriteLine("perturbation: hundreds to thousands of forwards, seconds to minutes per image on a CPU (progress is shown).");
             return CliRunner.Ok;
         }));

@@ -33,7 +33,7 @@ public static class VideoCommand
         var labelsOffset = ModelOptions.LabelsOffset();
         var others = string.Join(", ", MethodRegistry.Ids.Where(id => id != "sacam-rt"));
         var method = new Option<string>("--method") { Description = $"sacam-rt (default: SA-CAM under a per-frame budget), none (classify only), or {others}.", DefaultValueFactory = _ => "sacam-rt" };
-        var budget = new Option<string>("--budget-ms") { Description = "sacam-rt: per-frame time budget in ms, or auto (1.5x the measured forward and backward).", DefaultValueFactory = _ => "auto" };
+        var budget = new Option<string>("--budget-ms") { Description = "sacam-rt: per-frame time budget in ms, or auto (2x the measured forward and backward).", DefaultValueFactory = _ => "auto" };
         budget.Validators.Add(r =>
         {
             try { RealtimeSaCamOptions.ParseBudget(r.GetValueOrDefault<string>() ?? "auto"); }

@@ -3,6 +3,7 @@ using SaCam.Benchmarks;
 using SaCam.Core;
 
 // Usage: dotnet run -c Release --project tests/SaCam.Benchmarks -- --suite NAME [--shared DIR] [--rounds N] [--budget-ms N]
+//        [--auto-factors F,F (throughput: auto budgets to compare beside the default)]
 //        [--step N] [--smoothing A] [--device cpu|cuda|cuda:N] [--out docs/benchmarks.md]
 string suite = Arg("--suite") ?? "explainer";
 // The video suites (and the per-frame gradient family) run as `sacam video` does (Streaming); the batched ones as
@@ -34,7 +35,8 @@ switch (suite)
         text = header("Engines: ONNX Runtime and TorchSharp (issue 11)") + new EngineBenchmark(shared, rounds).Run();
         break;
     case "throughput":
-        text = header("Video throughput (issue 5)") + video.Throughput(budget, int.Parse(Arg("--frames") ?? "100"), rounds);
+        text = header("Video throughput (issue 5)") + video.Throughput(budget, int.Parse(Arg("--frames") ?? "100"), rounds,
+            Arg("--auto-factors")?.Split(',').Select(f => double.Parse(f, CultureInfo.InvariantCulture)).ToArray());
         break;
     case "latency":
         text = header("sacam-rt latency over budgets (issue 5)") + video.LatencyOverBudgets([25, 50, 100, 200, 400, 800], int.Parse(Arg("--frames") ?? "60"));
@@ -45,6 +47,9 @@ switch (suite)
         break;
     case "fidelity-curve":
         text = header("sacam-rt fidelity versus budget (issue 11)") + video.FidelityCurve([40, 100, 200, 400, 800, null], int.Parse(Arg("--step") ?? "5"));
+        break;
+    case "default-budget":
+        text = header("sacam-rt at the default budget (issue 11)") + video.ChannelsAtTheDefaultBudget(rounds);
         break;
     case "gpu":
         // One script's worth (build/gpu-benchmark.sh): budgets a GPU can afford at 30 fps, and the plain-forward rate.
@@ -68,7 +73,7 @@ switch (suite)
         text = header("Memory over a long run (issue 5)") + video.Memory(budget, 200, int.Parse(Arg("--frames") ?? "2000"));
         break;
     default:
-        throw new ArgumentException($"unknown --suite {suite}: explainer, engines, throughput, latency, fidelity, fidelity-curve, fidelity-floor, memory, serve, dicom, fleet");
+        throw new ArgumentException($"unknown --suite {suite}: explainer, sacam-batch, gradient-family, engines, throughput, latency, fidelity, fidelity-curve, default-budget, gpu, fidelity-floor, memory, serve, dicom, fleet");
 }
 // A variant of a suite keeps its own section beside the main one.
 string section = suite == "fidelity-floor" && args.Contains("--next-only") ? "fidelity-floor-next" : suite;

@@ -31,40 +31,71 @@ public sealed class VideoBenchmark(string sharedRoot, string cacheDir, TorchShar
     private string CacheTag => device is null || device.type == TorchSharp.DeviceType.CPU ? "" : $"_{device.type}{device.index}".ToLowerInvariant();
 
     /// <summary>Frames per second of the whole pipeline (decode, preprocess, explain, overlay, encode), interleaved rounds.</summary>
-    public string Throughput(double? budgetMs, int frames, int rounds)
+    /// <param name="autoFactors">Auto-budget factors to compare beside the default (with no fixed budget).</param>
+    public string Throughput(double? budgetMs, int frames, int rounds, double[]? autoFactors = null)
     {
         using var model = LoadModel();
-        var contenders = new List<(string, Func<double>)>
+        var contenders = new List<(string, Func<PipelineRun>)>
         {
             ("none (plain forward)", () => RunPipeline(model, null, frames)),
             ("gradcam", () => RunPipeline(model, new GradCam(), frames)),
             ($"sacam-rt (budget {budgetMs?.ToString() ?? "auto"} ms)", () => RunPipeline(model, new RealtimeSaCam(new RealtimeSaCamOptions { BudgetMs = budgetMs }), frames)),
         };
-        var fps = contenders.ToDictionary(c => c.Item1, _ => new List<double>());
+        foreach (var factor in budgetMs is null ? autoFactors ?? [] : [])
+            contenders.Add(($"sacam-rt (auto budget x{factor.ToString(CultureInfo.InvariantCulture)})",
+                () => RunPipeline(model, new RealtimeSaCam(new RealtimeSaCamOptions { AutoBudgetFactor = factor }), frames)));
+        var runs = contenders.ToDictionary(c => c.Item1, _ => new List<PipelineRun>());
         for (int r = 0; r < rounds; r++)
-            foreach (var (name, run) in contenders) fps[name].Add(run());
-        var baseline = fps[contenders[0].Item1];
+            foreach (var (name, run) in contenders) runs[name].Add(run());
+        var baseline = runs[contenders[0].Item1].Select(x => x.Fps).ToList();
         var text = new StringBuilder();
         text.AppendLine($"### Throughput: lane_dashcam.mp4 (960x540), first {frames} frames, exact mode, mp4v output, {rounds} interleaved rounds");
         text.AppendLine();
-        text.AppendLine("| pipeline | fps (median) | ratio to plain forward (median of per-round ratios) | goal |");
-        text.AppendLine("| --- | ---: | ---: | --- |");
+        text.AppendLine("| pipeline | fps (median) | ratio to plain forward (median of per-round ratios) | channels scored a frame (mean) | channels covered a frame (mean) | goal |");
+        text.AppendLine("| --- | ---: | ---: | ---: | ---: | --- |");
         foreach (var (name, _) in contenders)
+        {
+            var fps = runs[name].Select(x => x.Fps).ToList();
+            bool realtime = name.StartsWith("sacam-rt");
+            string Channels(Func<PipelineRun, double> pick) => realtime ? Measure.Median(runs[name].Select(pick).ToList()).ToString("F2", CultureInfo.InvariantCulture) : "";
             text.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {name} | {Measure.Median(fps[name]):F1} | {Measure.MedianRatio(fps[name], baseline):F2}x | {(name.StartsWith("sacam-rt") ? ">= 0.5x" : "")} |"));
+                $"| {name} | {Measure.Median(fps):F1} | {Measure.MedianRatio(fps, baseline):F2}x | {Channels(x => x.ChannelsScored)} | {Channels(x => x.ChannelsCovered)} | {(realtime ? ">= 0.5x" : "")} |"));
+        }
         return text.ToString();
     }
 
-    private double RunPipeline(IExplainableModel model, ICamMethod? method, int frames)
+    private readonly record struct PipelineRun(double Fps, double ChannelsScored, double ChannelsCovered);
+
+    private PipelineRun RunPipeline(IExplainableModel model, ICamMethod? method, int frames)
     {
         var output = Path.Combine(cacheDir, "throughput.mp4");
         using var explainer = new FrameExplainer(model, method);
         var pipeline = new VideoPipeline(VideoCaptureSource.File(Clip("lane_dashcam.mp4")), explainer, new FrameRenderer(new RenderOptions()),
             new PipelineOptions { MaxFrames = frames });
+        var tally = new DiagnosticsTally();
         var clock = Stopwatch.StartNew();
-        var result = pipeline.Run([new VideoFileSink(output, 25)]);
+        var result = pipeline.Run([new VideoFileSink(output, 25), tally]);
         if (result.Error is not null) throw result.Error;
-        return result.FramesWritten / clock.Elapsed.TotalSeconds;
+        double seconds = clock.Elapsed.TotalSeconds;
+        (method as IDisposable)?.Dispose();
+        return new PipelineRun(result.FramesWritten / seconds, tally.Mean("channels_scored"), tally.Mean("channels_covered"));
+    }
+
+    /// <summary>A sink that only adds up the explanations' diagnostics.</summary>
+    private sealed class DiagnosticsTally : IFrameSink
+    {
+        private readonly Dictionary<string, double> _sums = [];
+        private long _frames;
+
+        public void Write(AnnotatedFrame frame)
+        {
+            _frames++;
+            foreach (var (key, value) in frame.Explanation.Diagnostics) _sums[key] = _sums.GetValueOrDefault(key) + value;
+        }
+
+        public double Mean(string key) => _frames == 0 ? 0 : _sums.GetValueOrDefault(key) / _frames;
+
+        public void Dispose() { }
     }
 
     /// <summary>Per-frame explain latency p50/p95 of sacam-rt at several budgets (and end-to-end latency in exact mode).</summary>
@@ -151,8 +182,8 @@ public sealed class VideoBenchmark(string sharedRoot, string cacheDir, TorchShar
         var text = new StringBuilder();
         text.AppendLine($"### Fidelity versus budget: lane_dashcam.mp4 (221 frames), every {step}th frame compared with full SA-CAM, MobileNetV2 on {model.Engine}");
         text.AppendLine();
-        text.AppendLine("| budget ms | median Pearson with full SA-CAM | median error ratio to Grad-CAM's | the same from frame 30 on | channels scored per frame | explain fps | goal |");
-        text.AppendLine("| ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+        text.AppendLine("| budget ms | median Pearson with full SA-CAM | median error ratio to Grad-CAM's | the same from frame 30 on | channels scored per frame | channels covered per frame | explain fps | goal |");
+        text.AppendLine("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
         foreach (var budget in budgets)
         {
             var stats = new RunStatistics();
@@ -160,16 +191,81 @@ public sealed class VideoBenchmark(string sharedRoot, string cacheDir, TorchShar
             var late = rows.Where(r => r.Index >= 30).ToList();
             string goal = budget switch { 400 => "r >= 0.99, ratio <= 0.25", null => "ratio < 1 from frame 30 on", _ => "" };
             text.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {(budget is double b ? b.ToString(CultureInfo.InvariantCulture) : $"auto ({Measure.Median(stats.Budgets):F0})")} | {Measure.Median(rows.Select(r => r.Rt).ToList()):F4} | {Measure.Median(Closer(rows)):F2} | {Measure.Median(Closer(late)):F2} | {stats.Channels.Average():F2} | {stats.Channels.Count / stats.Seconds:F1} | {goal} |"));
+                $"| {(budget is double b ? b.ToString(CultureInfo.InvariantCulture) : $"auto ({Measure.Median(stats.Budgets):F0})")} | {Measure.Median(rows.Select(r => r.Rt).ToList()):F4} | {Measure.Median(Closer(rows)):F2} | {Measure.Median(Closer(late)):F2} | {stats.Channels.Average():F2} | {stats.Covered.Average():F2} | {stats.Channels.Count / stats.Seconds:F1} | {goal} |"));
             Console.Error.WriteLine(text.ToString().Split('\n')[^2]);
         }
         return text.ToString();
+    }
+
+    /// <summary>
+    /// Channels a frame at the default budget before issue 11 (the same model on TorchSharp alone, the fixed 40 ms that
+    /// was the default) and now (ONNX Runtime for the forwards, the automatic budget), interleaved over the whole of
+    /// lane_dashcam.mp4. The "before" side runs today's code otherwise (faster blur, shared maps), so it flatters the
+    /// old default rather than the new one.
+    /// </summary>
+    public string ChannelsAtTheDefaultBudget(int rounds)
+    {
+        string path = Path.Combine(sharedRoot, "models", "mobilenet_v2_1.0_224.onnx");
+        using var before = OnnxCnnModel.Load(path, device, engine: new SaCam.Core.Engines.EngineOptions { Kind = SaCam.Core.Engines.EngineKind.TorchSharp });
+        using var now = LoadModel();
+        var contenders = new (string Name, OnnxCnnModel Model, double? Budget)[]
+        {
+            ($"before: {before.Engine}, fixed 40 ms", before, 40),
+            ($"now: {now.Engine}, auto", now, null),
+        };
+        var stats = contenders.ToDictionary(c => c.Name, _ => new List<RunStatistics>());
+        for (int r = 0; r < rounds; r++)
+            foreach (var c in contenders)
+            {
+                var run = new RunStatistics();
+                ExplainClip(c.Model, c.Budget, run);
+                stats[c.Name].Add(run);
+            }
+        var text = new StringBuilder();
+        text.AppendLine($"### sacam-rt at the default budget, before and after issue 11: lane_dashcam.mp4 (221 frames, explain only), {rounds} interleaved rounds");
+        text.AppendLine();
+        text.AppendLine("| configuration | channels scored a frame | channels covered a frame | budget ms (median) | explain fps |");
+        text.AppendLine("| --- | ---: | ---: | ---: | ---: |");
+        foreach (var c in contenders)
+        {
+            var runs = stats[c.Name];
+            text.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {c.Name} | {Measure.Median(runs.Select(x => x.Channels.Average()).ToList()):F2} | {Measure.Median(runs.Select(x => x.Covered.Average()).ToList()):F2} | {Measure.Median(runs.SelectMany(x => x.Budgets).ToList()):F0} | {Measure.Median(runs.Select(x => x.Channels.Count / x.Seconds).ToList()):F1} |"));
+        }
+        double Ratio(Func<RunStatistics, double> pick) =>
+            Measure.Median(stats[contenders[1].Name].Select(pick).ToList()) / Measure.Median(stats[contenders[0].Name].Select(pick).ToList());
+        text.AppendLine();
+        text.AppendLine(string.Create(CultureInfo.InvariantCulture,
+            $"Now against before: {Ratio(x => x.Channels.Average()):F1}x the channels scored a frame, {Ratio(x => x.Covered.Average()):F1}x the channels covered (goal: 3x)."));
+        return text.ToString();
+    }
+
+    private void ExplainClip(OnnxCnnModel model, double? budgetMs, RunStatistics stats)
+    {
+        var engine = new CamEngine(model);
+        using var rt = new RealtimeSaCam(new RealtimeSaCamOptions { BudgetMs = budgetMs });
+        foreach (var frame in VideoCaptureSource.File(Clip("lane_dashcam.mp4")).Frames().ToEnumerable())
+        {
+            using (frame)
+            using (var scope = NewDisposeScope())
+            {
+                var (x, _) = ImagePreprocessor.ToTensor(frame.Image, model.Preprocess, model.Device);
+                var clock = Stopwatch.StartNew();
+                using var result = engine.Explain(x, rt);
+                stats.Seconds += clock.Elapsed.TotalSeconds;
+                stats.Channels.Add(result.Diagnostics["channels_scored"]);
+                stats.Covered.Add(result.Diagnostics["channels_covered"]);
+                stats.Budgets.Add(result.Diagnostics["budget_ms"]);
+            }
+        }
     }
 
     /// <summary>What a sacam-rt run did on every frame: the channels it scored, its budget, its own explain time.</summary>
     private sealed class RunStatistics
     {
         public List<double> Channels { get; } = [];
+        /// <summary>Live channels given a fresh score a frame (the scored ones and those sharing their maps).</summary>
+        public List<double> Covered { get; } = [];
         public List<double> Budgets { get; } = [];
         public double Seconds { get; set; }
     }
@@ -191,6 +287,7 @@ public sealed class VideoBenchmark(string sharedRoot, string cacheDir, TorchShar
                 {
                     stats.Seconds += clock.Elapsed.TotalSeconds;
                     stats.Channels.Add(realtime.Diagnostics["channels_scored"]);
+                    stats.Covered.Add(realtime.Diagnostics["channels_covered"]);
                     stats.Budgets.Add(realtime.Diagnostics["budget_ms"]);
                 }
                 if (frame.Index % step != 0) continue;

@@ -107,6 +107,10 @@ public static class SaCamScores
         var groups = GroupsToRun(duplicates, live, channels, inputs.Channels);
         var run = duplicates.Distinct.index_select(0, groups);
         var background = Background(x, options);
+        // Both images of a channel as base + mask * difference: U_seg = 0 + [h >= tau] * x and
+        // U_pert = blur + h * (x - blur) (eq. 13 rearranged), so a batch is built in two passes over its pixels.
+        var differences = stack([x, x - background]);          // [2, 1, C, H, W]
+        var bases = stack([zeros_like(x), background]);
         var tau = options.Tau;
         var confidences = inputs.Perturbations.Run(run.shape[0] * 2,
             (start, length) =>
@@ -115,9 +119,8 @@ public static class SaCamScores
                 // U_heat of this batch's channels only: [b, 1, H, W] (never all K at input resolution at once).
                 var idx = run.narrow(0, start / 2, length / 2);
                 var h = CamMath.ChannelMasks(inputs.Activations.index_select(1, idx), inputs.InputSize).unsqueeze(1);
-                var seg = x * (h >= tau).to_type(x.dtype);
-                var pert = x * h + background * (1 - h);
-                return cat([seg, pert]);
+                var masks = stack([(h >= tau).to_type(x.dtype), h]);  // [2, b, 1, H, W]
+                return masks.mul(differences).add_(bases).flatten(0, 1); // [2b, C, H, W]: seg_1..seg_b, pert_1..pert_b
             },
             output => InterleavedConfidence(inputs, output),
             granularity: 2);

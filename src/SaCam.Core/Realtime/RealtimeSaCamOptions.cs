@@ -15,11 +15,12 @@ public sealed record RealtimeSaCamOptions
     /// here, so 40 ms never bought a channel); a budget larger than full SA-CAM's cost is full SA-CAM every frame.</summary>
     public double? BudgetMs { get; init; }
 
-    /// <summary>Auto budget: this many times the frame's measured forward-and-backward cost (an exponential average).
-    /// 1.5 keeps a video run at >= 0.5x the fps of a plain forward (the forward and backward cost 1.1-1.3x a plain
-    /// forward here, so a frame costs at most ~2x one) and leaves the score term half the gradient pass's time;
-    /// docs/realtime.md has the measurements.</summary>
-    public double AutoBudgetFactor { get; init; } = 1.5;
+    /// <summary>Auto budget: this many times the frame's measured forward-and-backward cost (an exponential average),
+    /// so the score term gets as much time as the gradient pass. Measured on lane_dashcam.mp4 with MobileNetV2 on
+    /// ONNX Runtime (docs/realtime.md, 2026-11-29): 2 gave 0.53x the plain-forward pipeline's fps and 0.71 channels
+    /// scored a frame (1.11 with the duplicates they cover); 1.5 gave 0.68x and 0.28; 2.5 gave 0.42x, below the 0.5x
+    /// a video run must keep.</summary>
+    public double AutoBudgetFactor { get; init; } = 2;
 
     /// <summary>Frames in a row that score nothing while the budget is spent before scoring, after which the method
     /// warns (once) that the budget cannot buy a single channel.</summary>
