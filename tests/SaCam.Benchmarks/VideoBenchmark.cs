@@ -252,10 +252,7 @@ public sealed class VideoBenchmark(string sharedRoot, string cacheDir, TorchShar
                 var (x, _) = ImagePreprocessor.ToTensor(frame.Image, model.Preprocess, model.Device);
                 var clock = Stopwatch.StartNew();
                 using var result = engine.Explain(x, rt);
-                stats.Seconds += clock.Elapsed.TotalSeconds;
-                stats.Channels.Add(result.Diagnostics["channels_scored"]);
-                stats.Covered.Add(result.Diagnostics["channels_covered"]);
-                stats.Budgets.Add(result.Diagnostics["budget_ms"]);
+                stats.Add(result, clock.Elapsed.TotalSeconds);
             }
         }
     }
@@ -267,7 +264,15 @@ public sealed class VideoBenchmark(string sharedRoot, string cacheDir, TorchShar
         /// <summary>Live channels given a fresh score a frame (the scored ones and those sharing their maps).</summary>
         public List<double> Covered { get; } = [];
         public List<double> Budgets { get; } = [];
-        public double Seconds { get; set; }
+        public double Seconds { get; private set; }
+
+        public void Add(CamResult frame, double explainSeconds)
+        {
+            Seconds += explainSeconds;
+            Channels.Add(frame.Diagnostics["channels_scored"]);
+            Covered.Add(frame.Diagnostics["channels_covered"]);
+            Budgets.Add(frame.Diagnostics["budget_ms"]);
+        }
     }
 
     private List<FidelityRow> FidelityRun(OnnxCnnModel model, double? budgetMs, int step, double smoothing, RunStatistics? stats = null)
@@ -283,13 +288,7 @@ public sealed class VideoBenchmark(string sharedRoot, string cacheDir, TorchShar
                 var (x, _) = ImagePreprocessor.ToTensor(frame.Image, model.Preprocess, model.Device);
                 var clock = Stopwatch.StartNew();
                 using var realtime = engine.Explain(x, rt);
-                if (stats is not null)
-                {
-                    stats.Seconds += clock.Elapsed.TotalSeconds;
-                    stats.Channels.Add(realtime.Diagnostics["channels_scored"]);
-                    stats.Covered.Add(realtime.Diagnostics["channels_covered"]);
-                    stats.Budgets.Add(realtime.Diagnostics["budget_ms"]);
-                }
+                stats?.Add(realtime, clock.Elapsed.TotalSeconds);
                 if (frame.Index % step != 0) continue;
                 var target = (ClassTarget)realtime.Target;
                 var full = FullSaCamMap(engine, x, target, frame.Index);
