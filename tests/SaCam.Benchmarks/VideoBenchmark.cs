@@ -218,7 +218,7 @@ public sealed class VideoBenchmark(string sharedRoot, string cacheDir, TorchShar
             foreach (var c in contenders)
             {
                 var run = new RunStatistics();
-                ExplainClip(c.Model, c.Budget, run);
+                FidelityRun(c.Model, c.Budget, step: null, smoothing: 0, run);
                 stats[c.Name].Add(run);
             }
         var text = new StringBuilder();
@@ -240,23 +240,6 @@ public sealed class VideoBenchmark(string sharedRoot, string cacheDir, TorchShar
         return text.ToString();
     }
 
-    private void ExplainClip(OnnxCnnModel model, double? budgetMs, RunStatistics stats)
-    {
-        var engine = new CamEngine(model);
-        using var rt = new RealtimeSaCam(new RealtimeSaCamOptions { BudgetMs = budgetMs });
-        foreach (var frame in VideoCaptureSource.File(Clip("lane_dashcam.mp4")).Frames().ToEnumerable())
-        {
-            using (frame)
-            using (var scope = NewDisposeScope())
-            {
-                var (x, _) = ImagePreprocessor.ToTensor(frame.Image, model.Preprocess, model.Device);
-                var clock = Stopwatch.StartNew();
-                using var result = engine.Explain(x, rt);
-                stats.Add(result, clock.Elapsed.TotalSeconds);
-            }
-        }
-    }
-
     /// <summary>What a sacam-rt run did on every frame: the channels it scored, its budget, its own explain time.</summary>
     private sealed class RunStatistics
     {
@@ -275,7 +258,8 @@ public sealed class VideoBenchmark(string sharedRoot, string cacheDir, TorchShar
         }
     }
 
-    private List<FidelityRow> FidelityRun(OnnxCnnModel model, double? budgetMs, int step, double smoothing, RunStatistics? stats = null)
+    /// <param name="step">Every step-th frame is compared with full SA-CAM; null compares none (statistics only).</param>
+    private List<FidelityRow> FidelityRun(OnnxCnnModel model, double? budgetMs, int? step, double smoothing, RunStatistics? stats = null)
     {
         var engine = new CamEngine(model);
         using var rt = new RealtimeSaCam(new RealtimeSaCamOptions { BudgetMs = budgetMs, TemporalSmoothing = smoothing });
@@ -289,7 +273,7 @@ public sealed class VideoBenchmark(string sharedRoot, string cacheDir, TorchShar
                 var clock = Stopwatch.StartNew();
                 using var realtime = engine.Explain(x, rt);
                 stats?.Add(realtime, clock.Elapsed.TotalSeconds);
-                if (frame.Index % step != 0) continue;
+                if (step is not int every || frame.Index % every != 0) continue;
                 var target = (ClassTarget)realtime.Target;
                 var full = FullSaCamMap(engine, x, target, frame.Index);
                 using var gradcam = engine.Explain(x, new GradCam(), target);
