@@ -45,7 +45,7 @@ public static class FleetStatus
 {
     public static FleetStatusReport Read(FleetLayout layout)
     {
-        var (plan, hash) = layout.LoadPlan();
+        var (plan, _) = layout.LoadPlan();
         var done = new List<int>();
         var failed = new List<int>();
         var missing = new List<int>();

@@ -38,12 +38,20 @@ public static class CamMath
         return rows.matmul(maps).matmul(cols.t()).MoveToOuterDisposeScope();
     }
 
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(long, long, bool, ScalarType, string), Tensor> ResizeMatrices = new();
+    /// <summary>What a cached 1-D operator matrix is: its kind, its sizes and up to three parameters.</summary>
+    internal readonly record struct OperatorKey(string Kind, long Input, long Output, double Parameter = 0, long Extra1 = 0, long Extra2 = 0);
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(OperatorKey, ScalarType, string), Tensor> OperatorMatrices = new();
+
+    /// <summary>A separable 1-D operator (bilinear resize here, Gaussian blur in <see cref="GaussianBlur"/>) as a
+    /// matrix, built once per key, dtype and device and kept: per-frame products then rebuild nothing.</summary>
+    internal static Tensor CachedOperator(OperatorKey key, ScalarType dtype, Device device, Func<Tensor> build) =>
+        OperatorMatrices.GetOrAdd((key, dtype, device.ToString()), _ => build().to_type(dtype).to(device).DetachFromDisposeScope());
 
     /// <summary>[output, input] weights of 1-D linear interpolation, as libtorch computes its source positions:
     /// align_corners: src = dst (in - 1) / (out - 1); else src = (dst + 0.5) in / out - 0.5, clamped at 0.</summary>
     private static Tensor ResizeMatrix(long input, long output, bool alignCorners, ScalarType dtype, Device device) =>
-        ResizeMatrices.GetOrAdd((input, output, alignCorners, dtype, device.ToString()), _ =>
+        CachedOperator(new OperatorKey("bilinear", input, output, alignCorners ? 1 : 0), dtype, device, () =>
         {
             var weights = new float[output * input];
             for (long o = 0; o < output; o++)
@@ -57,7 +65,7 @@ public static class CamMath
                 weights[o * input + i0] += (float)(1 - lambda);
                 weights[o * input + i1] += (float)lambda;
             }
-            return tensor(weights, [output, input]).to_type(dtype).to(device).DetachFromDisposeScope();
+            return tensor(weights, [output, input]);
         });
 
     /// <summary>

@@ -22,12 +22,16 @@ public sealed class DuplicateChannels
 
     private readonly long[] _representativeOf;
 
-    private DuplicateChannels(Tensor distinct, long[] representativeOf, Device device)
+    private DuplicateChannels(Tensor channels, Tensor distinct, long[] representativeOf, Device device)
     {
+        Channels = channels;
         Distinct = distinct;
         _representativeOf = representativeOf;
         RepresentativeOf = tensor(representativeOf, device: device);
     }
+
+    /// <summary>The channels grouped, [n] int64, as given to <see cref="Find"/>.</summary>
+    public Tensor Channels { get; }
 
     /// <summary>The channels to run, [m] int64: the first of each group, in the order given.</summary>
     public Tensor Distinct { get; }
@@ -73,7 +77,7 @@ public sealed class DuplicateChannels
             distinct.Add(i);
         }
         var distinctChannels = channels.index_select(0, tensor(distinct.ToArray(), device: channels.device));
-        var found = new DuplicateChannels(distinctChannels, representativeOf, device);
+        var found = new DuplicateChannels(channels, distinctChannels, representativeOf, device);
         found.Distinct.MoveToOuterDisposeScope();
         found.RepresentativeOf.MoveToOuterDisposeScope();
         return found;

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -7,8 +6,6 @@ namespace SaCam.Core.Methods;
 /// <summary>Separable Gaussian blur with reflect padding, per channel.</summary>
 public static class GaussianBlur
 {
-    private static readonly ConcurrentDictionary<(long Size, double Sigma, int Radius, long Pad, ScalarType Type, string Device), Tensor> Matrices = new();
-
     /// <summary>Blurs x [N, C, H, W] with the given odd kernel size (2*ceil(3 sigma)+1 when null).</summary>
     public static Tensor Apply(Tensor x, double sigma, int? kernelSize = null)
     {
@@ -50,7 +47,7 @@ public static class GaussianBlur
     /// <summary>[size, size]: output o = sum over taps t of kernel[t] * input[o + t], with an index outside the image
     /// reflected (and, past the reflect pad, replicated) as <see cref="Convolve"/> pads.</summary>
     private static Tensor Matrix(long size, double sigma, int radius, long pad, ScalarType dtype, Device device) =>
-        Matrices.GetOrAdd((size, sigma, radius, pad, dtype, device.ToString()), _ =>
+        CamMath.CachedOperator(new CamMath.OperatorKey("gaussian", size, size, sigma, radius, pad), dtype, device, () =>
         {
             var kernel = Enumerable.Range(-radius, 2 * radius + 1).Select(t => Math.Exp(-t * t / (2 * sigma * sigma))).ToArray();
             double sum = kernel.Sum();
@@ -63,6 +60,6 @@ public static class GaussianBlur
                     else if (i > size - 1) i = 2 * (size - 1) - i;
                     weights[o * size + i] += kernel[t + radius] / sum;
                 }
-            return tensor(weights, [size, size]).to_type(dtype).to(device).DetachFromDisposeScope();
+            return tensor(weights, [size, size]);
         });
 }

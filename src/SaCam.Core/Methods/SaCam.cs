@@ -96,13 +96,13 @@ public static class SaCamScores
     /// normalized map as one of them, which costs nothing more: Scores [K] (0 where not measured) and Measured [K]
     /// (bool: the channels that got a score).
     /// </summary>
-    /// <param name="duplicates">The live channels' groups, when the caller has found them already.</param>
+    /// <param name="duplicates">The live channels' groups, when the caller has found them already (sacam-rt, on every
+    /// frame that scores): their channels are then the live ones.</param>
     public static (Tensor Scores, Tensor Measured) Measure(CamInputs inputs, SaCamOptions options, Tensor? channels, DuplicateChannels? duplicates = null)
     {
         using var scope = NewDisposeScope();
         var x = inputs.Input;
-        var liveMask = CamMath.ChannelSpan(inputs.Activations) > options.DeadChannelSpan;
-        var live = liveMask.nonzero().flatten();
+        var live = duplicates?.Channels ?? (CamMath.ChannelSpan(inputs.Activations) > options.DeadChannelSpan).nonzero().flatten();
         duplicates ??= DuplicateChannels.Find(inputs.Activations, live);
         var groups = GroupsToRun(duplicates, live, channels, inputs.Channels);
         var run = duplicates.Distinct.index_select(0, groups);
