@@ -21,7 +21,7 @@ namespace SaCam.Core.Realtime;
 /// With a still scene the cache fills, lambda reaches 1 and the result equals full SA-CAM. State is per stream: use
 /// one instance per video, and do not share it between threads. docs/realtime.md has the reasoning and numbers.
 /// </summary>
-public sealed class RealtimeSaCam : ICamMethod, IDisposable
+public sealed class RealtimeSaCam : IPerStreamMethod
 {
     // One score cache per recently explained class: a top-1 that flips between similar classes (minivan, pickup)
     // comes back to its scores instead of starting over. A scene cut drops them all.
