@@ -1,37 +1,23 @@
 using System.CommandLine;
-using System.Globalization;
-using System.Reactive.Linq;
-using SaCam.Core;
-using SaCam.Core.IO;
+using SaCam.App.Evaluations;
+using SaCam.App.Specs;
 using SaCam.Core.Methods;
-using SaCam.Core.Models;
-using SaCam.Core.Realtime;
-using SaCam.Core.Targets;
-using SaCam.Evaluation;
-using SaCam.Imaging;
-using SaCam.Reports;
-using SaCam.Video;
-using SaCam.Video.Sources;
-using static TorchSharp.torch;
 
 namespace SaCam.Cli;
 
 /// <summary>
 /// sacam eval deletion-insertion|sanity|pointing|temporal --model ... --methods a,b,c --images DIR|--video FILE --out DIR
-/// Writes DIR/report.md, DIR/results.csv and DIR/plots/*.png. sacam-rt@N in --methods sets its budget, sacam-rt@N~A also its smoothing (temporal).
+/// Writes DIR/report.md, DIR/results.csv and DIR/plots/*.png (see <see cref="Evaluations"/>). sacam-rt@N in --methods
+/// sets its budget, sacam-rt@N~A also its smoothing (temporal).
 /// </summary>
 public static class EvalCommand
 {
-    private static readonly string[] Kinds = ["deletion-insertion", "sanity", "pointing", "temporal"];
-
-    /// <summary>The default: the gradient family, seconds per image. Score-CAM, Group-CAM and SA-CAM run hundreds
-    /// to thousands of forward passes per image (tens of seconds each on a CPU): name them to include them.</summary>
-    public const string DefaultMethods = "gradcam,gradcam++,xgradcam,layercam";
+    public const string DefaultMethods = EvalSpec.DefaultMethods;
 
     public static Command Create()
     {
-        var kind = new Argument<string>("evaluation") { Description = string.Join(" | ", Kinds) };
-        kind.AcceptOnlyFromAmong(Kinds);
+        var kind = new Argument<string>("evaluation") { Description = string.Join(" | ", EvalSpec.KindNames.Keys) };
+        kind.AcceptOnlyFromAmong([.. EvalSpec.KindNames.Keys]);
         var model = ModelOptions.Model();
         var labels = ModelOptions.Labels();
         var labelsOffset = ModelOptions.LabelsOffset();
@@ -43,7 +29,7 @@ public static class EvalCommand
         };
         methods.Validators.Add(r =>
         {
-            if (SplitMethods(r.GetValueOrDefault<string>() ?? "").Length == 0) r.AddError("--methods names no method: give comma-separated ids (see `sacam methods`).");
+            if (EvalSpec.SplitMethods(r.GetValueOrDefault<string>() ?? "").Length == 0) r.AddError("--methods names no method: give comma-separated ids (see `sacam methods`).");
         });
         var targetOption = new Option<string?>("--target") { Description = "deletion-insertion, sanity, temporal: explain exemplar:IMAGE (or a plugin's ID:ARG) instead of each image's top-1 class; the way to evaluate a backbone with no classifier." };
         var images = new Option<string?>("--images") { Description = "Folder (or glob) of images." };
@@ -59,285 +45,34 @@ public static class EvalCommand
         var command = new Command("eval", "Faithfulness and localization figures, side by side for several methods, as a report.");
         command.Arguments.Add(kind);
         foreach (var o in new Option[] { model, labels, labelsOffset, methods, targetOption, images, video, output, boxes, stepPixels, sanitySteps, maxFrames, device, engine, threads }) command.Options.Add(o);
-        command.SetAction(parse => CliRunner.Guard(stop =>
+        command.SetAction(parse => CliRunner.Guard(stop => Run(new EvalSpec
         {
-            var args = new EvalArgs(parse.GetValue(kind)!, parse.GetValue(model)!, parse.GetValue(labels), SplitMethods(parse.GetValue(methods)!),
-                parse.GetValue(images), parse.GetValue(video), parse.GetValue(output)!, parse.GetValue(boxes), parse.GetValue(stepPixels), parse.GetValue(sanitySteps),
-                parse.GetValue(maxFrames), parse.GetValue(device)!, parse.GetValue(targetOption), parse.GetValue(labelsOffset),
-                parse.GetValue(engine)!, parse.GetValue(threads));
-            return Run(args, stop);
-        }));
+            Kind = EvalSpec.KindNames[parse.GetValue(kind)!],
+            Model = SpecOptions.Model(parse, model, labels, labelsOffset, device, engine, threads),
+            Methods = EvalSpec.SplitMethods(parse.GetValue(methods)!), Target = parse.GetValue(targetOption),
+            Images = parse.GetValue(images), Video = parse.GetValue(video), Out = parse.GetValue(output)!, Boxes = parse.GetValue(boxes),
+            StepPixels = parse.GetValue(stepPixels), SanitySteps = parse.GetValue(sanitySteps), MaxFrames = parse.GetValue(maxFrames),
+        }, stop)));
         return command;
     }
 
-    private static string[] SplitMethods(string text) => text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-
-    public sealed record EvalArgs(string Kind, string Model, string? Labels, string[] Methods, string? Images, string? Video, string Out,
-        string? Boxes, int StepPixels, int SanitySteps, int MaxFrames, string Device, string? Target = null, int LabelsOffset = 0,
-        string Engine = "auto", int? Threads = null);
-
-    /// <summary>What every evaluation of one run shares: the arguments, the model, the target (when one was given),
-    /// the stop token and the progress line.</summary>
-    private sealed record EvalRun(EvalArgs Args, IExplainableModel Model, IExplanationTarget? Target, CancellationToken Stop)
+    public static int Run(EvalSpec spec, CancellationToken stop = default)
     {
-        public ConsolePerturbationProgress Progress { get; } = new("");
-
-        /// <summary>Says which image and method is being worked on (the perturbation methods then count their images).</summary>
-        public void Working(int index, int count, string item, string method) =>
-            Progress.Restart($"[{index}/{count}] {item} {method}");
-    }
-
-    public static int Run(EvalArgs a, CancellationToken stop = default)
-    {
-        if (a.Kind == "temporal" ? a.Video is null : a.Images is null)
-            throw new ArgumentException(a.Kind == "temporal" ? "temporal needs --video FILE." : $"{a.Kind} needs --images DIR.");
-        if (a.Kind == "pointing" && a.Target is not null) throw new ArgumentException("pointing explains the class of each box: --target does not apply.");
-        foreach (var m in a.Methods) CreateMethod(m).Dispose(); // unknown ids fail before any work
-        var outputs = new RunOutputs().Input("--images folder", a.Images).Input("--video", a.Video).Input("model", a.Model).Input("labels file", a.Labels)
-            .Input("exemplar image", ExplainCommand.TargetArgument(a.Target)).Folder("--out", a.Out);
-        var catalog = PluginOptions.Load(null);
-        using var claims = outputs.Claim();
-        using var model = ModelCatalog.Load(a.Model, DeviceSelector.Parse(a.Device), a.Labels, progress: new ConsoleDownloadProgress(), labelsOffset: a.LabelsOffset,
-            engine: ModelOptions.EngineOptions(a.Engine, a.Threads));
-        EngineNotes.Report(model);
-        if (a.Kind == "pointing" && model.OutputKind != OutputKind.Logits)
-            throw new ArgumentException($"pointing explains the class of each box, and model '{model.Name}' has no classifier head: use a classifier " +
-                                        "(e.g. --model torchvision:resnet18), or evaluate this backbone with deletion-insertion, sanity or temporal (with --target exemplar:IMAGE).");
-        var target = a.Target is not null ? catalog.CreateTarget(a.Target, model) : null;
-        using var disposeTarget = target as IDisposable;
-        var run = new EvalRun(a, model, target, stop);
-        var report = new Report(a.Out, $"sacam eval {a.Kind}: {model.Name}");
-        report.Paragraph($"Model `{a.Model}`, methods {string.Join(", ", a.Methods)}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC.");
-        try
-        {
-            switch (a.Kind)
-            {
-                case "deletion-insertion": DeletionInsertionReport(run, report); break;
-                case "sanity": SanityReport(run, report); break;
-                case "pointing": PointingReport(run, report); break;
-                default: TemporalReport(run, report); break;
-            }
-        }
-        finally
-        {
-            run.Progress.Finish();
-        }
-        report.Save();
-        Console.WriteLine($"report written to {Path.Combine(a.Out, "report.md")}");
+        var progress = new ConsoleEvaluationProgress();
+        string report;
+        try { report = Evaluations.Run(spec, ConsoleFeedback.Instance, progress, stop); }
+        finally { progress.Finish(); }
+        Console.WriteLine($"report written to {report}");
         return CliRunner.Ok;
     }
 
-    private static DisposableMethod CreateMethod(string id)
+    /// <summary>An evaluation's progress as one line on stderr, result lines kept above it.</summary>
+    private sealed class ConsoleEvaluationProgress : IEvaluationProgress
     {
-        if (id.StartsWith("sacam-rt@", StringComparison.Ordinal))
-        {
-            // sacam-rt@BUDGET or sacam-rt@BUDGET~SMOOTHING, e.g. sacam-rt@40~0.5.
-            var parts = id[9..].Split('~');
-            double? budget = null;
-            if (parts.Length > 2 || !TryParseBudget(parts[0], out budget) ||
-                !double.TryParse(parts.Length == 2 ? parts[1] : "0", CultureInfo.InvariantCulture, out double smoothing))
-                throw new ArgumentException($"'{id}' is not sacam-rt@BUDGET_MS or sacam-rt@BUDGET_MS~SMOOTHING (e.g. sacam-rt@40~0.5, sacam-rt@auto).");
-            var options = new RealtimeSaCamOptions { BudgetMs = budget, TemporalSmoothing = smoothing };
-            options.Validate();
-            return new DisposableMethod(new RealtimeSaCam(options), id);
-        }
-        return new DisposableMethod(MethodRegistry.Create(id), id);
-    }
-
-    private static bool TryParseBudget(string text, out double? budget)
-    {
-        try { budget = RealtimeSaCamOptions.ParseBudget(text); return true; }
-        catch (ArgumentException) { budget = null; return false; }
-    }
-
-    private sealed record DisposableMethod(ICamMethod Method, string Label) : IDisposable
-    {
-        public void Dispose() => (Method as IDisposable)?.Dispose();
-    }
-
-    private static IReadOnlyList<string> ImageFiles(string spec) => new ImageFolderSource(spec).Files;
-
-    /// <summary>An image's input and what to explain on it: the run's --target, else the image's top-1 class, else
-    /// (a backbone) the projection on its own embedding. The target lives in the caller's dispose scope.</summary>
-    private static (Tensor Input, IExplanationTarget Target) Prepare(EvalRun run, string path)
-    {
-        var model = run.Model;
-        using var image = ImageFile.ReadBgr(path);
-        var (x, _) = ImagePreprocessor.ToTensor(image, model.Preprocess, model.Device);
-        if (run.Target is not null) return (x, run.Target);
-        using var noGrad = no_grad();
-        var output = model.Predict(x);
-        if (model.OutputKind != OutputKind.Logits)
-            return (x, new EmbeddingSimilarityTarget(output[0], SimilarityMeasure.Projection, "projection on the image's own embedding"));
-        int top = (int)output[0].argmax().item<long>();
-        return (x, new ClassTarget(top, model.Labels?[top]));
-    }
-
-    private static string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
-
-    private static void DeletionInsertionReport(EvalRun run, Report report)
-    {
-        var (a, model) = (run.Args, run.Model);
-        var files = ImageFiles(a.Images!);
-        var metric = new DeletionInsertion(model, a.StepPixels);
-        var engine = new CamEngine(model, CamEngine.PreferredBatchSize(model));
-        var perMethod = a.Methods.ToDictionary(m => m, _ => new List<DeletionInsertionResult>());
-        var rows = new List<string[]>();
-        int n = 0;
-        foreach (var file in files)
-        {
-            using var scope = NewDisposeScope();
-            var (x, t) = Prepare(run, file);
-            using var ownTarget = t != run.Target ? t as IDisposable : null;
-            foreach (var id in a.Methods)
-            {
-                run.Working(n + 1, files.Count, Path.GetFileName(file), id);
-                using var method = CreateMethod(id);
-                using var result = engine.Explain(x, method.Method, t, cancellation: run.Stop, progress: run.Progress);
-                // The target's confidence: the class's softmax probability, or for a similarity target (1 + cos) / 2.
-                var r = metric.Evaluate(x, result.Map, t.Confidence, run.Stop);
-                perMethod[id].Add(r);
-                var name = Path.GetFileName(file);
-                report.Value("deletion", id, name, "auc", r.DeletionAuc);
-                report.Value("insertion", id, name, "auc", r.InsertionAuc);
-                report.Value("overall", id, name, "insertion-deletion", r.Overall);
-                rows.Add([name, id, t.Description, F(r.DeletionAuc), F(r.InsertionAuc), F(r.Overall)]);
-                run.Progress.Note($"  {name} {id}: deletion {F(r.DeletionAuc)} insertion {F(r.InsertionAuc)}");
-            }
-            if (n++ < 12)
-            {
-                var plotted = perMethod.Select(kv => (kv.Key, kv.Value[^1])).ToList();
-                double[] xs = Enumerable.Range(0, plotted[0].Item2.Deletion.Length).Select(i => i / (double)(plotted[0].Item2.Deletion.Length - 1)).ToArray();
-                report.LinePlot($"deletion_{n:D2}", $"Deletion: {Path.GetFileName(file)}", "fraction of pixels removed", "p(class)",
-                    plotted.Select(p => ($"{p.Key} (AUC {p.Item2.DeletionAuc:F3})", xs, p.Item2.Deletion)));
-                report.LinePlot($"insertion_{n:D2}", $"Insertion: {Path.GetFileName(file)}", "fraction of pixels restored", "p(class)",
-                    plotted.Select(p => ($"{p.Key} (AUC {p.Item2.InsertionAuc:F3})", xs, p.Item2.Insertion)));
-            }
-        }
-        report.Paragraph($"RISE protocol: {a.StepPixels} pixels per step, deletion to 0 in normalized space, insertion from a Gaussian blur (kernel 11, sigma 5); score = the target's confidence (softmax probability of the image's top-1 class; (1 + cosine) / 2 for a similarity target); AUC by the trapezoid rule on [0, 1]. {files.Count} images.");
-        report.Table(["method", "deletion AUC (lower is better)", "insertion AUC (higher)", "overall = insertion - deletion"],
-            a.Methods.Select(m => new[] { m, F(perMethod[m].Average(r => r.DeletionAuc)), F(perMethod[m].Average(r => r.InsertionAuc)), F(perMethod[m].Average(r => r.Overall)) }));
-        report.Paragraph("Per image:");
-        report.Table(["image", "method", "target", "deletion", "insertion", "overall"], rows);
-    }
-
-    private static void SanityReport(EvalRun run, Report report)
-    {
-        var (a, model) = (run.Args, run.Model);
-        var check = new SanityCheck(model);
-        var rows = new List<string[]>();
-        int n = 0;
-        var files = ImageFiles(a.Images!);
-        foreach (var file in files)
-        {
-            using var scope = NewDisposeScope();
-            var (x, t) = Prepare(run, file);
-            using var ownTarget = t != run.Target ? t as IDisposable : null;
-            var series = new List<(string, double[], double[])>();
-            foreach (var id in a.Methods)
-            {
-                run.Working(n + 1, files.Count, Path.GetFileName(file), id);
-                using var method = CreateMethod(id);
-                var points = check.Run(x, method.Method, t, a.SanitySteps, cancellation: run.Stop);
-                foreach (var p in points)
-                {
-                    report.Value("sanity-spearman-abs", id, Path.GetFileName(file), p.LayersRandomized.ToString(CultureInfo.InvariantCulture), p.SpearmanAbs);
-                    report.Value("sanity-spearman-signed", id, Path.GetFileName(file), p.LayersRandomized.ToString(CultureInfo.InvariantCulture), p.SpearmanSigned);
-                    report.Value("sanity-ssim", id, Path.GetFileName(file), p.LayersRandomized.ToString(CultureInfo.InvariantCulture), p.Ssim);
-                }
-                var last = points[^1];
-                rows.Add([Path.GetFileName(file), id, F(points[0].SpearmanAbs), F(last.SpearmanAbs), F(last.SpearmanSigned), F(last.Ssim)]);
-                series.Add((id, points.Select(p => (double)p.LayersRandomized).ToArray(), points.Select(p => p.SpearmanAbs).ToArray()));
-                run.Progress.Note($"  {Path.GetFileName(file)} {id}: spearman after all layers {F(last.SpearmanAbs)}");
-            }
-            if (n++ < 8)
-                report.LinePlot($"sanity_{n:D2}", $"Cascading randomization: {Path.GetFileName(file)}", "layers randomized (from the top)", "Spearman(|map|, original)", series);
-        }
-        report.Paragraph("Cascading randomization (Adebayo et al. 2018): layers re-initialized from the output side down; similarity of the map to the original. A faithful method's maps should decorrelate (fall toward 0).");
-        report.Table(["image", "method", "Spearman |map| after the first cascade step", "after all", "Spearman signed after all", "SSIM after all"], rows);
-    }
-
-    private static void PointingReport(EvalRun run, Report report)
-    {
-        var (a, model) = (run.Args, run.Model);
-        var engine = new CamEngine(model, CamEngine.PreferredBatchSize(model));
-        var rows = new List<string[]>();
-        var energy = a.Methods.ToDictionary(m => m, _ => new List<double>());
-        var hits = a.Methods.ToDictionary(m => m, _ => new List<double>());
-        foreach (var file in ImageFiles(a.Images!))
-        {
-            var boxPath = Path.Combine(a.Boxes ?? Path.GetDirectoryName(file)!, Path.GetFileName(file) + ".boxes.json");
-            if (!File.Exists(boxPath)) boxPath = Path.Combine(a.Boxes ?? Path.GetDirectoryName(file)!, Path.GetFileNameWithoutExtension(file) + ".boxes.json");
-            if (!File.Exists(boxPath)) continue;
-            var boxes = BoxAnnotations.Read(boxPath);
-            using var scope = NewDisposeScope();
-            using var image = ImageFile.ReadBgr(file);
-            if (image.Width != boxes.Width || image.Height != boxes.Height)
-                throw new ArgumentException($"{boxPath}: boxes are for {boxes.Width}x{boxes.Height}, the image is {image.Width}x{image.Height}.");
-            var (x, geometry) = ImagePreprocessor.ToTensor(image, model.Preprocess with { Resize = Core.Preprocessing.ResizeMode.Stretch }, model.Device);
-            foreach (var box in boxes.Objects)
-            {
-                int classIndex = box.ClassIndex ?? model.Labels?.IndexOf(box.Label ?? "") ?? throw new ArgumentException($"{boxPath}: object '{box.Label}' has no class index and no matching label.");
-                foreach (var id in a.Methods)
-                {
-                    run.Working(rows.Count + 1, boxes.Objects.Count * a.Methods.Length, $"{Path.GetFileName(file)} {box.Label ?? classIndex.ToString(CultureInfo.InvariantCulture)}", id);
-                    using var method = CreateMethod(id);
-                    using var result = engine.Explain(x, method.Method, new ClassTarget(classIndex), cancellation: run.Stop, progress: run.Progress);
-                    // The map back in the image's pixel grid, where the boxes are.
-                    var map = nn.functional.interpolate(result.Map.reshape(1, 1, result.Map.shape[0], result.Map.shape[1]), [boxes.Height, boxes.Width],
-                        mode: InterpolationMode.Bilinear, align_corners: false)[0, 0];
-                    double e = Pointing.EnergyInBox(map, box);
-                    bool hit = Pointing.PeakInBox(map, box);
-                    energy[id].Add(e);
-                    hits[id].Add(hit ? 1 : 0);
-                    report.Value("pointing-energy", id, Path.GetFileName(file), box.Label ?? classIndex.ToString(CultureInfo.InvariantCulture), e);
-                    report.Value("pointing-hit", id, Path.GetFileName(file), box.Label ?? classIndex.ToString(CultureInfo.InvariantCulture), hit ? 1 : 0);
-                    rows.Add([Path.GetFileName(file), box.Label ?? classIndex.ToString(CultureInfo.InvariantCulture), id, F(e), hit ? "hit" : "miss"]);
-                }
-            }
-        }
-        if (rows.Count == 0) throw new ArgumentException($"No IMAGE.boxes.json files found for the images in '{a.Images}'.");
-        report.Paragraph("Energy-based pointing game (share of the map's energy inside the explained object's box) and the peak's hit rate.");
-        report.Table(["method", "mean energy in box", "peak hit rate"], a.Methods.Select(m => new[] { m, F(energy[m].Average()), F(hits[m].Average()) }));
-        report.Table(["image", "object", "method", "energy in box", "peak"], rows);
-    }
-
-    private static void TemporalReport(EvalRun run, Report report)
-    {
-        var (a, model) = (run.Args, run.Model);
-        var rows = new List<string[]>();
-        var timelines = new List<(string, double[], double[])>();
-        double[]? inputTimeline = null;
-        foreach (var id in a.Methods)
-        {
-            using var method = CreateMethod(id);
-            var engine = new CamEngine(model);
-            using var stability = new TemporalStability();
-            IExplanationTarget? fixedTarget = run.Target;
-            foreach (var frame in VideoCaptureSource.File(a.Video!).Frames().Take(a.MaxFrames).ToEnumerable())
-            {
-                using (frame)
-                using (var scope = NewDisposeScope())
-                {
-                    run.Working((int)frame.Index + 1, a.MaxFrames, Path.GetFileName(a.Video!), id);
-                    var (x, _) = ImagePreprocessor.ToTensor(frame.Image, model.Preprocess, model.Device);
-                    using var result = engine.Explain(x, method.Method, fixedTarget, cancellation: run.Stop, progress: run.Progress);
-                    fixedTarget ??= result.Target as ClassTarget; // one class for the whole clip: the first frame's top-1
-                    stability.Add(frame.Index, x, result.Map);
-                }
-            }
-            var s = stability.Summarize();
-            foreach (var c in stability.Changes)
-                report.Value("temporal-map-change", id, Path.GetFileName(a.Video!), c.Index.ToString(CultureInfo.InvariantCulture), c.MapChange);
-            rows.Add([id, F(s.MeanMapChange), F(stability.Changes.Average(c => c.MapMeanAbsDiff)), F(s.MeanInputChange), F(s.Ratio), F(s.Correlation)]);
-            timelines.Add((id, stability.Changes.Select(c => (double)c.Index).ToArray(), stability.Changes.Select(c => c.MapChange).ToArray()));
-            inputTimeline ??= stability.Changes.Select(c => c.InputChange).ToArray();
-            run.Progress.Note($"  {id}: mean map change {F(s.MeanMapChange)} (1 - SSIM) for input change {F(s.MeanInputChange)}");
-        }
-        report.Paragraph($"Consecutive frames of `{Path.GetFileName(a.Video!)}` (first {a.MaxFrames}); one class for the whole clip (the first frame's top-1). Map change = 1 - SSIM of consecutive maps; input change = mean |x_t - x_(t-1)| of the normalized inputs.");
-        report.Table(["method", "map change (1 - SSIM)", "map change (mean abs diff)", "input change", "map / input change", "correlation map vs input change"], rows);
-        if (inputTimeline is not null)
-            timelines.Add(("input change", timelines[0].Item2, inputTimeline));
-        report.LinePlot("temporal", "Map change per frame", "frame", "1 - SSIM (maps) / mean abs diff (input)", timelines);
+        private readonly ConsolePerturbationProgress _line = new("");
+        public void Working(string item) => _line.Restart(item);
+        public void Note(string line) => _line.Note(line);
+        public void Report(PerturbationProgress value) => _line.Report(value);
+        public void Finish() => _line.Finish();
     }
 }

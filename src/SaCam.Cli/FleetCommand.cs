@@ -1,10 +1,7 @@
 using System.CommandLine;
-using System.CommandLine.Parsing;
 using System.Reflection;
 using SaCam.Fleet;
 using SaCam.Review;
-using SaCam.Video.Pipeline;
-using SaCam.Video.Sources;
 
 namespace SaCam.Cli;
 
@@ -15,14 +12,6 @@ namespace SaCam.Cli;
 /// </summary>
 public static class FleetCommand
 {
-    /// <summary>Video options a plan may carry: what a shard explains and how. Outputs, frame ranges and the mode
-    /// are the fleet's own.</summary>
-    private static readonly HashSet<string> PlanOptions =
-    [
-        "--model", "--labels", "--labels-offset", "--method", "--budget-ms", "--class", "--target", "--layer", "--device", "--engine",
-        "--threads", "--colormap", "--side-by-side", "--smoothing", "--stride", "--plugins", "--overlay",
-    ];
-
     public static string SoftwareVersion =>
         typeof(FleetCommand).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "unknown";
 
@@ -47,21 +36,14 @@ public static class FleetCommand
         command.Options.Add(output);
         command.Options.Add(shards);
         command.Options.Add(perShard);
-        var videoOptions = VideoCommand.Create().Options.Where(o => PlanOptions.Contains(o.Name)).ToList();
-        foreach (var o in videoOptions) command.Options.Add(o);
+        var video = new VideoOptions();
+        foreach (var o in video.PlanOptions) command.Options.Add(o);
         command.SetAction(parse => CliRunner.Guard(() =>
         {
             if (parse.GetValue(shards) is not null && parse.GetValue(perShard) is not null) throw new ArgumentException("Give --shards or --frames-per-shard, not both.");
-            var tokens = new List<string>();
-            foreach (var o in videoOptions)
-                if (parse.GetResult(o) is OptionResult { Implicit: false } r)
-                {
-                    tokens.Add(o.Name);
-                    tokens.AddRange(r.Tokens.Select(t => Absolute(t.Value)));
-                }
             var plan = FleetPlanner.Plan(new PlanRequest
             {
-                Sources = parse.GetValue(sources)!, VideoOptions = tokens, Shards = parse.GetValue(shards), FramesPerShard = parse.GetValue(perShard),
+                Sources = parse.GetValue(sources)!, Video = video.ToSpec(parse, source: ""), Shards = parse.GetValue(shards), FramesPerShard = parse.GetValue(perShard),
                 SoftwareVersion = SoftwareVersion,
             });
             var layout = new FleetLayout(parse.GetValue(output)!);
@@ -73,14 +55,6 @@ public static class FleetCommand
             return CliRunner.Ok;
         }));
         return command;
-    }
-
-    /// <summary>Workers run elsewhere (another folder, another node): file arguments become absolute paths.</summary>
-    private static string Absolute(string value)
-    {
-        int colon = value.IndexOf(':');
-        if (colon > 0 && value[..colon] is "exemplar" && File.Exists(value[(colon + 1)..])) return "exemplar:" + Path.GetFullPath(value[(colon + 1)..]);
-        return File.Exists(value) || Directory.Exists(value) ? Path.GetFullPath(value) : value;
     }
 
     private static Option<string> PlanOption() => new("--plan") { Description = "The fleet folder (as given to `fleet plan --out`).", Required = true };
@@ -99,7 +73,7 @@ public static class FleetCommand
             try
             {
                 int index = ShardIndex.Resolve(parse.GetValue(shard), Environment.GetEnvironmentVariable);
-                var worker = new ShardWorker(Layout(parse.GetValue(plan)!), new VideoPartRenderer(), SoftwareVersion, m => Console.Error.WriteLine($"sacam fleet: {m}"));
+                var worker = new ShardWorker(Layout(parse.GetValue(plan)!), new VideoPartRenderer(ConsoleFeedback.Instance, Log), SoftwareVersion, Log);
                 return worker.Work(index, stop);
             }
             catch (FleetException e)
@@ -151,50 +125,5 @@ public static class FleetCommand
         return command;
     }
 
-    /// <summary>A part through the video command itself: the plan's options, the part's frame range, a run folder.</summary>
-    private sealed class VideoPartRenderer : IPartRenderer
-    {
-        public PartResult Render(FleetPlan plan, PlannedRecording recording, ShardPart part, string runFolder, CancellationToken stop)
-        {
-            var (command, toArgs) = VideoCommand.Define();
-            var tokens = new List<string> { recording.Path };
-            tokens.AddRange(plan.VideoOptions);
-            tokens.AddRange(["--run", runFolder, "--mode", "exact", "--start-frame", part.Start.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-            if (part.Count > 0)
-            {
-                int stride = StrideOf(plan.VideoOptions);
-                tokens.AddRange(["--max-frames", ((part.Count + stride - 1) / stride).ToString(System.Globalization.CultureInfo.InvariantCulture)]);
-            }
-            var parse = command.Parse(tokens);
-            if (parse.Errors.Count > 0) throw new FleetException($"The plan's video options do not parse: {string.Join("; ", parse.Errors.Select(e => e.Message))}", permanent: true);
-            PipelineRunResult? result = null;
-            int exit;
-            try
-            {
-                exit = VideoCommand.Run(toArgs(parse), stop, r => result = r);
-            }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
-            {
-                return new PartResult(PartOutcome.Stopped, 0);
-            }
-            catch (Exception e) when (e is FrameSourceException or InvalidDataException or FileNotFoundException or OpenCvSharp.OpenCVException)
-            {
-                return new PartResult(PartOutcome.RecordingUnreadable, 0, e.Message);
-            }
-            catch (Exception e) when (e is IOException or InvalidOperationException)
-            {
-                return new PartResult(PartOutcome.Failed, 0, e.Message);
-            }
-            if (stop.IsCancellationRequested || result?.Cancelled == true) return new PartResult(PartOutcome.Stopped, result?.FramesWritten ?? 0);
-            if (result?.Error is FrameSourceException or InvalidDataException) return new PartResult(PartOutcome.RecordingUnreadable, result.FramesWritten, result.Error.Message);
-            if (exit != 0 || result?.Error is not null) return new PartResult(PartOutcome.Failed, result?.FramesWritten ?? 0, result?.Error?.Message ?? $"exit {exit}");
-            return new PartResult(PartOutcome.Done, result!.FramesWritten);
-        }
-
-        private static int StrideOf(IReadOnlyList<string> options)
-        {
-            int i = options.ToList().IndexOf("--stride");
-            return i >= 0 && i + 1 < options.Count && int.TryParse(options[i + 1], out int s) && s > 0 ? s : 1;
-        }
-    }
+    private static void Log(string message) => Console.Error.WriteLine($"sacam fleet: {message}");
 }

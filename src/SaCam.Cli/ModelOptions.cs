@@ -46,39 +46,3 @@ internal static class ModelOptions
     public static Core.Engines.EngineOptions EngineOptions(string engine, int? threads) =>
         new() { Kind = Core.Engines.EngineOptions.Parse(engine), Threads = threads };
 }
-
-/// <summary>Input files named on the command line: each must be a file that exists (not a folder).</summary>
-internal static class InputFiles
-{
-    public static void RequireFile(string path, string what)
-    {
-        if (Directory.Exists(path)) throw new ArgumentException($"{what} '{path}' is a folder, not a file.");
-        if (!File.Exists(path)) throw new FileNotFoundException($"{what} '{path}' does not exist.", path);
-    }
-}
-
-/// <summary>--resize: stretch | center-crop[:fraction] | letterbox, with the fraction in (0, 1].</summary>
-internal static class ResizeOption
-{
-    public static string Parse(string text)
-    {
-        var parts = text.Trim().ToLowerInvariant().Split(':');
-        bool crop = parts[0] is "center-crop" or "centre-crop" or "crop";
-        if (!crop && parts.Length == 1 && parts[0] is "stretch" or "letterbox") return text;
-        if (crop && parts.Length == 1) return text;
-        if (crop && parts.Length == 2 && float.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out float f) && f > 0 && f <= 1)
-            return text;
-        if (crop && parts.Length == 2)
-            throw new ArgumentException($"--resize '{text}': the crop fraction is the share of the shorter side kept, in (0, 1] (ImageNet evaluation uses 0.875).");
-        throw new ArgumentException($"--resize '{text}': use stretch, center-crop[:fraction] or letterbox.");
-    }
-}
-
-/// <summary>Says on stderr when a model runs on TorchSharp alone although the fast engine was asked for by default.</summary>
-internal static class EngineNotes
-{
-    public static void Report(Core.Models.IExplainableModel model)
-    {
-        if (model is Core.Models.OnnxCnnModel { EngineNote: { } note }) Console.Error.WriteLine($"sacam: note: {note}");
-    }
-}

@@ -6,7 +6,7 @@ namespace SaCam.Cli;
 /// <summary>The --plugins option every command that resolves methods, sources or sinks shares.</summary>
 public static class PluginOptions
 {
-    public const string EnvironmentVariable = "SACAM_PLUGINS";
+    public const string EnvironmentVariable = App.Building.PluginCatalogs.EnvironmentVariable;
 
     public static Option<string?> Create() => new("--plugins")
     {
@@ -14,11 +14,7 @@ public static class PluginOptions
     };
 
     /// <summary>The catalog for a command: the built-ins, plus the plugins of the folder named (or of $SACAM_PLUGINS).</summary>
-    public static PluginCatalog Load(string? folder)
-    {
-        folder ??= Environment.GetEnvironmentVariable(EnvironmentVariable);
-        return string.IsNullOrWhiteSpace(folder) ? PluginCatalog.BuiltInOnly() : PluginCatalog.Load(folder);
-    }
+    public static PluginCatalog Load(string? folder) => App.Building.PluginCatalogs.Load(folder);
 }
 
 /// <summary>sacam plugins [DIR]: what a plugin folder adds, or why it cannot be loaded.</summary>

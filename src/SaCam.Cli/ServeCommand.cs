@@ -1,14 +1,11 @@
 using System.CommandLine;
 using System.Security.Cryptography;
+using SaCam.App.Building;
+using SaCam.App.Specs;
 using SaCam.Client;
-using SaCam.Core;
-using SaCam.Core.Methods;
 using SaCam.Core.Models;
-using SaCam.Core.Realtime;
-using SaCam.Imaging;
 using SaCam.Serve;
-using SaCam.Video.Overlays;
-using SaCam.Video.Pipeline;
+using SaCam.Imaging;
 
 namespace SaCam.Cli;
 
@@ -31,21 +28,15 @@ public static class ServeCommand
         var model = ModelOptions.Model();
         var labels = ModelOptions.Labels();
         var labelsOffset = ModelOptions.LabelsOffset();
-        var method = new Option<string>("--method") { Description = "sacam-rt (default), none (classify only), or any method id (`sacam methods`).", DefaultValueFactory = _ => "sacam-rt" };
-        var budget = new Option<string>("--budget-ms") { Description = "sacam-rt: per-frame time budget in ms, or auto.", DefaultValueFactory = _ => "auto" };
-        budget.Validators.Add(r =>
-        {
-            try { RealtimeSaCamOptions.ParseBudget(r.GetValueOrDefault<string>() ?? "auto"); }
-            catch (ArgumentException e) { r.AddError($"--budget-ms: {e.Message}"); }
-        });
+        var method = new Option<string>("--method") { Description = "sacam-rt (default), none (classify only), or any method id (`sacam methods`).", DefaultValueFactory = _ => MethodSpec.Realtime };
+        var budget = SpecOptions.Budget();
         var classOption = new Option<string?>("--class") { Description = "Class to explain on every frame (default: each frame's top-1)." };
         var targetOption = new Option<string?>("--target") { Description = "Instead of --class: exemplar:IMAGE, or a plugin's ID:ARG." };
         var layer = new Option<string?>("--layer") { Description = "Target layer." };
         var device = ModelOptions.Device();
         var engine = ModelOptions.Engine();
         var threads = ModelOptions.Threads();
-        var smoothing = new Option<double>("--smoothing") { Description = "sacam-rt: share of the previous map kept.", DefaultValueFactory = _ => 0 }
-            .Within(0, 1, maxInclusive: false, "the share of the previous map kept");
+        var smoothing = SpecOptions.Smoothing();
         var colorMap = new Option<string>("--colormap") { Description = "Colour map of overlays (when a client asks for them).", DefaultValueFactory = _ => "jet" }.OneOf(ColorMaps.Names);
         var plugins = PluginOptions.Create();
 
@@ -55,26 +46,24 @@ public static class ServeCommand
             command.Options.Add(o);
         command.SetAction(parse => CliRunner.Guard(stop => Run(new ServeArgs(
             parse.GetValue(port), parse.GetValue(parentPid), parse.GetValue(idleExit), parse.GetValue(shmDir), parse.GetValue(tokenEnv)!,
-            parse.GetValue(maxSessions), parse.GetValue(loadDelay), parse.GetValue(model)!, parse.GetValue(labels), parse.GetValue(labelsOffset),
-            parse.GetValue(method)!, parse.GetValue(budget)!, parse.GetValue(classOption), parse.GetValue(targetOption), parse.GetValue(layer),
-            parse.GetValue(device)!, parse.GetValue(engine)!, parse.GetValue(threads), parse.GetValue(smoothing), parse.GetValue(colorMap)!,
-            parse.GetValue(plugins)), stop)));
+            parse.GetValue(maxSessions), parse.GetValue(loadDelay),
+            new StreamSpec
+            {
+                Model = SpecOptions.Model(parse, model, labels, labelsOffset, device, engine, threads),
+                Method = new MethodSpec { Id = parse.GetValue(method)!, BudgetMs = MethodSpec.ParseBudget(parse.GetValue(budget)!), Smoothing = parse.GetValue(smoothing) },
+                Target = new TargetSpec { Class = parse.GetValue(classOption), Target = parse.GetValue(targetOption) },
+                Layer = parse.GetValue(layer), ColorMap = parse.GetValue(colorMap)!, Hud = false, Plugins = parse.GetValue(plugins),
+            }), stop)));
         return command;
     }
 
+    /// <summary>The server's own settings, and the stream every session explains.</summary>
     public sealed record ServeArgs(int Port, int? ParentPid, int IdleExitSeconds, string? ShmDir, string TokenEnv, int MaxSessions, int DebugLoadDelayMs,
-        string Model, string? Labels, int LabelsOffset, string Method, string BudgetMs, string? Class, string? Target, string? Layer,
-        string Device, string Engine, int? Threads, double Smoothing, string ColorMap, string? Plugins);
+        StreamSpec Stream);
 
     public static int Run(ServeArgs a, CancellationToken stop = default)
     {
-        if (a.Target is not null && a.Class is not null) throw new ArgumentException("Give --class or --target, not both.");
-        var catalog = PluginOptions.Load(a.Plugins);
-        var device = DeviceSelector.Parse(a.Device);
-        var engine = ModelOptions.EngineOptions(a.Engine, a.Threads);
-        var realtime = new RealtimeSaCamOptions { BudgetMs = RealtimeSaCamOptions.ParseBudget(a.BudgetMs), TemporalSmoothing = a.Smoothing };
-        if (a.Method != FrameExplainer.ClassifyOnly && a.Method != "sacam-rt") catalog.CreateMethod(a.Method); // unknown ids fail now, not per session
-        var colors = ColorMaps.Parse(a.ColorMap);
+        LoadedStream.Check(a.Stream); // an unknown method or colour map fails now, not per session
         string? token = Environment.GetEnvironmentVariable(a.TokenEnv);
         bool madeToken = string.IsNullOrEmpty(token);
         if (madeToken) token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).Replace('+', '-').Replace('/', '_').TrimEnd('=');
@@ -82,21 +71,13 @@ public static class ServeCommand
         ServeModel Load(IProgress<float> progress, CancellationToken cancellation)
         {
             progress.Report(0.05f);
-            var loaded = ModelCatalog.Load(a.Model, device, a.Labels, labelsOffset: a.LabelsOffset, engine: engine,
-                progress: new Progress<DownloadProgress>(p => { if (p.Total is long t && t > 0) progress.Report(0.05f + 0.75f * p.Received / t); }));
+            var loaded = LoadedStream.Load(a.Stream, ServerFeedback.Instance,
+                new Progress<DownloadProgress>(p => { if (p.Total is long t && t > 0) progress.Report(0.05f + 0.75f * p.Received / t); }));
             progress.Report(0.85f);
-            var target = a.Target is not null ? catalog.CreateTarget(a.Target, loaded) : TargetParser.Parse(a.Class, loaded);
-            EngineNotes.Report(loaded);
             return new ServeModel
             {
-                Model = loaded,
-                Target = target,
-                Layer = a.Layer,
-                CreateMethod = () => a.Method == FrameExplainer.ClassifyOnly ? null
-                    : a.Method == "sacam-rt" ? new RealtimeSaCam(realtime)
-                    : catalog.CreateMethod(a.Method),
-                Render = new RenderOptions { Hud = false, Overlay = new OverlayOptions { ColorMap = colors, ContourLevel = 0.5, PeakMarker = true } },
-                Owned = target is IDisposable d ? [d] : [],
+                Model = loaded.Model, Target = loaded.Target, Layer = loaded.Layer, CreateMethod = loaded.CreateMethod, Render = loaded.Render,
+                Owned = [new TargetOwner(loaded)],
             };
         }
 
@@ -111,5 +92,19 @@ public static class ServeCommand
         server.WaitForExit(stop);
         Console.Error.WriteLine($"sacam serve: exiting: {server.ExitReason}");
         return CliRunner.Ok;
+    }
+
+    /// <summary>ServeModel disposes the model itself; this disposes the rest of what the stream loaded (its target).</summary>
+    private sealed class TargetOwner(LoadedStream stream) : IDisposable
+    {
+        public void Dispose() => (stream.Target as IDisposable)?.Dispose();
+    }
+
+    /// <summary>The server's feedback: one line on stderr each (a session's client sees errors through the protocol).</summary>
+    private sealed class ServerFeedback : IRunFeedback
+    {
+        public static readonly ServerFeedback Instance = new();
+        public void Warning(string message) => Console.Error.WriteLine($"sacam serve: warning: {message}");
+        public void Note(string message) => Console.Error.WriteLine($"sacam: note: {message}");
     }
 }

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using SaCam.App.Specs;
 
 namespace SaCam.Fleet;
 
@@ -23,13 +24,15 @@ public sealed record Shard(int Index, IReadOnlyList<ShardPart> Parts)
 /// </summary>
 public sealed record FleetPlan
 {
-    public const int FormatVersion = 1;
+    /// <summary>2: the video settings are a typed spec (<see cref="Video"/>); 1 stored `sacam video` option tokens.</summary>
+    public const int FormatVersion = 2;
     public int Version { get; init; } = FormatVersion;
     public required DateTime CreatedUtc { get; init; }
     public required string SoftwareVersion { get; init; }
-    /// <summary>The `sacam video` options after the source, as given to `fleet plan` (the run folder and frame range are added per part).</summary>
-    public required IReadOnlyList<string> VideoOptions { get; init; }
-    public required string Model { get; init; }
+    /// <summary>What every part explains and how (model, method, target, layer, rendering, stride); the source, run
+    /// folder, frame range and mode are set per part.</summary>
+    public required VideoRunSpec Video { get; init; }
+    [JsonIgnore] public string Model => Video.Model.Id;
     /// <summary>SHA-256 of the model file, or "embedded" for the built-in default.</summary>
     public required string ModelSha256 { get; init; }
     public required IReadOnlyList<PlannedRecording> Recordings { get; init; }
@@ -37,10 +40,7 @@ public sealed record FleetPlan
 
     public PlannedRecording Recording(string id) => Recordings.First(r => r.Id == id);
 
-    internal static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
+    internal static readonly JsonSerializerOptions Json = new(SaCam.App.Specs.SpecJson.Options) { UnmappedMemberHandling = JsonUnmappedMemberHandling.Skip };
 
     public static string Hash(byte[] planBytes) => Convert.ToHexString(SHA256.HashData(planBytes)).ToLowerInvariant();
 }
@@ -79,9 +79,26 @@ public sealed class FleetLayout(string root)
         if (hash != expected)
             throw new FleetException($"The plan in '{Root}' changed after it was made (its SHA-256 is {hash[..12]}..., plan.sha256 says {(expected.Length >= 12 ? expected[..12] + "..." : "nothing")}): " +
                                      "make a new plan in a new folder instead of editing one that workers use.", permanent: true);
-        var plan = JsonSerializer.Deserialize<FleetPlan>(bytes, FleetPlan.Json) ?? throw new FleetException("The plan is empty.", permanent: true);
-        if (plan.Version != FleetPlan.FormatVersion) throw new FleetException($"The plan has format {plan.Version}; this sacam reads {FleetPlan.FormatVersion}.", permanent: true);
-        return (plan, hash);
+        int version = PlanVersion(bytes);
+        if (version != FleetPlan.FormatVersion)
+            throw new FleetException($"The plan in '{Root}' has format {version}" + (version < FleetPlan.FormatVersion
+                ? $" (written by an older sacam, which stored the video options as command-line words); this sacam reads format {FleetPlan.FormatVersion}: make a new plan with `sacam fleet plan` in a new folder."
+                : $"; this sacam reads format {FleetPlan.FormatVersion}: use the sacam that made it."), permanent: true);
+        FleetPlan? plan;
+        try { plan = JsonSerializer.Deserialize<FleetPlan>(bytes, FleetPlan.Json); }
+        catch (JsonException e) { throw new FleetException($"The plan in '{Root}' cannot be read: {e.Message}", permanent: true); }
+        return (plan ?? throw new FleetException("The plan is empty.", permanent: true), hash);
+    }
+
+    /// <summary>The plan's format number, read before the rest (an old plan's fields do not fit this one).</summary>
+    private int PlanVersion(byte[] bytes)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(bytes);
+            return document.RootElement.TryGetProperty("version", out var v) && v.TryGetInt32(out int n) ? n : 0;
+        }
+        catch (JsonException e) { throw new FleetException($"The plan in '{Root}' is not JSON: {e.Message}", permanent: true); }
     }
 }
 

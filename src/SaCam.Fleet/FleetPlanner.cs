@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using SaCam.App.Specs;
 using SaCam.Video.Sources;
 
 namespace SaCam.Fleet;
@@ -8,7 +9,8 @@ namespace SaCam.Fleet;
 public sealed record PlanRequest
 {
     public required IReadOnlyList<string> Sources { get; init; }
-    public required IReadOnlyList<string> VideoOptions { get; init; }
+    /// <summary>What every part explains and how; its source, outputs, frame range and mode are set per part.</summary>
+    public required VideoRunSpec Video { get; init; }
     public int? Shards { get; init; }
     /// <summary>Frames a shard holds at most (default 3,000: about 2 minutes of 25 fps video explained at ~25 fps).</summary>
     public long? FramesPerShard { get; init; }
@@ -29,6 +31,7 @@ public static class FleetPlanner
     public static FleetPlan Plan(PlanRequest request, Func<string, (long Frames, double Fps)?>? probe = null)
     {
         probe ??= Probe;
+        var video = PlanVideo(request.Video);
         var paths = Expand(request.Sources);
         if (paths.Count == 0) throw new FleetException("The sources name no recording (files, folders of videos, globs, or a list file with one path per line).", permanent: true);
         var recordings = new List<PlannedRecording>();
@@ -72,8 +75,8 @@ public static class FleetPlanner
         Close();
         return new FleetPlan
         {
-            CreatedUtc = DateTime.UtcNow, SoftwareVersion = request.SoftwareVersion, VideoOptions = request.VideoOptions,
-            Model = ModelOf(request.VideoOptions), ModelSha256 = ModelHash(ModelOf(request.VideoOptions)), Recordings = recordings, Shards = shards,
+            CreatedUtc = DateTime.UtcNow, SoftwareVersion = request.SoftwareVersion, Video = video,
+            ModelSha256 = ModelHash(video.Model.Id), Recordings = recordings, Shards = shards,
         };
     }
 
@@ -124,11 +127,28 @@ public static class FleetPlanner
         }
     }
 
-    private static string ModelOf(IReadOnlyList<string> options)
+    /// <summary>The plan's video spec: checked now (a method, target or colour map that cannot work is refused before any
+    /// worker starts), its per-part fields cleared, every file it names made absolute (workers run in other folders).</summary>
+    private static VideoRunSpec PlanVideo(VideoRunSpec video)
     {
-        int i = options.ToList().IndexOf("--model");
-        return i >= 0 && i + 1 < options.Count ? options[i + 1] : "default";
+        try { (video with { Source = "plan" }).Validated(); }
+        catch (ArgumentException e) { throw new FleetException(e.Message, permanent: true); }
+        var catalog = SaCam.App.Building.PluginCatalogs.Load(video.Plugins);
+        try { SaCam.App.Building.MethodFactory.Check(video.Method, catalog); }
+        catch (ArgumentException e) { throw new FleetException(e.Message, permanent: true); }
+        return video with
+        {
+            Source = "",
+            Model = video.Model with { Id = Absolute(video.Model.Id), Labels = AbsoluteOrNull(video.Model.Labels) },
+            Target = video.Target with { Target = video.Target.ExemplarFile is { } file && File.Exists(file) ? "exemplar:" + Path.GetFullPath(file) : video.Target.Target },
+            Plugins = AbsoluteOrNull(video.Plugins),
+            Frames = new FrameSelection { Stride = video.Frames.Stride },
+            Outputs = new VideoOutputs(),
+        };
     }
+
+    private static string Absolute(string value) => File.Exists(value) || Directory.Exists(value) ? Path.GetFullPath(value) : value;
+    private static string? AbsoluteOrNull(string? value) => value is null ? null : Absolute(value);
 
     private static string ModelHash(string model)
     {

@@ -60,7 +60,7 @@ public static class FleetReport
         double wall = status.DoneRecords.Count == 0 ? 0 : (status.DoneRecords.Max(r => r.EndedUtc) - status.DoneRecords.Min(r => r.StartedUtc)).TotalSeconds;
         var md = new StringBuilder();
         md.AppendLine("# Fleet report\n");
-        md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"Plan: {plan.Recordings.Count} recordings, {plan.Shards.Count} shards, model `{plan.Model}` ({plan.ModelSha256[..Math.Min(12, plan.ModelSha256.Length)]}), options `{string.Join(' ', plan.VideoOptions)}`.\n"));
+        md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"Plan: {plan.Recordings.Count} recordings, {plan.Shards.Count} shards, model `{plan.Model}` ({plan.ModelSha256[..Math.Min(12, plan.ModelSha256.Length)]}), method `{plan.Video.Method.Id}`, stride {plan.Video.Frames.Stride}.\n"));
         md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"Done: {status.Done.Count} of {status.Shards} shards, {rows.Count} frames of {status.FramesTotal} planned; {status.Failed.Count} failed, {status.Missing.Count} missing{(status.Missing.Count > 0 ? $" ({status.MissingArraySyntax})" : "")}.\n"));
         if (workerSeconds > 0)
             md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"Throughput: {rows.Count / workerSeconds:F1} frames per second per worker; {(wall > 0 ? rows.Count / wall : 0):F1} frames per second over the fleet ({workerSeconds / Math.Max(1, wall):F1} workers on average).\n"));

@@ -9,8 +9,9 @@ public enum PartOutcome { Done, RecordingUnreadable, Stopped, Failed }
 
 public sealed record PartResult(PartOutcome Outcome, long Frames, string? Reason = null);
 
-/// <summary>Renders one part into a run folder: `sacam video RECORDING [plan options] --start-frame S --max-frames N --run FOLDER`.
-/// The CLI implements it over the video command, so a shard's output is exactly what `sacam video` writes.</summary>
+/// <summary>Renders one part into a run folder: what `sacam video RECORDING --start-frame S --max-frames N --run FOLDER`
+/// with the plan's settings writes. <see cref="VideoPartRenderer"/> does it through the application layer; tests
+/// give fakes.</summary>
 public interface IPartRenderer
 {
     PartResult Render(FleetPlan plan, PlannedRecording recording, ShardPart part, string runFolder, CancellationToken stop);

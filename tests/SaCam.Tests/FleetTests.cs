@@ -46,7 +46,7 @@ public class FleetTests : TempFolderTest
     {
         var files = Enumerable.Range(0, 3).Select(i => { var f = Path.Combine(Dir, $"r{i}.mp4"); File.WriteAllBytes(f, [(byte)i, 1, 2, 3]); return f; }).ToList();
         var frames = new Dictionary<string, long> { [files[0]] = 250, [files[1]] = 40, [files[2]] = 30 };
-        var plan = FleetPlanner.Plan(new PlanRequest { Sources = files, VideoOptions = [], FramesPerShard = 100, SoftwareVersion = "t" },
+        var plan = FleetPlanner.Plan(new PlanRequest { Sources = files, Video = new SaCam.App.Specs.VideoRunSpec { Source = "" }, FramesPerShard = 100, SoftwareVersion = "t" },
             path => (frames[Path.GetFullPath(path)], 25));
         Assert.That(plan.Shards.Select(s => s.Frames), Is.EqualTo(new long[] { 100, 100, 100, 20 }));
         Assert.That(plan.Shards[2].Parts.Select(p => (p.Recording, p.Start, p.Count)),

@@ -1,0 +1,50 @@
+namespace SaCam.App.Specs;
+
+/// <summary>The evaluations `sacam eval` runs.</summary>
+public enum EvalKind { DeletionInsertion, Sanity, Pointing, Temporal }
+
+/// <summary>One evaluation of several methods side by side, written as a report folder.</summary>
+public sealed record EvalSpec
+{
+    public static readonly IReadOnlyDictionary<string, EvalKind> KindNames = new Dictionary<string, EvalKind>
+    {
+        ["deletion-insertion"] = EvalKind.DeletionInsertion, ["sanity"] = EvalKind.Sanity, ["pointing"] = EvalKind.Pointing, ["temporal"] = EvalKind.Temporal,
+    };
+
+    /// <summary>The default: the gradient family, seconds per image. Score-CAM, Group-CAM and SA-CAM run hundreds to
+    /// thousands of forward passes per image (tens of seconds each on a CPU): name them to include them.</summary>
+    public const string DefaultMethods = "gradcam,gradcam++,xgradcam,layercam";
+
+    public required EvalKind Kind { get; init; }
+    public ModelSpec Model { get; init; } = new();
+    /// <summary>Method ids; sacam-rt@BUDGET[~SMOOTHING] sets sacam-rt's budget and smoothing.</summary>
+    public required IReadOnlyList<string> Methods { get; init; }
+    /// <summary>exemplar:IMAGE or a plugin's ID:ARG instead of each image's top-1 class.</summary>
+    public string? Target { get; init; }
+    public string? Images { get; init; }
+    public string? Video { get; init; }
+    public required string Out { get; init; }
+    /// <summary>pointing: folder of IMAGE.boxes.json files (default: beside the images).</summary>
+    public string? Boxes { get; init; }
+    public int StepPixels { get; init; } = 224;
+    public int SanitySteps { get; init; } = 8;
+    public int MaxFrames { get; init; } = 60;
+
+    public string KindName => KindNames.First(kv => kv.Value == Kind).Key;
+
+    public static string[] SplitMethods(string text) => text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    public EvalSpec Validated()
+    {
+        if (Kind == EvalKind.Temporal ? Video is null : Images is null)
+            throw new ArgumentException(Kind == EvalKind.Temporal ? "temporal needs --video FILE." : $"{KindName} needs --images DIR.");
+        if (Kind == EvalKind.Pointing && Target is not null) throw new ArgumentException("pointing explains the class of each box: --target does not apply.");
+        if (Methods.Count == 0) throw new ArgumentException("--methods names no method: give comma-separated ids (see `sacam methods`).");
+        if (StepPixels < 1) throw new ArgumentException($"--step-pixels must be at least 1 (got {StepPixels}).");
+        if (SanitySteps < 1) throw new ArgumentException($"--sanity-steps must be at least 1 (got {SanitySteps}).");
+        if (MaxFrames < 2) throw new ArgumentException($"--max-frames must be at least 2 (got {MaxFrames}).");
+        Model.Validate();
+        foreach (var m in Methods) Building.EvalMethods.Create(m).Dispose(); // unknown ids fail before any work
+        return this;
+    }
+}

@@ -1,0 +1,35 @@
+namespace SaCam.App.Specs;
+
+/// <summary>One image (or a preprocessed tensor) explained once: what `sacam explain` does.</summary>
+public sealed record ExplainSpec
+{
+    /// <summary>Image or DICOM file; optional with <see cref="InputTensor"/>.</summary>
+    public string? Image { get; init; }
+    /// <summary>A preprocessed input [1,C,H,W] as .npy: skips preprocessing.</summary>
+    public string? InputTensor { get; init; }
+    public ModelSpec Model { get; init; } = new();
+    public MethodSpec Method { get; init; } = new() { Id = "sacam" };
+    public TargetSpec Target { get; init; } = TargetSpec.TopClass;
+    public string? Layer { get; init; }
+    /// <summary>Override the model's resize: stretch, center-crop[:fraction], letterbox.</summary>
+    public string? Resize { get; init; }
+    /// <summary>The final map as float32 .npy [H,W] in [0,1].</summary>
+    public string? SaveMap { get; init; }
+    /// <summary>The overlay image.</summary>
+    public string? Overlay { get; init; }
+    public string ColorMap { get; init; } = "jet";
+    public MedicalSpec? Medical { get; init; }
+    public string? Plugins { get; init; }
+
+    public ExplainSpec Validated()
+    {
+        if (Image is null && InputTensor is null) throw new ArgumentException("Give an IMAGE or --input-tensor X.npy.");
+        if (Overlay is not null && Image is null) throw new ArgumentException("--out draws the overlay on the IMAGE: give one.");
+        Model.Validate();
+        Method.Validate();
+        Target.Validate();
+        Imaging.ColorMaps.Parse(ColorMap);
+        Medical?.Validate();
+        return this;
+    }
+}
