@@ -69,11 +69,13 @@ public sealed class VideoPipeline(IFrameSource source, FrameExplainer explainer,
         if (!live && Options.Stride > 1) frames = frames.EveryNth(Options.Stride);
         if (Options.MaxFrames is long max) frames = frames.Take((int)Math.Min(max, int.MaxValue));
 
-        return frames
-            .ObserveOnWorker("explain", live ? 1 : Options.QueueCapacity, live ? Overflow.DropOldest : Overflow.Wait,
-                onDropped: f => { Statistics.OnDropped(); f.Dispose(); }, onDiscarded: f => f.Dispose())
-            .Select(frame => Explain(frame, cancellation))
-            .ObserveOnWorker("render", Options.QueueCapacity, Overflow.Wait, onDiscarded: a => a.Dispose())
+        var step = new ExplainStep(explainer, Statistics);
+        var explained = live
+            ? frames.ExplainNewest(step, cancellation)
+            : frames.ObserveOnWorker("explain", Options.QueueCapacity, onDiscarded: f => f.Dispose())
+                .Select(frame => step.Explain(frame, cancellation));
+        return explained
+            .ObserveOnWorker("render", Options.QueueCapacity, onDiscarded: a => a.Dispose())
             .Select(Render);
     }
 
@@ -122,21 +124,6 @@ public sealed class VideoPipeline(IFrameSource source, FrameExplainer explainer,
             }
         }
         return new PipelineRunResult(Statistics.Written, Statistics.Dropped, error, cancellation.IsCancellationRequested && error is null);
-    }
-
-    private AnnotatedFrame Explain(VideoFrame frame, CancellationToken cancellation)
-    {
-        try
-        {
-            var explanation = explainer.Explain(frame, cancellation);
-            Statistics.OnExplained(StopwatchTimeSource.Shared.NowMs);
-            return new AnnotatedFrame(frame, explanation) { DroppedSoFar = Statistics.Dropped };
-        }
-        catch
-        {
-            frame.Dispose();
-            throw;
-        }
     }
 
     private AnnotatedFrame Render(AnnotatedFrame frame)
