@@ -11,7 +11,6 @@ public static class DeviceSelector
 
     public static Device Parse(string? text)
     {
-        NativeRuntime.Configure();
         var name = (text ?? "cpu").Trim().ToLowerInvariant();
         if (name == "cpu") return CPU;
         if (name == "cuda" || name.StartsWith("cuda:", StringComparison.Ordinal))

@@ -3,8 +3,10 @@ using System.Runtime.InteropServices;
 namespace SaCam.Core;
 
 /// <summary>
-/// Process-wide native settings that must be in place before libtorch does real work (measured on 2-core Debian
-/// machines, see docs/benchmarks.md):
+/// Process-wide native tuning, an explicit opt-in: a program (the CLI, the server, the benchmarks, the samples)
+/// calls <see cref="Configure"/> once at start-up, before it loads a model. The library itself never calls it, so a
+/// program that embeds SaCam.Core keeps its own malloc, OpenMP and libtorch settings (loading a model changes no
+/// process state). What it sets and why (measured on 2-core Debian machines, see docs/benchmarks.md):
 /// - glibc serves every block above 32 MB with mmap and returns it on free, so each batched forward pays page
 ///   faults for its activations (at batch 16, MobileNetV2 ran 24 ms/image instead of 12). Keeping freed memory in
 ///   the heap (no mmap, trim only above 512 MB) makes blocks reusable. Threads other than the main one get arenas of their own, whose large blocks are not
@@ -13,7 +15,10 @@ namespace SaCam.Core;
 ///   MALLOC_ARENA_MAX=1 in the environment too.
 /// - libgomp threads spin while waiting and starve the other core under contention; OMP_WAIT_POLICY=PASSIVE
 ///   must be in the native environment before libtorch loads.
-/// Set SACAM_NATIVE_TUNING=0 to leave both alone.
+/// - libtorch tries NNPACK for every CPU convolution and, on CPUs NNPACK does not support, prints "Could not
+///   initialize NNPACK! Reason: Unsupported hardware." on each try (312 lines in a 150-frame video run); it then
+///   falls back to its own kernels anyway, so NNPACK is switched off (<see cref="NnpackSwitch"/>).
+/// Set SACAM_NATIVE_TUNING=0 to leave all of them alone, SACAM_NNPACK=on to leave NNPACK alone.
 /// </summary>
 public static class NativeRuntime
 {
@@ -22,6 +27,8 @@ public static class NativeRuntime
     private const int MallocArenaMax = -8;      // M_ARENA_MAX
     private static int _configured;
 
+    /// <summary>Tunes the process for <paramref name="profile"/>'s workload (the first call wins). Call it at the
+    /// start of a program, before any model loads: OMP_WAIT_POLICY only counts before libtorch starts its threads.</summary>
     public static void Configure(NativeProfile profile = NativeProfile.Batched)
     {
         if (Interlocked.Exchange(ref _configured, 1) == 1) return;
@@ -47,6 +54,8 @@ public static class NativeRuntime
         {
             // Not glibc (e.g. musl): nothing to tune.
         }
+        // SACAM_NNPACK=on leaves it to libtorch (to compare speeds, or on a machine where NNPACK starts).
+        if (Environment.GetEnvironmentVariable("SACAM_NNPACK") != "on") NnpackSwitch.Disable();
     }
 
     /// <summary>The profile in force (null until configured, or when tuning is off).</summary>

@@ -1,4 +1,5 @@
-using System.Runtime.InteropServices;
+using Mono.Unix;
+using Mono.Unix.Native;
 
 namespace SaCam.Core.IO;
 
@@ -74,23 +75,12 @@ public readonly record struct FileIdentity(string RealPath, FileKind Kind, ulong
     };
 }
 
-/// <summary>stat(2) and realpath(3) through libc on Linux (x64, arm64) and macOS; elsewhere nothing, and callers
-/// fall back to paths.</summary>
-internal static unsafe partial class PosixStat
+/// <summary>stat(2) and the real path through Mono.Unix (Linux, macOS), which maps struct stat for each platform
+/// itself; elsewhere nothing, and callers fall back to paths. Its native part, or a missing one, fails at first use:
+/// then this says "unavailable" for good and paths alone decide.</summary>
+internal static class PosixStat
 {
     internal readonly record struct Result(ulong Device, ulong Inode, FileKind Kind);
-
-    // glibc >= 2.33 exports stat itself; its struct stat starts with st_dev and st_ino (8 bytes each) on x86_64
-    // and on the generic layout of aarch64. st_mode sits at 24 (x86_64) or 16 (aarch64). On macOS (64-bit inodes)
-    // st_dev is 4 bytes, st_mode 2 bytes at 4, st_ino 8 bytes at 8.
-    [LibraryImport("libc", EntryPoint = "stat", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial int NativeStat(string path, byte* buffer);
-
-    [LibraryImport("libc", EntryPoint = "realpath", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
-    private static partial nint NativeRealPath(string path, nint resolved);
-
-    [LibraryImport("libc", EntryPoint = "free")]
-    private static partial void Free(nint pointer);
 
     private static bool _unavailable;
 
@@ -98,59 +88,46 @@ internal static unsafe partial class PosixStat
     {
         result = default;
         if (_unavailable || !(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS())) return false;
-        bool x64 = RuntimeInformation.ProcessArchitecture == Architecture.X64;
-        bool arm64 = RuntimeInformation.ProcessArchitecture == Architecture.Arm64;
-        if (OperatingSystem.IsLinux() && !x64 && !arm64) return false;
-        var buffer = stackalloc byte[256];
         try
         {
-            if (NativeStat(path, buffer) != 0) return false;
+            if (Syscall.stat(path, out var stat) != 0) return false;
+            result = new Result(stat.st_dev, stat.st_ino, KindOf(stat.st_mode));
+            return true;
         }
-        catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException)
+        catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException or TypeInitializationException)
         {
             _unavailable = true;
             return false;
         }
-        ulong dev, ino;
-        uint mode;
-        if (OperatingSystem.IsMacOS())
-        {
-            dev = *(uint*)buffer;
-            mode = *(ushort*)(buffer + 4);
-            ino = *(ulong*)(buffer + 8);
-        }
-        else
-        {
-            dev = *(ulong*)buffer;
-            ino = *(ulong*)(buffer + 8);
-            mode = *(uint*)(buffer + (x64 ? 24 : 16));
-        }
-        result = new Result(dev, ino, (mode & 0xF000) switch
-        {
-            0x8000 => FileKind.Regular,
-            0x4000 => FileKind.Directory,
-            0x2000 => FileKind.CharacterDevice,
-            0x6000 => FileKind.BlockDevice,
-            0x1000 => FileKind.Fifo,
-            0xC000 => FileKind.Socket,
-            _ => FileKind.Other,
-        });
-        return true;
     }
 
+    private static FileKind KindOf(FilePermissions mode) => (mode & FilePermissions.S_IFMT) switch
+    {
+        FilePermissions.S_IFREG => FileKind.Regular,
+        FilePermissions.S_IFDIR => FileKind.Directory,
+        FilePermissions.S_IFCHR => FileKind.CharacterDevice,
+        FilePermissions.S_IFBLK => FileKind.BlockDevice,
+        FilePermissions.S_IFIFO => FileKind.Fifo,
+        FilePermissions.S_IFSOCK => FileKind.Socket,
+        _ => FileKind.Other,
+    };
+
+    /// <summary>The path with the symbolic links in every component resolved, or null where Mono.Unix cannot
+    /// run.</summary>
     public static string? RealPath(string path)
     {
-        if (_unavailable) return null;
+        if (_unavailable || !(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS())) return null;
         try
         {
-            nint resolved = NativeRealPath(path, 0);
-            if (resolved == 0) return null;
-            try { return Marshal.PtrToStringUTF8(resolved); }
-            finally { Free(resolved); }
+            return UnixPath.GetCompleteRealPath(path);
         }
-        catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException)
+        catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException or TypeInitializationException)
         {
             _unavailable = true;
+            return null;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
+        {
             return null;
         }
     }

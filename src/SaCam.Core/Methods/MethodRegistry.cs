@@ -4,17 +4,24 @@ namespace SaCam.Core.Methods;
 /// which asks here first whether an id is taken.</summary>
 public static class MethodRegistry
 {
-    private static readonly Dictionary<string, Func<ICamMethod>> Factories = new(StringComparer.OrdinalIgnoreCase)
+    /// <summary>How to make a method, and its type: what a method is (per stream or not) is read from the type, so
+    /// nothing has to construct one to ask.</summary>
+    private sealed record Entry(Type Type, Func<ICamMethod> Make)
     {
-        ["gradcam"] = () => new GradCam(),
-        ["gradcam++"] = () => new GradCamPlusPlus(),
-        ["gradcampp"] = () => new GradCamPlusPlus(),
-        ["xgradcam"] = () => new XGradCam(),
-        ["layercam"] = () => new LayerCam(),
-        ["scorecam"] = () => new ScoreCam(),
-        ["groupcam"] = () => new GroupCam(),
-        ["sacam"] = () => new SaCam(),
-        ["sacam-rt"] = () => new Realtime.RealtimeSaCam(),
+        public static Entry Of<T>(Func<T> make) where T : ICamMethod => new(typeof(T), () => make());
+    }
+
+    private static readonly Dictionary<string, Entry> Factories = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["gradcam"] = Entry.Of(() => new GradCam()),
+        ["gradcam++"] = Entry.Of(() => new GradCamPlusPlus()),
+        ["gradcampp"] = Entry.Of(() => new GradCamPlusPlus()),
+        ["xgradcam"] = Entry.Of(() => new XGradCam()),
+        ["layercam"] = Entry.Of(() => new LayerCam()),
+        ["scorecam"] = Entry.Of(() => new ScoreCam()),
+        ["groupcam"] = Entry.Of(() => new GroupCam()),
+        ["sacam"] = Entry.Of(() => new SaCam()),
+        ["sacam-rt"] = Entry.Of(() => new Realtime.RealtimeSaCam()),
     };
 
     /// <summary>The canonical ids, in the order the README lists them.</summary>
@@ -31,7 +38,12 @@ public static class MethodRegistry
         Perturbation,
     }
 
-    public sealed record MethodInfo(string Id, CostClass Cost, string Passes, string Summary);
+    public sealed record MethodInfo(string Id, CostClass Cost, string Passes, string Summary)
+    {
+        /// <summary>The method keeps state from frame to frame (<see cref="IPerStreamMethod"/>): a front-end makes one
+        /// per stream (video, session), never shares it, and disposes it when the stream ends.</summary>
+        public bool PerStream => IsPerStream(Id);
+    }
 
     /// <summary>One line per built-in method, for `sacam methods` and the README.</summary>
     public static IReadOnlyList<MethodInfo> Describe { get; } =
@@ -49,8 +61,14 @@ public static class MethodRegistry
     /// <summary>Whether <paramref name="id"/> names a built-in method, by its canonical id or an alias.</summary>
     public static bool IsBuiltIn(string id) => Factories.ContainsKey(id);
 
+    /// <summary>Whether the built-in method <paramref name="id"/> (or alias) keeps state per stream
+    /// (<see cref="IPerStreamMethod"/>); false for ids that are not built in. Front-ends ask this instead of
+    /// comparing ids.</summary>
+    public static bool IsPerStream(string id) =>
+        Factories.TryGetValue(id, out var entry) && typeof(IPerStreamMethod).IsAssignableFrom(entry.Type);
+
     public static ICamMethod Create(string id) =>
-        Factories.TryGetValue(id, out var make)
-            ? make()
+        Factories.TryGetValue(id, out var entry)
+            ? entry.Make()
             : throw new ArgumentException($"Unknown method '{id}'. Known methods: {string.Join(", ", Factories.Keys.Order())}.");
 }

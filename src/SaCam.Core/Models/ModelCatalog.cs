@@ -29,7 +29,6 @@ public static class ModelCatalog
     {
         if (engine?.Kind == Engines.EngineKind.OnnxRuntime && spec.StartsWith("torchvision:", StringComparison.OrdinalIgnoreCase))
             throw new ArgumentException($"--engine onnxruntime runs ONNX models; '{spec}' is a torchvision model, which TorchSharp runs.");
-        NativeRuntime.Configure();
         IExplainableModel model;
         if (spec is DefaultModelId or "resnet18-backbone")
         {

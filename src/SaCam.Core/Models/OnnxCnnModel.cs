@@ -61,7 +61,6 @@ public sealed class OnnxCnnModel : IExplainableModel, Methods.IHasInputChannels,
     /// <c>sacam.labels</c> beside the model, else none.</summary>
     public static OnnxCnnModel Load(string path, Device? device = null, string? labelsPath = null, EngineOptions? engine = null)
     {
-        NativeRuntime.Configure();
         var message = OnnxFileReader.ReadMessage(path);
         var proto = OnnxFileReader.Map(message);
         var module = ModuleOwnership.DetachFromCallerScope(OnnxImporter.Import(proto, path));

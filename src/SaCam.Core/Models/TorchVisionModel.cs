@@ -18,7 +18,6 @@ public sealed class TorchVisionModel : IExplainableModel, IHasInputChannels, IHa
     public TorchVisionModel(string name, nn.Module<Tensor, Tensor> module, PreprocessSpec preprocess, string? defaultLayer = null,
         ClassLabels? labels = null, Device? device = null)
     {
-        NativeRuntime.Configure();
         Name = name;
         Device = device ?? CPU;
         _module = ModuleOwnership.DetachFromCallerScope(module);

@@ -31,7 +31,6 @@ public static class TorchVisionZoo
     /// <summary>Builds the architecture and loads a state dict from <paramref name="weightsPath"/>.</summary>
     public static TorchVisionModel Load(string architecture, string weightsPath, Device? device = null, ClassLabels? labels = null)
     {
-        NativeRuntime.Configure();
         var arch = Find(architecture);
         if (!File.Exists(weightsPath)) throw new ModelLoadException(weightsPath, "the weights file does not exist");
         var module = arch.Create();

@@ -21,6 +21,10 @@ public sealed class FrameRenderer(RenderOptions options)
 {
     public RenderOptions Options { get; } = options;
 
+    // Frames this renderer drew: frames render in order, so the n-th one was explained after at least n - 1
+    // intervals, and the HUD can tell a frame explained during start-up even when it is drawn later.
+    private long _rendered;
+
     public Mat Render(AnnotatedFrame frame, PipelineStatistics statistics)
     {
         var e = frame.Explanation;
@@ -29,7 +33,8 @@ public sealed class FrameRenderer(RenderOptions options)
             ? DrawCaptionOnly(frame.Frame.Image, caption)
             : HeatmapOverlay.Render(frame.Frame.Image, e.Map, e.Geometry, Options.Overlay with { Caption = caption });
         foreach (var extra in Options.Extra) extra.Draw(overlay, frame);
-        if (Options.Hud) DrawHud(overlay, frame, statistics);
+        long rendered = Interlocked.Increment(ref _rendered);
+        if (Options.Hud) DrawHud(overlay, HudText(frame, statistics, rendered));
         if (!Options.SideBySide) return overlay;
         var both = new Mat();
         Cv2.HConcat([frame.Frame.Image, overlay], both);
@@ -51,6 +56,31 @@ public sealed class FrameRenderer(RenderOptions options)
         return grid;
     }
 
+    /// <summary>The HUD's line: fps and latency once the pipeline has measured enough frames to know them (before
+    /// that, "fps measuring"), the frame's budget and cache figures when the method has them, and the drops.
+    /// <paramref name="renderedFrames"/> counts this frame: the first frames show no rates even when drawn after the
+    /// pipeline has measured enough, because their own latency still carries start-up.</summary>
+    internal static string HudText(AnnotatedFrame frame, PipelineStatistics stats, long renderedFrames)
+    {
+        var d = frame.Explanation.Diagnostics;
+        var parts = new List<string>();
+        if (stats.RatesKnown && renderedFrames > PipelineStatistics.IntervalsBeforeRatesKnown)
+        {
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"{stats.Fps:F1} fps"));
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"latency {frame.LatencyMs:F0} ms"));
+        }
+        else
+        {
+            parts.Add("fps measuring");
+        }
+        if (d.TryGetValue("budget_ms", out var budget) && d.TryGetValue("used_ms", out var used))
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"budget {used:F0}/{budget:F0} ms"));
+        if (d.TryGetValue("cache_coverage", out var coverage))
+            parts.Add(string.Create(CultureInfo.InvariantCulture, $"cache {coverage * 100:F0}%"));
+        parts.Add($"dropped {frame.DroppedSoFar}");
+        return string.Join("  ", parts);
+    }
+
     private static Mat DrawCaptionOnly(Mat image, string caption)
     {
         var output = image.Clone();
@@ -58,20 +88,8 @@ public sealed class FrameRenderer(RenderOptions options)
         return output;
     }
 
-    private static void DrawHud(Mat image, AnnotatedFrame frame, PipelineStatistics stats)
+    private static void DrawHud(Mat image, string text)
     {
-        var d = frame.Explanation.Diagnostics;
-        var parts = new List<string>
-        {
-            string.Create(CultureInfo.InvariantCulture, $"{stats.Fps:F1} fps"),
-            string.Create(CultureInfo.InvariantCulture, $"latency {frame.LatencyMs:F0} ms"),
-        };
-        if (d.TryGetValue("budget_ms", out var budget) && d.TryGetValue("used_ms", out var used))
-            parts.Add(string.Create(CultureInfo.InvariantCulture, $"budget {used:F0}/{budget:F0} ms"));
-        if (d.TryGetValue("cache_coverage", out var coverage))
-            parts.Add(string.Create(CultureInfo.InvariantCulture, $"cache {coverage * 100:F0}%"));
-        parts.Add($"dropped {frame.DroppedSoFar}");
-        string text = string.Join("  ", parts);
         double scale = Math.Max(0.4, image.Width / 1400.0);
         var size = Cv2.GetTextSize(text, HersheyFonts.HersheySimplex, scale, 1, out int baseline);
         int y = image.Height - 8;
