@@ -97,6 +97,7 @@ public sealed class RunFolder
     /// <summary>Reads the manifest, with an error that names the folder and what is missing.</summary>
     public RunManifest ReadManifest()
     {
+        if (File.Exists(Path)) throw new IOException($"'{Path}' is a file, not a run folder (a run folder is written by: sacam video SOURCE --run DIR).");
         if (!Directory.Exists(Path)) throw new DirectoryNotFoundException($"Run folder '{Path}' does not exist (write one with: sacam video SOURCE --run {Path}).");
         if (!File.Exists(Manifest)) throw new FileNotFoundException($"'{Path}' is not a run folder: it has no {ManifestName} (write one with: sacam video SOURCE --run DIR).", Manifest);
         try
@@ -110,27 +111,59 @@ public sealed class RunFolder
         }
     }
 
-    /// <summary>The per-frame records, in the order written (the k-th line belongs to the k-th video frame). A last
-    /// line cut short by an interrupted run is skipped.</summary>
-    public IReadOnlyList<JsonObject> ReadFrames()
+    /// <summary>The per-frame records, in the order written (the k-th line belongs to the k-th video frame).</summary>
+    public IReadOnlyList<JsonObject> ReadFrames() => ReadFrameLines().Records.Select(r => r.Record).ToList();
+
+    /// <summary>
+    /// The per-frame records with the video frame each belongs to (the k-th line is the k-th frame of both videos),
+    /// and the lines that are not a frame record. A line that does not parse, or holds no integer "index", is left
+    /// out and named in <see cref="FrameLines.Skipped"/>: one bad line must not hide the frames after it. A last line
+    /// cut short by an interrupted run (no newline after it) is left out without a word, as expected.
+    /// </summary>
+    public FrameLines ReadFrameLines()
     {
+        if (Directory.Exists(Frames)) throw new IOException($"Run folder '{Path}': {FramesName} is a folder, not a file.");
         if (!File.Exists(Frames)) throw new FileNotFoundException($"Run folder '{Path}' has no {FramesName}.", Frames);
-        var lines = new List<JsonObject>();
-        foreach (var line in File.ReadLines(Frames))
+        string text = File.ReadAllText(Frames);
+        var lines = text.Split('\n');
+        // Split leaves an empty last element after a final newline; without one, the last line may be torn.
+        bool lastLineTerminated = text.EndsWith('\n');
+        int last = lines.Length - 1;
+        while (last >= 0 && string.IsNullOrWhiteSpace(lines[last])) last--;
+        var records = new List<(JsonObject, int)>();
+        var skipped = new List<string>();
+        int videoFrame = 0;
+        for (int i = 0; i <= last; i++)
         {
+            string line = lines[i].TrimEnd('\r');
             if (string.IsNullOrWhiteSpace(line)) continue;
-            try
-            {
-                if (JsonNode.Parse(line) is JsonObject o) lines.Add(o);
-            }
-            catch (JsonException)
-            {
-                break; // a torn last line
-            }
+            var record = ParseRecord(line);
+            if (record is not null) records.Add((record, videoFrame));
+            else if (i < last || lastLineTerminated)
+                skipped.Add($"{Frames} line {i + 1} is not a frame record ({Excerpt(line)})");
+            videoFrame++;
         }
-        return lines;
+        return new FrameLines(records, skipped);
     }
+
+    private static JsonObject? ParseRecord(string line)
+    {
+        try
+        {
+            return JsonNode.Parse(line) is JsonObject o && o["index"] is JsonValue v && v.TryGetValue<long>(out _) ? o : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static string Excerpt(string line) => line.Length <= 40 ? $"\"{line}\"" : $"\"{line[..40]}...\"";
 }
+
+/// <summary>A run's frame records, each with the video frame it belongs to, and the lines that were not records
+/// (each named by file and line number).</summary>
+public sealed record FrameLines(IReadOnlyList<(JsonObject Record, int VideoFrame)> Records, IReadOnlyList<string> Skipped);
 
 /// <summary>What a run was: its source, model, method and frame size. Written before the first frame.</summary>
 public sealed record RunManifest(string Source, string Model, string Method, string Mode, double FramesPerSecond, DateTime StartedUtc)
