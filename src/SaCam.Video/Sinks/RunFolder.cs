@@ -32,6 +32,30 @@ public sealed class RunFolder
     public string Maps => System.IO.Path.Combine(Path, MapsFolderName);
     public string SourceExtras => System.IO.Path.Combine(Path, SourceFolderName);
 
+    /// <summary>The name of a frame's map in <see cref="MapsFolderName"/>: an 8-bit PNG (see <see cref="RunMapSink"/>).</summary>
+    public static string MapFileName(long frameIndex) => $"{frameIndex:D6}.png";
+
+    /// <summary>A frame's map as CV_32FC1 in [0, 1] at the model's input size, or null when the run kept none. Reads
+    /// the 8-bit PNGs runs write now (16-bit PNGs too) and the float32 .npy files of runs written before them.</summary>
+    public OpenCvSharp.Mat? ReadMap(long frameIndex)
+    {
+        var png = System.IO.Path.Combine(Maps, MapFileName(frameIndex));
+        if (File.Exists(png))
+        {
+            using var stored = OpenCvSharp.Cv2.ImRead(png, OpenCvSharp.ImreadModes.Unchanged);
+            if (stored.Empty() || stored.Channels() != 1)
+                throw new InvalidDataException($"Map '{png}' is not a one-channel PNG (a run folder's maps are written by sacam video --run).");
+            double scale = stored.Depth() == OpenCvSharp.MatType.CV_16U ? 1.0 / 65535 : 1.0 / 255;
+            var map = new OpenCvSharp.Mat();
+            stored.ConvertTo(map, OpenCvSharp.MatType.CV_32FC1, scale);
+            return map;
+        }
+        var npy = System.IO.Path.Combine(Maps, $"{frameIndex:D6}.npy");
+        if (!File.Exists(npy)) return null;
+        using var tensor = Core.Tensors.NpyFile.Read(npy);
+        return Imaging.MatTensor.ToFloatMat(tensor);
+    }
+
     /// <summary>
     /// Creates the folder, writes the manifest and returns the sinks of a run. MJPG in .avi: every frame is a key
     /// frame, so a review can seek to any of them exactly, and an interrupted file still plays.
@@ -47,7 +71,11 @@ public sealed class RunFolder
             sinks.Add(new JsonLinesSink(Frames));
             sinks.Add(new VideoFileSink(AnnotatedVideo, fps));
             sinks.Add(new VideoFileSink(OriginalVideo, fps, original: true));
-            if (saveMaps) sinks.Add(new MapFileSink(Maps));
+            if (saveMaps)
+            {
+                Directory.CreateDirectory(Maps);
+                sinks.Add(new RunMapSink(Maps));
+            }
             if (extras is not null)
             {
                 Directory.CreateDirectory(SourceExtras);
