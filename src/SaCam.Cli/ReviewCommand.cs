@@ -26,6 +26,7 @@ public static class ReviewCommand
     {
         string folder = output ?? Path.Combine(runs[0], "review");
         var page = ReviewBuilder.Build(runs, folder, new ReviewOptions { SelfContained = selfContained });
+        foreach (var warning in page.Warnings) Console.Error.WriteLine($"sacam: warning: {warning}");
         if (page.Note is not null) Console.Error.WriteLine($"sacam: note: {page.Note}");
         Console.WriteLine($"{page.IndexPath}: {page.Frames} frames, panels {string.Join(" | ", page.Layers)}, {page.Bytes / 1e6:F1} MB");
         if (!serve) return CliRunner.Ok;

@@ -23,8 +23,12 @@ public sealed record ReviewOptions
 }
 
 /// <summary>What was written. <paramref name="Note"/> says when fewer frames are shown than a run's records list
-/// (a run killed before its videos were flushed).</summary>
-public sealed record ReviewPage(string IndexPath, int Frames, IReadOnlyList<string> Layers, long Bytes, string? Note = null);
+/// (a run killed before its videos were flushed); <paramref name="Warnings"/> name each line of a run's JSON Lines
+/// that was not a frame record and was left out.</summary>
+public sealed record ReviewPage(string IndexPath, int Frames, IReadOnlyList<string> Layers, long Bytes, string? Note = null)
+{
+    public IReadOnlyList<string> Warnings { get; init; } = [];
+}
 
 /// <summary>
 /// Builds the review page of one or more runs of the same footage (one per method): the original frames of the first
@@ -45,22 +49,23 @@ public static class ReviewBuilder
         if (options.ChunkSize < 1) throw new ArgumentException($"Chunk size must be at least 1 (got {options.ChunkSize}).");
         var runs = runPaths.Select(LoadRun).ToList();
         var primary = runs[0];
-        if (primary.Records.Count == 0) throw new InvalidDataException($"Run '{primary.Folder.Path}' has no frames in {RunFolder.FramesName}.");
+        if (primary.Lines.Records.Count == 0) throw new InvalidDataException($"Run '{primary.Folder.Path}' has no frames in {RunFolder.FramesName}.");
         foreach (var other in runs.Skip(1))
             if (!string.Equals(other.Manifest.Source, primary.Manifest.Source, StringComparison.Ordinal))
                 throw new ArgumentException($"Runs show different footage: '{primary.Manifest.Source}' ({primary.Folder.Path}) and '{other.Manifest.Source}' ({other.Folder.Path}); review runs of the same source side by side.");
 
         // A run killed mid-way can list frames in its JSON Lines that its videos never received (the writer buffers):
         // the review shows only the frames both of the primary run's videos hold.
-        var positions = primary.Records.Select(r => FrameIndex(r)).ToList();
         int held = Math.Min(CountFrames(primary.Folder.OriginalVideo), CountFrames(primary.Folder.AnnotatedVideo));
+        var positions = primary.Lines.Records.Where(r => r.VideoFrame < held).Select(r => FrameIndex(r.Record)).ToList();
+        int listed = primary.Lines.Records.Count;
         string? note = null;
-        if (held < positions.Count)
+        if (positions.Count < listed)
         {
-            note = $"run '{primary.Folder.Path}' lists {positions.Count} frames but its videos hold {held}{(primary.Manifest.Ended is null ? " (it did not finish)" : "")}: the review shows {held}";
-            positions = positions.Take(held).ToList();
+            note = $"run '{primary.Folder.Path}' lists {listed} frames but its videos hold {held}{(primary.Manifest.Ended is null ? " (it did not finish)" : "")}: the review shows {positions.Count}";
             if (positions.Count == 0) throw new InvalidDataException($"Run '{primary.Folder.Path}' has no frame its videos hold: {note}.");
         }
+        var warnings = runs.SelectMany(r => r.Lines.Skipped.Select(line => $"{line}: left out of the review")).ToList();
         Directory.CreateDirectory(outputFolder);
         var framesDir = Path.Combine(outputFolder, "frames");
         if (Directory.Exists(framesDir)) Directory.Delete(framesDir, recursive: true);
@@ -114,7 +119,7 @@ public static class ReviewBuilder
         File.WriteAllText(index, html);
         if (options.SelfContained) Directory.Delete(framesDir, recursive: true);
         long bytes = new FileInfo(index).Length + (Directory.Exists(framesDir) ? Directory.EnumerateFiles(framesDir).Sum(f => new FileInfo(f).Length) : 0);
-        return new ReviewPage(index, positions.Count, layers.Select(l => l.Title).ToList(), bytes, note);
+        return new ReviewPage(index, positions.Count, layers.Select(l => l.Title).ToList(), bytes, note) { Warnings = warnings };
     }
 
     /// <summary>Frames a video holds, by demuxing without decoding (a missing file holds none).</summary>
@@ -128,16 +133,21 @@ public static class ReviewBuilder
         return n;
     }
 
-    private sealed record Run(RunFolder Folder, RunManifest Manifest, IReadOnlyList<JsonObject> Records, Dictionary<long, int> PositionOf);
+    /// <summary>A run as the page needs it: its records by frame index, each with the video frame it belongs to.</summary>
+    private sealed record Run(RunFolder Folder, RunManifest Manifest, FrameLines Lines, Dictionary<long, (JsonObject Record, int VideoFrame)> ByIndex);
 
     private static Run LoadRun(string path)
     {
         var folder = new RunFolder(path);
         var manifest = folder.ReadManifest();
-        var records = folder.ReadFrames();
-        var positionOf = new Dictionary<long, int>();
-        for (int k = 0; k < records.Count; k++) positionOf.TryAdd(FrameIndex(records[k]), k);
-        return new Run(folder, manifest, records, positionOf);
+        // Both videos are named before any is read: a run folder missing one is not whole, and the error says which.
+        foreach (var video in new[] { folder.OriginalVideo, folder.AnnotatedVideo })
+            if (!File.Exists(video))
+                throw new FileNotFoundException($"Run '{folder.Path}' has no {Path.GetFileName(video)} (a run folder holds {RunFolder.OriginalVideoName} and {RunFolder.AnnotatedVideoName}; write it again with: sacam video SOURCE --run DIR).", video);
+        var lines = folder.ReadFrameLines();
+        var byIndex = new Dictionary<long, (JsonObject, int)>();
+        foreach (var r in lines.Records) byIndex.TryAdd(FrameIndex(r.Record), r);
+        return new Run(folder, manifest, lines, byIndex);
     }
 
     private static long FrameIndex(JsonObject record) =>
@@ -145,9 +155,12 @@ public static class ReviewBuilder
 
     private static string MethodTitle(List<Run> runs, int i)
     {
-        string method = runs[i].Manifest.Method;
-        bool ambiguous = runs.Count(r => r.Manifest.Method == method) > 1;
-        return ambiguous ? $"{method} ({Path.GetFileName(runs[i].Folder.Path)})" : method;
+        var manifest = runs[i].Manifest;
+        // Runs of several models name the model on each panel; two runs alike in both are told apart by folder.
+        bool severalModels = runs.Select(r => r.Manifest.Model).Distinct(StringComparer.Ordinal).Count() > 1;
+        string title = severalModels ? $"{manifest.Method} ({ModelName(manifest.Model)})" : manifest.Method;
+        bool ambiguous = runs.Count(r => r.Manifest.Method == manifest.Method && r.Manifest.Model == manifest.Model) > 1;
+        return ambiguous ? $"{title} ({Path.GetFileName(runs[i].Folder.Path)})" : title;
     }
 
     /// <summary>
@@ -158,9 +171,9 @@ public static class ReviewBuilder
         ReviewOptions options, Action<string> onChunk)
     {
         if (!File.Exists(videoPath)) throw new FileNotFoundException($"Run '{run.Folder.Path}' has no {Path.GetFileName(videoPath)}.", videoPath);
-        var wanted = new Dictionary<int, int>(); // position in this run's video -> position in the review
+        var wanted = new Dictionary<int, int>(); // frame of this run's video -> position in the review
         for (int p = 0; p < positions.Count; p++)
-            if (run.PositionOf.TryGetValue(positions[p], out int k)) wanted[k] = p;
+            if (run.ByIndex.TryGetValue(positions[p], out var r)) wanted[r.VideoFrame] = p;
 
         using var capture = new VideoCapture(videoPath);
         if (!capture.IsOpened()) throw new InvalidDataException($"Cannot read video '{videoPath}'.");
@@ -212,7 +225,7 @@ public static class ReviewBuilder
     {
         var primary = runs[0];
         var frames = new JsonArray();
-        foreach (var record in primary.Records.Take(positions.Count))
+        foreach (var record in positions.Select(i => primary.ByIndex[i].Record))
             frames.Add(new JsonObject
             {
                 ["index"] = FrameIndex(record),
@@ -228,7 +241,7 @@ public static class ReviewBuilder
             var entropy = new JsonArray();
             foreach (long index in positions)
             {
-                var r = runs[i].PositionOf.TryGetValue(index, out int k) ? runs[i].Records[k] : null;
+                var r = runs[i].ByIndex.TryGetValue(index, out var found) ? found.Record : null;
                 peakX.Add(Fraction(r?["peak"]?["x"], size.Width));
                 peakY.Add(Fraction(r?["peak"]?["y"], size.Height));
                 entropy.Add(r?["entropy"]?.GetValue<double>());
@@ -239,6 +252,7 @@ public static class ReviewBuilder
         {
             ["title"] = $"{primary.Manifest.Source}",
             ["model"] = primary.Manifest.Model,
+            ["models"] = new JsonArray(runs.Select(r => r.Manifest.Model).Distinct(StringComparer.Ordinal).Select(m => (JsonNode)JsonValue.Create(m)).ToArray()),
             ["fps"] = primary.Manifest.FramesPerSecond > 0 ? primary.Manifest.FramesPerSecond : 25,
             ["frameWidth"] = size.Width,
             ["frameHeight"] = size.Height,
@@ -274,6 +288,9 @@ public static class ReviewBuilder
             ["positionsMm"] = new JsonArray(positions.Select(i => byIndex.GetValueOrDefault(i)?.DeepClone()).ToArray()),
         };
     }
+
+    /// <summary>A model as a panel title shows it: a file's name without its folder, an id as it is.</summary>
+    private static string ModelName(string model) => Path.GetFileName(model.TrimEnd('/', '\\')) is { Length: > 0 } name ? name : model;
 
     private static JsonNode? Fraction(JsonNode? value, int extent) =>
         value is null || extent <= 0 ? null : JsonValue.Create(Math.Round(value.GetValue<double>() / extent, 4));

@@ -13,11 +13,11 @@ internal static class SyntheticRun
 {
     public const int Width = 64, Height = 48;
 
-    public static string Write(string folder, string method, int frames, int channel, string source = "video 'synthetic.avi'")
+    public static string Write(string folder, string method, int frames, int channel, string source = "video 'synthetic.avi'", string model = "synthetic")
     {
         var run = new RunFolder(folder);
         Directory.CreateDirectory(folder);
-        run.WriteManifest(new RunManifest(source, "synthetic", method, "exact", 10, DateTime.UtcNow));
+        run.WriteManifest(new RunManifest(source, model, method, "exact", 10, DateTime.UtcNow));
         using (var original = new VideoWriter(run.OriginalVideo, FourCC.MJPG, 10, new Size(Width, Height)))
         using (var annotated = new VideoWriter(run.AnnotatedVideo, FourCC.MJPG, 10, new Size(Width, Height)))
         {

@@ -32,6 +32,30 @@ public sealed class RunFolder
     public string Maps => System.IO.Path.Combine(Path, MapsFolderName);
     public string SourceExtras => System.IO.Path.Combine(Path, SourceFolderName);
 
+    /// <summary>The name of a frame's map in <see cref="MapsFolderName"/>: an 8-bit PNG (see <see cref="RunMapSink"/>).</summary>
+    public static string MapFileName(long frameIndex) => $"{frameIndex:D6}.png";
+
+    /// <summary>A frame's map as CV_32FC1 in [0, 1] at the model's input size, or null when the run kept none. Reads
+    /// the 8-bit PNGs runs write now (16-bit PNGs too) and the float32 .npy files of runs written before them.</summary>
+    public OpenCvSharp.Mat? ReadMap(long frameIndex)
+    {
+        var png = System.IO.Path.Combine(Maps, MapFileName(frameIndex));
+        if (File.Exists(png))
+        {
+            using var stored = OpenCvSharp.Cv2.ImRead(png, OpenCvSharp.ImreadModes.Unchanged);
+            if (stored.Empty() || stored.Channels() != 1)
+                throw new InvalidDataException($"Map '{png}' is not a one-channel PNG (a run folder's maps are written by sacam video --run).");
+            double scale = stored.Depth() == OpenCvSharp.MatType.CV_16U ? 1.0 / 65535 : 1.0 / 255;
+            var map = new OpenCvSharp.Mat();
+            stored.ConvertTo(map, OpenCvSharp.MatType.CV_32FC1, scale);
+            return map;
+        }
+        var npy = System.IO.Path.Combine(Maps, $"{frameIndex:D6}.npy");
+        if (!File.Exists(npy)) return null;
+        using var tensor = Core.Tensors.NpyFile.Read(npy);
+        return Imaging.MatTensor.ToFloatMat(tensor);
+    }
+
     /// <summary>
     /// Creates the folder, writes the manifest and returns the sinks of a run. MJPG in .avi: every frame is a key
     /// frame, so a review can seek to any of them exactly, and an interrupted file still plays.
@@ -47,7 +71,11 @@ public sealed class RunFolder
             sinks.Add(new JsonLinesSink(Frames));
             sinks.Add(new VideoFileSink(AnnotatedVideo, fps));
             sinks.Add(new VideoFileSink(OriginalVideo, fps, original: true));
-            if (saveMaps) sinks.Add(new MapFileSink(Maps));
+            if (saveMaps)
+            {
+                Directory.CreateDirectory(Maps);
+                sinks.Add(new RunMapSink(Maps));
+            }
             if (extras is not null)
             {
                 Directory.CreateDirectory(SourceExtras);
@@ -97,6 +125,7 @@ public sealed class RunFolder
     /// <summary>Reads the manifest, with an error that names the folder and what is missing.</summary>
     public RunManifest ReadManifest()
     {
+        if (File.Exists(Path)) throw new IOException($"'{Path}' is a file, not a run folder (a run folder is written by: sacam video SOURCE --run DIR).");
         if (!Directory.Exists(Path)) throw new DirectoryNotFoundException($"Run folder '{Path}' does not exist (write one with: sacam video SOURCE --run {Path}).");
         if (!File.Exists(Manifest)) throw new FileNotFoundException($"'{Path}' is not a run folder: it has no {ManifestName} (write one with: sacam video SOURCE --run DIR).", Manifest);
         try
@@ -110,27 +139,59 @@ public sealed class RunFolder
         }
     }
 
-    /// <summary>The per-frame records, in the order written (the k-th line belongs to the k-th video frame). A last
-    /// line cut short by an interrupted run is skipped.</summary>
-    public IReadOnlyList<JsonObject> ReadFrames()
+    /// <summary>The per-frame records, in the order written (the k-th line belongs to the k-th video frame).</summary>
+    public IReadOnlyList<JsonObject> ReadFrames() => ReadFrameLines().Records.Select(r => r.Record).ToList();
+
+    /// <summary>
+    /// The per-frame records with the video frame each belongs to (the k-th line is the k-th frame of both videos),
+    /// and the lines that are not a frame record. A line that does not parse, or holds no integer "index", is left
+    /// out and named in <see cref="FrameLines.Skipped"/>: one bad line must not hide the frames after it. A last line
+    /// cut short by an interrupted run (no newline after it) is left out without a word, as expected.
+    /// </summary>
+    public FrameLines ReadFrameLines()
     {
+        if (Directory.Exists(Frames)) throw new IOException($"Run folder '{Path}': {FramesName} is a folder, not a file.");
         if (!File.Exists(Frames)) throw new FileNotFoundException($"Run folder '{Path}' has no {FramesName}.", Frames);
-        var lines = new List<JsonObject>();
-        foreach (var line in File.ReadLines(Frames))
+        string text = File.ReadAllText(Frames);
+        var lines = text.Split('\n');
+        // Split leaves an empty last element after a final newline; without one, the last line may be torn.
+        bool lastLineTerminated = text.EndsWith('\n');
+        int last = lines.Length - 1;
+        while (last >= 0 && string.IsNullOrWhiteSpace(lines[last])) last--;
+        var records = new List<(JsonObject, int)>();
+        var skipped = new List<string>();
+        int videoFrame = 0;
+        for (int i = 0; i <= last; i++)
         {
+            string line = lines[i].TrimEnd('\r');
             if (string.IsNullOrWhiteSpace(line)) continue;
-            try
-            {
-                if (JsonNode.Parse(line) is JsonObject o) lines.Add(o);
-            }
-            catch (JsonException)
-            {
-                break; // a torn last line
-            }
+            var record = ParseRecord(line);
+            if (record is not null) records.Add((record, videoFrame));
+            else if (i < last || lastLineTerminated)
+                skipped.Add($"{Frames} line {i + 1} is not a frame record ({Excerpt(line)})");
+            videoFrame++;
         }
-        return lines;
+        return new FrameLines(records, skipped);
     }
+
+    private static JsonObject? ParseRecord(string line)
+    {
+        try
+        {
+            return JsonNode.Parse(line) is JsonObject o && o["index"] is JsonValue v && v.TryGetValue<long>(out _) ? o : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    private static string Excerpt(string line) => line.Length <= 40 ? $"\"{line}\"" : $"\"{line[..40]}...\"";
 }
+
+/// <summary>A run's frame records, each with the video frame it belongs to, and the lines that were not records
+/// (each named by file and line number).</summary>
+public sealed record FrameLines(IReadOnlyList<(JsonObject Record, int VideoFrame)> Records, IReadOnlyList<string> Skipped);
 
 /// <summary>What a run was: its source, model, method and frame size. Written before the first frame.</summary>
 public sealed record RunManifest(string Source, string Model, string Method, string Mode, double FramesPerSecond, DateTime StartedUtc)
