@@ -10,9 +10,9 @@ using static TorchSharp.torch;
 namespace SaCam.Tests;
 
 /// <summary>
-/// A stop lands within a second even in the middle of a perturbation method's thousands of forward passes (the
-/// engine checks between two batches): `docker stop` gives 10 s before SIGKILL, and a user at a terminal expects
-/// Ctrl+C to work at once.
+/// A stop lands at the next batch even in the middle of a perturbation method's thousands of forward passes (the
+/// engine checks between two batches): within a second on a quiet machine, well inside the 10 s `docker stop` gives
+/// before SIGKILL on a busy one, and a user at a terminal expects Ctrl+C to work at once.
 /// </summary>
 [TestFixture]
 [Platform("Linux")]
@@ -23,8 +23,14 @@ public class StopTests : TempFolderTest
 
     private const int SigTerm = 15;
 
-    /// <summary>The most a stop may take, from the signal to the process gone.</summary>
-    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// The most a stop may take, from the signal to the process gone, on any machine. What the code promises is that
+    /// the work ends at the next perturbation batch (A_cancelled_explanation_stops_between_batches counts the batches);
+    /// a batch takes about 0.3 s on a quiet 2-core machine and several times that when the cores are busy with other
+    /// work, while the work left when the signal lands takes 15-30 s (Score-CAM, SA-CAM on this image): a run that
+    /// ignored the signal until done could not stop within this. The time each stop took is printed.
+    /// </summary>
+    private static readonly TimeSpan Limit = TimeSpan.FromSeconds(5);
 
     [TestCase("sacam")]
     [TestCase("scorecam")]
@@ -54,7 +60,8 @@ public class StopTests : TempFolderTest
         string video = Path.Combine(Dir, "out.mkv"), jsonl = Path.Combine(Dir, "frames.jsonl");
         using var run = OutputSafetyTests.StartCli("video", Path.Combine(SharedData.RepoRoot, "media", "street_clip.mp4"), "--method", method,
             "--budget-ms", budget, "--out", video, "--jsonl", jsonl);
-        // The second frame is well under way (sacam-rt's first frame only probes one channel).
+        // The second frame is under way (sacam-rt's first frame only probes one channel): the stop lands inside it
+        // however fast the machine is, since a frame here takes far longer than this pause.
         OutputSafetyTests.WaitFor(() => File.Exists(jsonl) && File.ReadAllLines(jsonl).Length >= 1, run);
         Thread.Sleep(1500);
         var stopped = Signal(run);
