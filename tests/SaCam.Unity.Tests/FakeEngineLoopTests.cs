@@ -166,7 +166,8 @@ public class FakeEngineLoopTests
         // Update copies a 640x360 frame twice: a fraction of a millisecond on a quiet machine (printed above); what
         // does not depend on the machine is that it never waited for the server, so the engine ran on between maps.
         Assert.That(sorted[^1], Is.LessThan(NeverWaited.TotalMilliseconds), "no Update waited for the server");
-        Assert.That(report.EngineFrames, Is.GreaterThan(2 * maps), "the engine kept running between maps");
+        // An Update that waited for a result would bring a new map every time; one that does not finds none in most.
+        Assert.That(report.EngineFrames, Is.GreaterThan(maps), "Updates that found no new map: the engine ran on between maps");
     }
 
     [Test]
