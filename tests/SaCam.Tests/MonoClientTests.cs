@@ -7,8 +7,11 @@ namespace SaCam.Tests;
 /// <summary>
 /// The client under a real Mono (Debian's 6.8, the runtime family Unity's Editor uses): samples/EngineClient and the
 /// client's sources compiled as C# 9 by the SDK's compiler against Mono's own assemblies, run by `mono` against a real
-/// `sacam serve`. Frames round-trip the right way up (both row orders), drops are counted, the frame loop's calls
-/// stay under 2 ms at p99 at 120 calls a second without allocating, and a killed server is replaced mid-run.
+/// `sacam serve`. Frames round-trip the right way up (both row orders), every frame handed over is accounted for
+/// (explained or counted as dropped), the frame loop's calls never wait for the server and allocate nothing, and a
+/// killed server is replaced mid-run. Nothing here depends on the machine's speed: the harness plays the clip once
+/// the server is ready and again until it has the results asked for, and these tests ask for a count of results,
+/// never for what arrives in a time window (they pass with both cores kept busy by another process).
 /// </summary>
 [TestFixture]
 [NonParallelizable]
@@ -16,6 +19,17 @@ namespace SaCam.Tests;
 public class MonoClientTests : TempFolderTest
 {
     private static readonly Lazy<string> Harness = new(CompileForMono);
+
+    /// <summary>How long a run may take, server start and model load included, on a busy machine; a run normally ends
+    /// when its results are in, in a fraction of this.</summary>
+    private static readonly TimeSpan RunLimit = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// The most a frame-loop call may take and still count as not having waited. A call that waited for the server would
+    /// take at least its heartbeat timeout (3 s) through a kill and restart; a call that did not can still be preempted
+    /// on a busy machine for tens of milliseconds, which says nothing about the client.
+    /// </summary>
+    private static readonly TimeSpan NeverWaited = TimeSpan.FromSeconds(1);
 
     /// <summary>The SDK's Roslyn (C# 9 forced) against /usr/lib/mono/4.5: what Unity does with the package's scripts.</summary>
     private static string CompileForMono()
@@ -69,20 +83,32 @@ public class MonoClientTests : TempFolderTest
     [TestCase(true)]
     public void Under_mono_frames_round_trip_the_right_way_up_and_the_frame_loop_never_waits(bool bottomUp)
     {
-        var run = RunUnderMono(bottomUp ? "bottom-up" : "top-down", TimeSpan.FromSeconds(120), null,
+        var run = RunUnderMono(bottomUp ? "bottom-up" : "top-down", RunLimit, null,
             bottomUp ? ["--frames", "12", "--bottom-up"] : ["--frames", "12"]);
         var s = run.Summary;
         TestContext.Out.WriteLine(s.ToString());
+        var frameIds = run.Results.Select(r => r.GetProperty("frame").GetInt64()).ToList();
+        long submitted = s.GetProperty("submitted").GetInt64(), received = s.GetProperty("received").GetInt64();
         Assert.Multiple(() =>
         {
             Assert.That(s.GetProperty("runtime").GetString(), Is.EqualTo("mono"), "the harness ran on Mono");
-            Assert.That(run.Results, Has.Count.GreaterThanOrEqualTo(8), run.Output);
+            Assert.That(run.Results, Has.Count.EqualTo(12), "the results asked for: " + run.Output);
+            Assert.That(received, Is.EqualTo(12));
+            Assert.That(frameIds, Is.Ordered.Ascending.And.Unique, "results come newest last, each frame once");
+            Assert.That(frameIds[^1], Is.LessThanOrEqualTo(submitted), "every result is of a frame handed over");
             Assert.That(OnTheCar(run.Results), Is.GreaterThanOrEqualTo(run.Results.Count * 3 / 4), "the map's peak on the car");
-            Assert.That(s.GetProperty("call_p99_ms").GetDouble(), Is.LessThan(2), "the frame loop's calls, p99");
-            Assert.That(s.GetProperty("calls").GetInt32(), Is.GreaterThan(100));
+            // Every frame handed over was either taken by the server or replaced by a newer one before it could be
+            // (newest frame wins), and counted so: the client's and the server's counts add up, however fast either is.
+            Assert.That(s.GetProperty("settled").GetBoolean(), Is.True, "the server's counters caught up with the last frame");
+            Assert.That(s.GetProperty("server_received").GetInt64() + s.GetProperty("dropped_before_server").GetInt64(), Is.EqualTo(submitted),
+                "taken by the server + replaced before it = handed over");
+            Assert.That(s.GetProperty("server_explained").GetInt64(), Is.InRange(received, s.GetProperty("server_received").GetInt64()),
+                "explained: at least the results read, at most the frames taken");
+            // The frame loop kept running between results: a loop whose calls waited for the server would make about
+            // one call per result. (The harness ticks 120 times a second; no CPU explains at 60 frames a second.)
+            Assert.That(s.GetProperty("calls_ready").GetInt64(), Is.GreaterThan(2 * received), "calls while the server was ready, per result");
+            Assert.That(s.GetProperty("call_max_ms").GetDouble(), Is.LessThan(NeverWaited.TotalMilliseconds), "no call waited for the server");
             Assert.That(s.GetProperty("allocated_bytes_in_calls").GetInt64(), Is.Zero, "no allocation in the calls once running");
-            Assert.That(s.GetProperty("submitted").GetInt64(), Is.GreaterThan(run.Results.Count), "frames faster than the explainer: some replaced before the server took them");
-            Assert.That(s.GetProperty("dropped_before_server").GetInt64(), Is.GreaterThan(0), "the replaced frames are counted");
         });
     }
 
@@ -92,21 +118,65 @@ public class MonoClientTests : TempFolderTest
         string shm = Path.Combine(Dir, "shm");
         Directory.CreateDirectory(shm);
         int killed = 0;
-        var run = RunUnderMono("kill", TimeSpan.FromSeconds(150), (process, jsonl) =>
+        var run = RunUnderMono("kill", RunLimit, (process, jsonl) =>
         {
             var clock = Stopwatch.StartNew();
-            while (clock.Elapsed < TimeSpan.FromSeconds(90) && !(File.Exists(jsonl) && File.ReadAllLines(jsonl).Length >= 3)) Thread.Sleep(50);
+            while (clock.Elapsed < RunLimit && !process.HasExited && !(File.Exists(jsonl) && File.ReadAllLines(jsonl).Length >= 3)) Thread.Sleep(50);
             var file = Directory.GetFiles(shm, "sacam-*.shm").Single();
             killed = int.Parse(Path.GetFileName(file).Split('-')[1]);
             Process.GetProcessById(killed).Kill(); // SIGKILL
-        }, "--frames", "60", "--loop", "--shm-dir", shm, "--max-seconds", "120");
+        }, "--frames", "60", "--shm-dir", shm);
         var generations = run.Results.Select(r => r.GetProperty("generation").GetInt64()).Distinct().ToList();
         Assert.That(killed, Is.GreaterThan(0));
         Assert.That(generations, Has.Count.GreaterThanOrEqualTo(2), "results from the server started after the kill: " + run.Output);
         Assert.That(run.Results.Last().GetProperty("generation").GetInt64(), Is.Not.EqualTo(run.Results.First().GetProperty("generation").GetInt64()));
         Assert.That(OnTheCar(run.Results), Is.GreaterThanOrEqualTo(run.Results.Count * 3 / 4), "the new server's maps land on the car too");
         Assert.That(run.Summary.GetProperty("state").GetString(), Is.EqualTo("Ready"));
-        Assert.That(run.Summary.GetProperty("call_p99_ms").GetDouble(), Is.LessThan(2), "the frame loop did not wait through the kill and restart");
-        Assert.That(run.Summary.GetProperty("call_max_ms").GetDouble(), Is.LessThan(100), "not even once (the first calls include Mono's JIT)");
+        Assert.That(run.Results, Has.Count.EqualTo(60), "the results asked for, across the restart");
+        Assert.That(run.Summary.GetProperty("call_max_ms").GetDouble(), Is.LessThan(NeverWaited.TotalMilliseconds),
+            "the frame loop did not wait through the kill and restart, not even once (the first calls include Mono's JIT)");
+    }
+
+    /// <summary>
+    /// The README's Mono path as printed: build/engine-client-mono.sh with no argument writes
+    /// artifacts/mono/EngineClient.exe, and `mono` runs it with samples/README.md's EngineClient arguments (the server
+    /// this build made for ~/.local/bin/sacam) to the results asked for.
+    /// </summary>
+    [Test]
+    public void The_documented_mono_build_and_command_get_the_results_they_ask_for()
+    {
+        var (exit, said) = MonoHarness.RunScript(SharedData.RepoRoot);
+        Assert.That(exit, Is.Zero, said);
+        string exe = Path.Combine(SharedData.RepoRoot, "artifacts", "mono", "EngineClient.exe");
+        Assert.That(said, Does.Contain("built " + exe));
+        var arguments = SampleTests.DocumentedEngineClientArguments();
+        arguments[arguments.IndexOf("--server") + 1] = ServeTests.SacamExecutable;
+        int source = arguments.IndexOf("--source");
+        Directory.CreateDirectory(Path.Combine(Dir, Path.GetDirectoryName(arguments[source + 1])!));
+        File.Copy(Path.Combine(SharedData.RepoRoot, arguments[source + 1]), Path.Combine(Dir, arguments[source + 1]));
+        var start = new ProcessStartInfo("mono") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Dir };
+        start.ArgumentList.Add(exe);
+        foreach (var a in arguments) start.ArgumentList.Add(a);
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(RunLimit))
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"mono EngineClient.exe ran past {RunLimit.TotalMinutes:F0} minutes");
+        }
+        process.WaitForExit();
+        Assert.That(process.ExitCode, Is.Zero, stdout.Result + stderr.Result);
+        int frames = int.Parse(arguments[arguments.IndexOf("--frames") + 1]);
+        Assert.That(File.ReadAllLines(Path.Combine(Dir, arguments[arguments.IndexOf("--jsonl") + 1])), Has.Length.EqualTo(frames));
+        Assert.That(stdout.Result, Does.Contain("\"runtime\":\"mono\"").And.Contain($"\"received\":{frames},"));
+    }
+
+    [Test]
+    public void The_mono_build_script_refuses_extra_arguments_with_its_usage()
+    {
+        var (exit, said) = MonoHarness.RunScript(SharedData.RepoRoot, "one.exe", "two.exe");
+        Assert.That(exit, Is.EqualTo(2));
+        Assert.That(said, Does.Contain("usage: build/engine-client-mono.sh [OUTPUT]"));
     }
 }

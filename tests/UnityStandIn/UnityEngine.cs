@@ -72,6 +72,33 @@ namespace UnityEngine
         public virtual int height { get; protected set; }
         public TextureWrapMode wrapMode { get; set; }
         public FilterMode filterMode { get; set; }
+
+        /// <summary>Test hook: what a GPU read-back of this texture as RGBA32 gives (rows bottom to top), or null when
+        /// the texture holds nothing readable as colour.</summary>
+        internal virtual byte[]? GpuRgba32 => null;
+    }
+
+    /// <summary>The stand-in render target: a game camera renders into it (the test's <see cref="Render"/>); the
+    /// CPU reaches its pixels only through <see cref="Rendering.AsyncGPUReadback"/>.</summary>
+    public class RenderTexture : Texture
+    {
+        private byte[] _gpu;
+
+        public RenderTexture(int width, int height, int depth)
+        {
+            this.width = width;
+            this.height = height;
+            _gpu = new byte[width * height * 4];
+        }
+
+        /// <summary>Test hook: a camera rendered this frame (Color32, rows bottom to top) into the texture.</summary>
+        public void Render(Color32[] frame)
+        {
+            if (frame.Length != width * height) throw new ArgumentException($"a {width}x{height} render target takes {width * height} pixels, got {frame.Length}");
+            MemoryMarshal.AsBytes(frame.AsSpan()).CopyTo(_gpu);
+        }
+
+        internal override byte[]? GpuRgba32 => _gpu;
     }
 
     public sealed class Texture2D : Texture
@@ -114,6 +141,9 @@ namespace UnityEngine
             Buffer.BlockCopy(_pending, 0, Pixels, 0, _pending.Length);
             Applies++;
         }
+
+        /// <summary>An RGBA32 texture reads back as it is; the stand-in converts no other format.</summary>
+        internal override byte[]? GpuRgba32 => format == TextureFormat.RGBA32 ? Pixels : null;
     }
 
     /// <summary>The stand-in camera: frames come from the test, one per engine frame.</summary>
@@ -186,6 +216,12 @@ namespace UnityEngine
         public Material material { get; set; } = new();
     }
 
+    public static class SystemInfo
+    {
+        /// <summary>False on WebGL and OpenGL ES 2 devices; settable here for tests.</summary>
+        public static bool supportsAsyncGPUReadback { get; set; } = true;
+    }
+
     public static class Time
     {
         public static float time { get; set; }
@@ -215,4 +251,112 @@ namespace UnityEngine
     }
 
     public sealed class UnityException(string message) : Exception(message);
+}
+
+namespace UnityEngine.Rendering
+{
+    /// <summary>
+    /// The stand-in GPU read-back: a request copies the texture's content when it is made (the GPU runs the copy in
+    /// the frame's command stream) and its callback runs later, on the main thread, when the test calls
+    /// <see cref="CompletePending"/> (Unity calls it in a later frame). Buffers are pooled, so that a steady stream of
+    /// requests allocates nothing, as Unity's own do not on the managed heap.
+    /// </summary>
+    public static class AsyncGPUReadback
+    {
+        private static readonly Queue<Pending> Queue = new(8);
+        private static readonly Stack<byte[]> Pool = new();
+
+        private readonly struct Pending(byte[] data, int length, int width, int height, bool error, Action<AsyncGPUReadbackRequest>? callback)
+        {
+            public readonly byte[] Data = data;
+            public readonly int Length = length, Width = width, Height = height;
+            public readonly bool Error = error;
+            public readonly Action<AsyncGPUReadbackRequest>? Callback = callback;
+        }
+
+        /// <summary>Requests landed but not yet delivered.</summary>
+        public static int PendingCount { get { lock (Queue) return Queue.Count; } }
+
+        public static AsyncGPUReadbackRequest Request(Texture src, int mipIndex, TextureFormat dstFormat, Action<AsyncGPUReadbackRequest>? callback = null)
+        {
+            var gpu = src.GpuRgba32;
+            bool error = gpu is null || dstFormat != TextureFormat.RGBA32 || mipIndex != 0;
+            int length = error ? 0 : gpu!.Length;
+            byte[] data;
+            lock (Queue) data = Pool.Count > 0 && Pool.Peek().Length >= length ? Pool.Pop() : new byte[length];
+            if (!error) Buffer.BlockCopy(gpu!, 0, data, 0, length);
+            lock (Queue) Queue.Enqueue(new Pending(data, length, src.width, src.height, error, callback));
+            return new AsyncGPUReadbackRequest(data, length, src.width, src.height, error, done: false);
+        }
+
+        /// <summary>Test hook: the GPU finished every request made so far; their callbacks run now, in order.</summary>
+        public static void CompletePending()
+        {
+            while (true)
+            {
+                Pending next;
+                lock (Queue)
+                {
+                    if (Queue.Count == 0) return;
+                    next = Queue.Dequeue();
+                }
+                next.Callback?.Invoke(new AsyncGPUReadbackRequest(next.Data, next.Length, next.Width, next.Height, next.Error, done: true));
+                lock (Queue) Pool.Push(next.Data); // Unity frees a request's data once its callback returns
+            }
+        }
+    }
+
+    public readonly struct AsyncGPUReadbackRequest
+    {
+        private readonly byte[] _data;
+        private readonly int _length;
+
+        internal AsyncGPUReadbackRequest(byte[] data, int length, int width, int height, bool hasError, bool done)
+        {
+            _data = data;
+            _length = length;
+            this.width = width;
+            this.height = height;
+            this.hasError = hasError;
+            this.done = done;
+        }
+
+        public bool done { get; }
+        public bool hasError { get; }
+        public int width { get; }
+        public int height { get; }
+        public int layerCount => 1;
+
+        public Unity.Collections.NativeArray<T> GetData<T>(int layer = 0) where T : struct
+        {
+            if (!done || hasError) throw new InvalidOperationException("Cannot access the data as it is not available");
+            if (typeof(T) != typeof(byte)) throw new NotSupportedException("the stand-in reads back bytes only");
+            return new Unity.Collections.NativeArray<T>((T[])(object)_data, _length);
+        }
+    }
+}
+
+namespace Unity.Collections
+{
+    /// <summary>The stand-in NativeArray: a view of a managed buffer (Unity's lives in native memory).</summary>
+    public readonly struct NativeArray<T> where T : struct
+    {
+        private readonly T[] _items;
+
+        internal NativeArray(T[] items, int length)
+        {
+            _items = items;
+            Length = length;
+        }
+
+        public int Length { get; }
+        public T this[int index] => (uint)index < (uint)Length ? _items[index] : throw new IndexOutOfRangeException();
+
+        /// <summary>Unity's CopyTo: the lengths must match.</summary>
+        public void CopyTo(T[] array)
+        {
+            if (array.Length != Length) throw new ArgumentException($"source and destination length must be the same ({Length} and {array.Length})");
+            Array.Copy(_items, array, Length);
+        }
+    }
 }
