@@ -1,0 +1,32 @@
+namespace SaCam.Cli;
+
+/// <summary>
+/// The start-up of a run: downloading and loading the model, opening the source. That work has no point at which
+/// it could look at a stop token (a native import, an HTTP read waiting on a silent server), so a Ctrl+C or SIGTERM
+/// during it would be ignored until the run had started, or until the download's idle timeout. Nothing is written
+/// during start-up (outputs are only claimed, and the operating system drops those claims with the process), so a
+/// stop then ends the process at once with 130. Start-up begins when a command asks for a model
+/// (<see cref="ConsoleDownloadProgress"/>) and ends when its work begins (a frame or perturbation progress line):
+/// from then on the work itself watches the stop token and closes its outputs.
+/// </summary>
+internal static class StartupStop
+{
+    private const int Idle = 0, StartingUp = 1, Running = 2;
+    private static int _phase;
+
+    public static void Begin() => Interlocked.CompareExchange(ref _phase, StartingUp, Idle);
+
+    public static void End() => Volatile.Write(ref _phase, Running);
+
+    /// <summary>Back to idle: each command (in-process tests run several) starts with no phase.</summary>
+    public static void Reset() => Volatile.Write(ref _phase, Idle);
+
+    /// <summary>Called on a stop signal: during start-up, says so and ends the process with 130.</summary>
+    public static void OnSignal()
+    {
+        if (Volatile.Read(ref _phase) != StartingUp) return;
+        Console.Error.WriteLine();
+        Console.Error.WriteLine("sacam: stopped during start-up (while the model or the source was loading); nothing was written.");
+        Environment.Exit(CliRunner.Stopped);
+    }
+}
