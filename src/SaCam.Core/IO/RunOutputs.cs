@@ -64,6 +64,7 @@ public sealed class RunOutputs
         {
             throw new OutputRefusedException($"{what} '{path}' is {FileIdentity.Describe(id.Kind)}, not a regular file: refusing to write over it.");
         }
+        OutputFolderProbe.Check(what, path, folder);
         foreach (var input in _inputs)
         {
             if (id.SameFileAs(input.Id))
