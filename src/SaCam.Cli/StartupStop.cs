@@ -27,6 +27,13 @@ internal static class StartupStop
         if (Volatile.Read(ref _phase) != StartingUp) return;
         Console.Error.WriteLine();
         Console.Error.WriteLine("sacam: stopped during start-up (while the model or the source was loading); nothing was written.");
+        Console.Error.Flush();
+        // _exit, not Environment.Exit: the latter runs shutdown handlers and waits on the runtime (seconds with a
+        // native library mid-load); there is nothing to flush or close, and the OS drops the output claims.
+        if (OperatingSystem.IsLinux() || OperatingSystem.IsMacOS()) _exit(CliRunner.Stopped);
         Environment.Exit(CliRunner.Stopped);
     }
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "_exit")]
+    private static extern void _exit(int status);
 }
