@@ -221,13 +221,17 @@ public sealed class OnnxCnnModel : IExplainableModel, Methods.IHasInputChannels,
         string[] names = ["batch", "channels", "height", "width"];
         for (int i = 0; i < 4; i++)
             if (input.Shape[i] is long d && d <= 0)
-                throw new ModelLoadException(path, $"its input '{input.Name}' declares {names[i]} {d}: a dimension must be positive (or symbolic)");
+                throw new ModelLoadException(path, $"its input '{input.Name}' {Shape(input)} declares {names[i]} {d}: a dimension must be positive (or symbolic)");
         if (input.Shape[1] is long c && c is not (1 or 3))
-            throw new ModelLoadException(path, $"its input '{input.Name}' takes {c} channels: only grayscale (1) and colour (3) images can be fed to it");
+            throw new ModelLoadException(path, $"its input '{input.Name}' {Shape(input)} takes {c} channels: only grayscale (1) and colour (3) images can be fed to it");
         for (int i = 2; i < 4; i++)
             if (input.Shape[i] is long side && (side < 8 || side > MaxInputSide))
-                throw new ModelLoadException(path, $"its input '{input.Name}' declares {names[i]} {side}: the importer takes 8 to {MaxInputSide} pixels");
+                throw new ModelLoadException(path, $"its input '{input.Name}' {Shape(input)} declares {names[i]} {side}: the importer takes 8 to {MaxInputSide} pixels");
     }
+
+    /// <summary>[N, 3, 224, 224]: the declared shape, symbolic dimensions by a letter.</summary>
+    private static string Shape(OnnxValueInfo input) =>
+        $"[{string.Join(", ", input.Shape.Select(d => d is long v ? v.ToString(System.Globalization.CultureInfo.InvariantCulture) : "N"))}]";
 
     private static string TypeName(OnnxDataType type) => type switch
     {
