@@ -52,11 +52,8 @@ public sealed class MedicalCliOptions
 
     /// <summary>A DICOM file or folder becomes a <see cref="DicomSource"/> (warnings on stderr); anything else goes to
     /// <paramref name="otherwise"/>. DICOM options on a source that is not DICOM are refused, naming them.</summary>
-    public static IFrameSource Open(string spec, MedicalOptions? medical, Func<string, IFrameSource> otherwise)
-    {
-        StartupStop.Begin(); // reading a series' headers or connecting to a stream: a stop ends the process at once
-        return TryOpenDicom(spec, medical) ?? otherwise(spec);
-    }
+    public static IFrameSource Open(string spec, MedicalOptions? medical, Func<string, IFrameSource> otherwise) =>
+        TryOpenDicom(spec, medical) ?? otherwise(spec);
 
     /// <summary>The DICOM source, or null for anything else (then DICOM options are refused, naming them).</summary>
     private static DicomSource? TryOpenDicom(string spec, MedicalOptions? medical)

@@ -1,7 +1,7 @@
 namespace SaCam.Cli;
 
 /// <summary>
-/// The start-up of a run: downloading and loading the model, opening the source. That work has no point at which
+/// The start-up of a run: downloading and loading the model (and what the run builds after it). That work has no point at which
 /// it could look at a stop token (a native import, an HTTP read waiting on a silent server), so a Ctrl+C or SIGTERM
 /// during it would be ignored until the run had started, or until the download's idle timeout. Nothing is written
 /// during start-up (outputs are only claimed, and the operating system drops those claims with the process), so a
@@ -14,7 +14,15 @@ internal static class StartupStop
     private const int Idle = 0, StartingUp = 1, Running = 2;
     private static int _phase;
 
-    public static void Begin() => Interlocked.CompareExchange(ref _phase, StartingUp, Idle);
+    /// <summary>Set by the program for the commands whose work ends the start-up with a progress line (explain,
+    /// video). Off elsewhere: a fleet worker or a server never shows one, so a stop would always end them abruptly
+    /// instead of letting them close their outputs.</summary>
+    public static bool Enabled { get; set; }
+
+    public static void Begin()
+    {
+        if (Enabled) Interlocked.CompareExchange(ref _phase, StartingUp, Idle);
+    }
 
     public static void End() => Volatile.Write(ref _phase, Running);
 
@@ -26,7 +34,7 @@ internal static class StartupStop
     {
         if (Volatile.Read(ref _phase) != StartingUp) return;
         Console.Error.WriteLine();
-        Console.Error.WriteLine("sacam: stopped during start-up (while the model or the source was loading); nothing was written.");
+        Console.Error.WriteLine("sacam: stopped during start-up (before any frame or image was explained); nothing was written.");
         Console.Error.Flush();
         // _exit, not Environment.Exit: the latter runs shutdown handlers and waits on the runtime (seconds with a
         // native library mid-load); there is nothing to flush or close, and the OS drops the output claims.
