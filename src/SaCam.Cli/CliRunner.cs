@@ -20,12 +20,7 @@ public static class CliRunner
 
     public static int Run(RootCommand root, string[] args)
     {
-        var parse = root.Parse(args);
-        if (parse.Errors.Count > 0)
-        {
-            foreach (var e in parse.Errors) Console.Error.WriteLine($"sacam: {e.Message}");
-            return UsageError;
-        }
+        if (Parse(root, args) is not { } parse) return UsageError;
         try
         {
             return parse.Invoke();
@@ -36,6 +31,32 @@ public static class CliRunner
         }
     }
 
+    /// <summary>
+    /// Parses the command line, or says on one line of stderr what is wrong with it and returns null (exit 2).
+    /// Nothing here runs a command, so tests can feed it every option's worst values in process.
+    /// </summary>
+    public static ParseResult? Parse(RootCommand root, string[] args)
+    {
+        ParseResult parse;
+        try
+        {
+            parse = root.Parse(args);
+        }
+        catch (InvalidOperationException e)
+        {
+            // A validator that read a value which failed to convert throws out of the parse; the message still names
+            // the option and the text ("Cannot parse argument 'ten' for option '--port' ..."): a usage error, not a crash.
+            Console.Error.WriteLine($"sacam: {OneLine(e.Message)}");
+            return null;
+        }
+        if (parse.Errors.Count == 0) return parse;
+        // One line however many problems: scripts read the first line of stderr, and a wrapped list looks like a trace.
+        Console.Error.WriteLine($"sacam: {string.Join(" ", parse.Errors.Select(e => NumberErrors.Describe(e) ?? OneLine(e.Message)).Distinct())}");
+        return null;
+    }
+
+    private static string OneLine(string text) => string.Join(" ", text.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
+
     /// <summary>Runs an action with the exit-code contract above.</summary>
     public static int Guard(Func<int> action) => Guard(_ => action());
 
@@ -44,7 +65,12 @@ public static class CliRunner
     public static int Guard(Func<CancellationToken, int> action)
     {
         using var stop = new CancellationTokenSource();
-        using var signals = StopSignals.Register(stop.Cancel);
+        StartupStop.Reset();
+        using var signals = StopSignals.Register(() =>
+        {
+            stop.Cancel();
+            StartupStop.OnSignal();
+        });
         try
         {
             return action(stop.Token);
@@ -57,6 +83,10 @@ public static class CliRunner
         catch (Exception e)
         {
             return Report(e);
+        }
+        finally
+        {
+            StartupStop.Reset();
         }
     }
 

@@ -42,23 +42,39 @@ public abstract class ConsoleProgressLine
 }
 
 /// <summary>Frames, fps and ETA of a video run.</summary>
-public sealed class ConsoleFrameProgress(long? total) : ConsoleProgressLine, IProgress<PipelineProgress>
+public sealed class ConsoleFrameProgress : ConsoleProgressLine, IProgress<PipelineProgress>
 {
+    private readonly long? _total;
+
+    /// <summary>Made when the pipeline is about to run: start-up is over, the pipeline watches the stop token.</summary>
+    public ConsoleFrameProgress(long? total)
+    {
+        _total = total;
+        StartupStop.End();
+    }
+
     public void Report(PipelineProgress value)
     {
-        string eta = total is long t && value.Fps > 0 ? $" ETA {TimeSpan.FromSeconds((t - value.FramesDone) / value.Fps):mm\\:ss}" : "";
-        string of = total is long n ? $"/{n}" : "";
+        string eta = _total is long t && value.Fps > 0 ? $" ETA {TimeSpan.FromSeconds((t - value.FramesDone) / value.Fps):mm\\:ss}" : "";
+        string of = _total is long n ? $"/{n}" : "";
         Show(string.Create(CultureInfo.InvariantCulture, $"frames {value.FramesDone}{of}  {value.Fps:F1} fps{eta}"));
     }
 }
 
 /// <summary>The perturbed images of a slow method (Score-CAM, Group-CAM, SA-CAM), with the time left: they run for
 /// tens of seconds on a CPU, and a silent terminal looks like a hang.</summary>
-public sealed class ConsolePerturbationProgress(string label) : ConsoleProgressLine, IProgress<PerturbationProgress>
+public sealed class ConsolePerturbationProgress : ConsoleProgressLine, IProgress<PerturbationProgress>
 {
+    /// <summary>Made when the explanation is about to run: start-up is over, the method watches the stop token.</summary>
+    public ConsolePerturbationProgress(string label)
+    {
+        Label = label;
+        StartupStop.End();
+    }
+
     private readonly Stopwatch _clock = Stopwatch.StartNew();
 
-    public string Label { get; set; } = label;
+    public string Label { get; set; }
 
     public void Report(PerturbationProgress value)
     {
@@ -80,6 +96,9 @@ public sealed class ConsolePerturbationProgress(string label) : ConsoleProgressL
 /// <summary>A one-line download progress bar on stderr.</summary>
 public sealed class ConsoleDownloadProgress : ConsoleProgressLine, IProgress<DownloadProgress>
 {
+    /// <summary>Made when a command asks for its model: start-up begins (a stop then ends the process, see <see cref="StartupStop"/>).</summary>
+    public ConsoleDownloadProgress() => StartupStop.Begin();
+
     public void Report(DownloadProgress value)
     {
         if (value.Notice is not null)

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Globalization;
 using System.Numerics;
 
@@ -14,7 +15,7 @@ internal static class OptionRules
     {
         option.Validators.Add(r =>
         {
-            var v = r.GetValueOrDefault<T>();
+            if (!TryValue(r, out T v)) return;
             if (v < min) r.AddError($"{option.Name} must be at least {Text(min)} (got {Text(v)}).");
         });
         return option;
@@ -24,7 +25,7 @@ internal static class OptionRules
     {
         option.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<T?>() is T v && v < min) r.AddError($"{option.Name} must be at least {Text(min)} (got {Text(v)}).");
+            if (TryValue(r, out T? value) && value is T v && v < min) r.AddError($"{option.Name} must be at least {Text(min)} (got {Text(v)}).");
         });
         return option;
     }
@@ -34,11 +35,61 @@ internal static class OptionRules
     {
         option.Validators.Add(r =>
         {
-            var v = r.GetValueOrDefault<double>();
+            if (!TryValue(r, out double v)) return;
             if (double.IsNaN(v) || v < min || (maxInclusive ? v > max : v >= max))
                 r.AddError($"{option.Name} must lie in [{Text(min)}, {Text(max)}{(maxInclusive ? "]" : ")")}: {meaning} (got {Text(v)}).");
         });
         return option;
+    }
+
+    /// <summary>min &lt;= value &lt;= max, for whole numbers (a port, say).</summary>
+    public static Option<int> Between(this Option<int> option, int min, int max)
+    {
+        option.Validators.Add(r =>
+        {
+            if (TryValue(r, out int v) && (v < min || v > max)) r.AddError($"{option.Name} must lie in {min}..{max} (got {v}).");
+        });
+        return option;
+    }
+
+    /// <summary>
+    /// Makes every option validator under <paramref name="command"/> skip a value that did not convert: the parser
+    /// already reports that as a usage error naming the option, and a validator that read it would throw out of the
+    /// parse (a crash with a stack trace). Done once over the whole tree, so validators written anywhere are covered.
+    /// </summary>
+    public static void SkipUnconvertedValues(Command command)
+    {
+        foreach (var option in command.Options)
+        {
+            for (int i = 0; i < option.Validators.Count; i++)
+            {
+                var validate = option.Validators[i];
+                option.Validators[i] = r =>
+                {
+                    if (TryValue(r, out object? _)) validate(r);
+                };
+            }
+        }
+        foreach (var sub in command.Subcommands) SkipUnconvertedValues(sub);
+    }
+
+    /// <summary>
+    /// The option's value, or false when its text did not convert ("ten" for a number, 1e99 for an int). The parser
+    /// reports that itself as a usage error naming the option; reading the value here would throw out of the parse
+    /// and crash the process with a stack trace instead.
+    /// </summary>
+    public static bool TryValue<T>(OptionResult result, out T value)
+    {
+        try
+        {
+            value = result.GetValueOrDefault<T>();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            value = default!;
+            return false;
+        }
     }
 
     /// <summary>The value must be one of <paramref name="choices"/> (case-insensitive); the message lists them.</summary>

@@ -17,6 +17,7 @@ public static class SacamCommands
         root.Subcommands.Add(ModelsCommand.Create());
         root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(FleetCommand.Create());
+        OptionRules.SkipUnconvertedValues(root);
         return root;
     }
 }

@@ -14,11 +14,11 @@ public static class ShardIndex
     {
         var found = new List<(string From, int Index)>();
         if (explicitIndex is int given) found.Add(("--shard", given));
-        if (Number(environment("JOB_COMPLETION_INDEX")) is int k8s) found.Add(("JOB_COMPLETION_INDEX", k8s));
-        if (Number(environment("SLURM_ARRAY_TASK_ID")) is int slurm)
-            found.Add(("SLURM_ARRAY_TASK_ID" + (Number(environment("SACAM_SHARD_OFFSET")) is int o and > 0 ? $" + SACAM_SHARD_OFFSET {o}" : ""),
-                slurm + (Number(environment("SACAM_SHARD_OFFSET")) ?? 0)));
-        if (Number(environment("SGE_TASK_ID")) is int sge) found.Add(("SGE_TASK_ID - 1", sge - 1));
+        if (Number(environment, "JOB_COMPLETION_INDEX") is int k8s) found.Add(("JOB_COMPLETION_INDEX", k8s));
+        if (Number(environment, "SLURM_ARRAY_TASK_ID") is int slurm)
+            found.Add(("SLURM_ARRAY_TASK_ID" + (Number(environment, "SACAM_SHARD_OFFSET") is int o and > 0 ? $" + SACAM_SHARD_OFFSET {o}" : ""),
+                slurm + (Number(environment, "SACAM_SHARD_OFFSET") ?? 0)));
+        if (Number(environment, "SGE_TASK_ID") is int sge) found.Add(("SGE_TASK_ID - 1", sge - 1));
         if (found.Count == 0)
             throw new FleetException("No shard index: pass --shard I, or run under an engine that sets one (JOB_COMPLETION_INDEX, SLURM_ARRAY_TASK_ID, SGE_TASK_ID).", permanent: true);
         if (found.Select(f => f.Index).Distinct().Count() > 1)
@@ -26,6 +26,13 @@ public static class ShardIndex
         return found[0].Index;
     }
 
-    private static int? Number(string? text) =>
-        int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) ? v : null;
+    /// <summary>The variable's index, null when unset or empty; a value that is set but is not an index is an error
+    /// naming the variable (ignoring it would say "no index is set", or let another source pick the shard).</summary>
+    private static int? Number(Func<string, string?> environment, string name)
+    {
+        var text = environment(name);
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        if (int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v)) return v;
+        throw new FleetException($"{name} is '{text}', which is not a whole number: unset it or set it to the shard index.", permanent: true);
+    }
 }

@@ -129,19 +129,37 @@ public sealed class DicomHeaderReader(DicomToolkit tools)
 {
     private const int FilesPerCall = 200;
 
-    public IReadOnlyList<DicomHeader> Read(IReadOnlyList<string> files)
+    /// <param name="nameOf">How a file is named in an error: its name inside the series folder, never the folder
+    /// (folder names often carry the patient's).</param>
+    public IReadOnlyList<DicomHeader> Read(IReadOnlyList<string> files, Func<string, string>? nameOf = null)
     {
         var headers = new List<DicomHeader>(files.Count);
         for (int start = 0; start < files.Count; start += FilesPerCall)
         {
             var chunk = files.Skip(start).Take(FilesPerCall).ToList();
-            var args = new List<string> { "-ll", "error", "-Un", "+F" };
-            foreach (var tag in DicomHeader.AllowedTags) { args.Add("+P"); args.Add(tag); }
-            args.AddRange(chunk);
-            string output = tools.Run("dcmdump", DicomToolkit.DcmtkPackage, args, "reading the DICOM headers");
+            string output;
+            try
+            {
+                output = Dump(chunk, "reading the DICOM headers");
+            }
+            catch (DicomException) when (chunk.Count > 1)
+            {
+                // One bad file fails the whole call: find it, so that the message names the file to remove or fix.
+                for (int i = 0; i < chunk.Count; i++)
+                    Dump([chunk[i]], $"reading the DICOM header of file '{(nameOf ?? Path.GetFileName)(chunk[i])}' ({start + i + 1} of {files.Count})");
+                throw;
+            }
             headers.AddRange(Split(output, chunk));
         }
         return headers;
+    }
+
+    private string Dump(IReadOnlyList<string> files, string what)
+    {
+        var args = new List<string> { "-ll", "error", "-Un", "+F" };
+        foreach (var tag in DicomHeader.AllowedTags) { args.Add("+P"); args.Add(tag); }
+        args.AddRange(files);
+        return tools.Run("dcmdump", DicomToolkit.DcmtkPackage, args, what);
     }
 
     /// <summary>dcmdump prints "# dcmdump (k/n): FILE" before each file's lines; a file it could not read has none.</summary>

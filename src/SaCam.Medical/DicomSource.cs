@@ -20,9 +20,11 @@ public sealed class DicomSource : IFrameSource, IRunExtrasSource
     // Frames' values, kept from decoding until the run sink writes them (only while a run folder is written).
     private readonly System.Collections.Concurrent.ConcurrentDictionary<long, Mat> _values = new();
     private volatile bool _keepValues;
+    private readonly Func<string, string> _nameOf;
 
-    private DicomSource(DicomSeries series, MedicalOptions options, DicomPixelDecoder decoder, string hash)
+    private DicomSource(DicomSeries series, MedicalOptions options, DicomPixelDecoder decoder, string hash, Func<string, string> nameOf)
     {
+        _nameOf = nameOf;
         _series = series;
         _options = options;
         _decoder = decoder;
@@ -40,16 +42,22 @@ public sealed class DicomSource : IFrameSource, IRunExtrasSource
             : throw new DicomException("The DICOM source does not exist.");
         if (files.Count == 0) throw new DicomException("The folder holds no DICOM file (none has 'DICM' at byte 128).");
         if (files.Count == 1 && !DicomFile.IsDicom(files[0])) throw new DicomException("The file is not DICOM (no 'DICM' at byte 128 of a Part 10 file).");
-        var series = DicomSeriesBuilder.Choose(DicomSeriesBuilder.Group(new DicomHeaderReader(tools).Read(files)), options.Series);
+        var nameOf = NamesInside(path);
+        var series = DicomSeriesBuilder.Choose(DicomSeriesBuilder.Group(new DicomHeaderReader(tools).Read(files, nameOf)), options.Series);
         var decoder = new DicomPixelDecoder(tools);
         decoder.ToolFor(series.First); // a syntax nothing here decodes fails now, not at the first frame
         foreach (var w in series.Warnings) warn(w);
         if (series.First.BurnedInAnnotation || series.Modality == "US")
             warn($"{series.Label}: {(series.First.BurnedInAnnotation ? "BurnedInAnnotation is YES" : "ultrasound often carries identifiers in its pixels")}; " +
                  "names or IDs may be burned into the image. Black them out with --mask x,y,w,h before anything is written.");
-        var source = new DicomSource(series, options, decoder, SourceLabel.Hash(path));
+        var source = new DicomSource(series, options, decoder, SourceLabel.Hash(path), nameOf);
         return source;
     }
+
+    /// <summary>A file of the source as errors name it: its path inside the series folder (or its file name),
+    /// never the folder's, which often carries the patient's name.</summary>
+    private static Func<string, string> NamesInside(string path) =>
+        Directory.Exists(path) ? file => Path.GetRelativePath(path, file) : Path.GetFileName;
 
     public DicomSeries Series => _series;
     public string Description { get; }
@@ -95,7 +103,7 @@ public sealed class DicomSource : IFrameSource, IRunExtrasSource
         for (int i = 0; i < _series.Slices.Count && !cancellation.IsCancellationRequested; i++)
         {
             var slice = _series.Slices[i];
-            var values = _decoder.Decode(slice, 0, $"{_series.Label}: slice {i + 1} of {_series.Slices.Count}");
+            var values = _decoder.Decode(slice, 0, $"{_series.Label}: slice {i + 1} of {_series.Slices.Count} (file '{_nameOf(slice.File)}')");
             try
             {
                 Keep(i, values[0]);

@@ -35,6 +35,9 @@ public sealed record DicomWindow(string Name, double Center, double Width)
         if (parts.Length == 2 && double.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out double c)
             && double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double w))
         {
+            // NaN or infinity would pass every comparison below and map every value to black.
+            if (!double.IsFinite(c) || !double.IsFinite(w))
+                throw new ArgumentException($"--window '{text}': the centre and width must be finite numbers in HU (e.g. 40,400).");
             if (w <= 0) throw new ArgumentException($"--window {text}: the width must be positive.");
             return WindowChoice.Fixed(new DicomWindow($"{c:G},{w:G}", c, w));
         }

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using SaCam.Cli;
 using SaCam.Core.IO;
+using SaCam.TestSupport;
 
 namespace SaCam.Tests;
 
@@ -80,14 +81,83 @@ public partial class BadInputMatrixTests
             ["regular_file"] = P("in", "regular.txt"), ["foreign_run"] = P("in", "foreign-run"),
             ["run_clip"] = P("in", "run-clip", "original.avi"), ["run_clip_folder"] = P("in", "run-clip"),
         };
+        Directory.CreateDirectory(P("in", "frames"));
+        File.Copy(Path.Combine(media, "street_scene.png"), P("in", "frames", "a.png"));
+        File.Copy(Path.Combine(media, "street_car.png"), P("in", "frames", "b.png"));
+        _files["image_folder"] = P("in", "frames");
+        var uint8 = TinyCnn.Save(channels: 3, fileName: "uint8.onnx");
+        File.WriteAllBytes(uint8, WithInputType(File.ReadAllBytes(uint8), "x", elementType: 2));
+        _files["onnx_uint8"] = uint8;
+        MakeDicom(P("in"));
+        MakeReadOnlyFolder(P("ro"));
+    }
+
+    private bool _dicom;
+    private string? _readOnly;
+
+    /// <summary>DICOM series (through DCMTK, when it is installed): a whole one, and one whose second slice lost its
+    /// last 3000 bytes. Their slices lie under in/, so the matrix checks that no run changed them.</summary>
+    private void MakeDicom(string folder)
+    {
+        if (!Requirement.OnPath("dump2dcm")) return;
+        new DicomTestData(Path.Combine(folder, "series")).Series(4);
+        var truncated = new DicomTestData(Path.Combine(folder, "truncated-series")).Series(3);
+        var bytes = File.ReadAllBytes(truncated[1]);
+        File.WriteAllBytes(truncated[1], bytes[..(bytes.Length - 3000)]);
+        _files["dicom_series"] = Path.Combine(folder, "series");
+        _files["dicom_truncated_series"] = Path.Combine(folder, "truncated-series");
+        _files["truncated_slice"] = Path.GetFileName(truncated[1]);
+        _dicom = true;
+    }
+
+    /// <summary>A read-only tmpfs (mounting needs root, which CI has): root may write into a 0555 folder, so only a
+    /// read-only file system makes a folder that refuses a run's files whoever runs it.</summary>
+    private void MakeReadOnlyFolder(string folder)
+    {
+        Directory.CreateDirectory(folder);
+        if (mount("tmpfs", folder, "tmpfs", MS_RDONLY, "size=64k") != 0) return;
+        _readOnly = folder;
+        _files["readonly_dir"] = folder;
+    }
+
+    /// <summary>Sets the element type of the graph input named <paramref name="name"/> (1 float, 2 uint8) in a
+    /// serialized model: its ValueInfo holds the name, then the tensor type's elem_type as the varint after 0x08.</summary>
+    private static byte[] WithInputType(byte[] model, string name, int elementType)
+    {
+        var pattern = new byte[] { 0x0A, (byte)name.Length }.Concat(Encoding.ASCII.GetBytes(name)).ToArray();
+        for (int at = 0; at + pattern.Length + 6 < model.Length; at++)
+        {
+            if (!model.AsSpan(at, pattern.Length).SequenceEqual(pattern)) continue;
+            int type = at + pattern.Length; // 0x12 len 0x0A len 0x08 elem
+            if (model[type] == 0x12 && model[type + 2] == 0x0A && model[type + 4] == 0x08)
+            {
+                model[type + 5] = (byte)elementType;
+                return model;
+            }
+        }
+        throw new InvalidOperationException($"no input '{name}' in the model");
     }
 
     [OneTimeTearDown]
-    public void RemoveFiles() => Directory.Delete(_root, recursive: true);
+    public void RemoveFiles()
+    {
+        if (_readOnly is not null) umount(_readOnly);
+        Directory.Delete(_root, recursive: true);
+    }
+
+    private const ulong MS_RDONLY = 1;
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int mount(string source, string target, string type, ulong flags, string data);
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    private static extern int umount(string target);
 
     [TestCaseSource(nameof(Rows))]
     public void Row_of_the_matrix(Row row)
     {
+        if (row.Command.Contains("{dicom_") && !_dicom) Requirement.Missing("DCMTK (dump2dcm) for the DICOM rows", "apt-get install dcmtk");
+        if (row.Command.Contains("{readonly_dir}") && _readOnly is null) Requirement.Missing("a read-only tmpfs for this row", "run the tests as root, as CI does");
         var outDir = Directory.CreateTempSubdirectory("sacam-bad-output-").FullName;
         try
         {

@@ -11,13 +11,38 @@ public sealed class RunOutputs
     private readonly List<(string What, FileIdentity Id)> _inputs = [];
     private readonly List<(string What, string Path, FileIdentity Id, bool Folder)> _outputs = [];
 
-    /// <summary>A file or folder the run reads. Missing ones are ignored here (their own check reports them).</summary>
+    /// <summary>A file or folder the run reads, or a glob of files (dir/*.png). Missing ones are ignored here (their
+    /// own check reports them). A folder's files (at any depth: a DICOM series folder is read whole) and a glob's
+    /// matches are inputs too: writing over one slice of a series is as destructive as writing over a clip.</summary>
     public RunOutputs Input(string what, string? path)
     {
         if (string.IsNullOrEmpty(path) || path.Contains("://")) return this;
         var id = FileIdentity.Of(path);
         if (id.Exists) _inputs.Add((what, id));
+        foreach (var member in Members(path, id))
+        {
+            var memberId = FileIdentity.Of(member);
+            if (memberId.Exists) _inputs.Add(($"{what} (it reads '{member}')", memberId));
+        }
         return this;
+    }
+
+    private static IEnumerable<string> Members(string path, FileIdentity id)
+    {
+        try
+        {
+            if (id.Kind == FileKind.Directory) return Directory.EnumerateFiles(path, "*", SearchOption.AllDirectories).ToList();
+            if (!id.Exists && path.IndexOfAny(['*', '?']) >= 0)
+            {
+                var folder = Path.GetDirectoryName(path) is { Length: > 0 } d ? d : ".";
+                if (Directory.Exists(folder)) return Directory.GetFiles(folder, Path.GetFileName(path));
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // A folder the run cannot list fails when the source opens it, naming the folder; nothing to compare here.
+        }
+        return [];
     }
 
     /// <summary>A file the run writes (or replaces).</summary>
@@ -39,6 +64,7 @@ public sealed class RunOutputs
         {
             throw new OutputRefusedException($"{what} '{path}' is {FileIdentity.Describe(id.Kind)}, not a regular file: refusing to write over it.");
         }
+        OutputFolderProbe.Check(what, path, folder);
         foreach (var input in _inputs)
         {
             if (id.SameFileAs(input.Id))

@@ -214,16 +214,31 @@ public sealed class OnnxCnnModel : IExplainableModel, Methods.IHasInputChannels,
     /// positive batch, 1 (grayscale) or 3 (colour) channels, and a spatial size from 8 to <see cref="MaxInputSide"/>.</summary>
     private static void ValidateInputShape(string path, OnnxValueInfo input)
     {
+        // Frames are fed as float32 (normalised pixels); ONNX Runtime would refuse any other type with its own words.
+        if (input.ElementType is not (OnnxDataType.Float or OnnxDataType.Undefined))
+            throw new ModelLoadException(path, $"its input '{input.Name}' takes {TypeName(input.ElementType)} values, but frames are fed as float32: export the model with a float input (the normalisation in the graph or in its metadata)");
         string[] names = ["batch", "channels", "height", "width"];
         for (int i = 0; i < 4; i++)
             if (input.Shape[i] is long d && d <= 0)
-                throw new ModelLoadException(path, $"its input '{input.Name}' declares {names[i]} {d}: a dimension must be positive (or symbolic)");
+                throw new ModelLoadException(path, $"its input '{input.Name}' {Shape(input)} declares {names[i]} {d}: a dimension must be positive (or symbolic)");
         if (input.Shape[1] is long c && c is not (1 or 3))
-            throw new ModelLoadException(path, $"its input '{input.Name}' takes {c} channels: only grayscale (1) and colour (3) images can be fed to it");
+            throw new ModelLoadException(path, $"its input '{input.Name}' {Shape(input)} takes {c} channels: only grayscale (1) and colour (3) images can be fed to it");
         for (int i = 2; i < 4; i++)
             if (input.Shape[i] is long side && (side < 8 || side > MaxInputSide))
-                throw new ModelLoadException(path, $"its input '{input.Name}' declares {names[i]} {side}: the importer takes 8 to {MaxInputSide} pixels");
+                throw new ModelLoadException(path, $"its input '{input.Name}' {Shape(input)} declares {names[i]} {side}: the importer takes 8 to {MaxInputSide} pixels");
     }
+
+    /// <summary>[N, 3, 224, 224]: the declared shape, symbolic dimensions by a letter.</summary>
+    private static string Shape(OnnxValueInfo input) =>
+        $"[{string.Join(", ", input.Shape.Select(d => d is long v ? v.ToString(System.Globalization.CultureInfo.InvariantCulture) : "N"))}]";
+
+    private static string TypeName(OnnxDataType type) => type switch
+    {
+        OnnxDataType.UInt8 => "uint8", OnnxDataType.Int8 => "int8", OnnxDataType.UInt16 => "uint16", OnnxDataType.Int16 => "int16",
+        OnnxDataType.Int32 => "int32", OnnxDataType.Int64 => "int64", OnnxDataType.Float16 => "float16", OnnxDataType.Double => "float64",
+        OnnxDataType.UInt32 => "uint32", OnnxDataType.UInt64 => "uint64", OnnxDataType.Bool => "bool", OnnxDataType.String => "string",
+        _ => $"type-{(int)type}",
+    };
 
     private static PreprocessSpec DefaultPreprocess(OnnxValueInfo input)
     {

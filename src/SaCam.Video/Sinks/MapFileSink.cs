@@ -39,7 +39,7 @@ public sealed class WindowSink : IFrameSink
     {
         if (OperatingSystem.IsLinux() && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("DISPLAY")) &&
             string.IsNullOrEmpty(Environment.GetEnvironmentVariable("WAYLAND_DISPLAY")))
-            throw new InvalidOperationException("--window needs a display (DISPLAY is not set); run without it, or under Xvfb.");
+            throw new InvalidOperationException("--show needs a display (neither DISPLAY nor WAYLAND_DISPLAY is set): run without --show, or under Xvfb.");
         _title = title;
     }
 
