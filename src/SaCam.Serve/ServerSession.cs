@@ -292,7 +292,7 @@ internal sealed unsafe class ServerSession : IDisposable
             PublishError(region, shape.FrameId, TooLarge(shape, region));
             return;
         }
-        byte* slot = region.Base + SharedLayout.InputSlotOffset(_localInputWriter.Own, region.InputCapacity);
+        byte* slot = region.Base + SharedLayout.InputSlotOffset(CheckedSlot(_localInputWriter.Own, "input"), region.InputCapacity);
         payload.CopyTo(new Span<byte>(slot, payload.Length));
         _localInputWriter.Publish();
     }
@@ -303,7 +303,7 @@ internal sealed unsafe class ServerSession : IDisposable
         var region = _region!;
         while (_inputReader.TryTake())
         {
-            byte* slot = region.Base + SharedLayout.InputSlotOffset(_inputReader.Own, region.InputCapacity);
+            byte* slot = region.Base + SharedLayout.InputSlotOffset(CheckedSlot(_inputReader.Own, "input"), region.InputCapacity);
             long frameId = Fields.I64(slot, SharedLayout.InFrameId);
             _received++;
             if (_lastFrameId > 0 && frameId > _lastFrameId + 1) _dropped += frameId - _lastFrameId - 1;
@@ -311,6 +311,11 @@ internal sealed unsafe class ServerSession : IDisposable
             Explain(region, slot, frameId);
         }
     }
+
+    /// <summary>The client writes the triple buffers' state words in the shared file too: a word naming slot 3 (there
+    /// are three, 0..2) would send the server's next read or write past the region.</summary>
+    private static int CheckedSlot(int slot, string buffer) =>
+        slot is >= 0 and < SharedLayout.Slots ? slot : throw new BadMessageException($"the {buffer} state word in the shared file names slot {slot} (0 to {SharedLayout.Slots - 1})");
 
     private static string TooLarge(FrameShape shape, Region region) =>
         $"frame {shape.FrameId} of {shape.Width}x{shape.Height} does not fit the session (send Resize first): {shape.PixelBytes} bytes, room for {region.InputCapacity}";
@@ -321,7 +326,7 @@ internal sealed unsafe class ServerSession : IDisposable
     private void Explain(Region region, byte* input, long frameId)
     {
         var clock = Stopwatch.StartNew();
-        byte* output = region.Base + SharedLayout.OutputSlotOffset(_outputWriter.Own, region.InputCapacity, region.OutputCapacity);
+        byte* output = region.Base + SharedLayout.OutputSlotOffset(CheckedSlot(_outputWriter.Own, "output"), region.InputCapacity, region.OutputCapacity);
         new Span<byte>(output, SharedLayout.OutputHeaderBytes).Clear();
         Fields.I64(output, SharedLayout.OutFrameId, frameId);
         var flags = (FrameFlags)Fields.I32(input, SharedLayout.InFlags);
@@ -344,7 +349,7 @@ internal sealed unsafe class ServerSession : IDisposable
             _explained++;
             _explainMs = explanation.ExplainMs;
         }
-        catch (Exception e) when (e is not (IOException or SocketException or ObjectDisposedException))
+        catch (Exception e)
         {
             if (_server.Stopping.IsCancellationRequested && e is OperationCanceledException) throw; // the server stops: no result owed
             WriteError(output, Describe(e));
@@ -387,7 +392,7 @@ internal sealed unsafe class ServerSession : IDisposable
     /// <summary>An error result for a frame that is not explained at all.</summary>
     private void PublishError(Region region, long frameId, string text)
     {
-        byte* output = region.Base + SharedLayout.OutputSlotOffset(_outputWriter.Own, region.InputCapacity, region.OutputCapacity);
+        byte* output = region.Base + SharedLayout.OutputSlotOffset(CheckedSlot(_outputWriter.Own, "output"), region.InputCapacity, region.OutputCapacity);
         new Span<byte>(output, SharedLayout.OutputHeaderBytes).Clear();
         Fields.I64(output, SharedLayout.OutFrameId, frameId);
         WriteError(output, text);

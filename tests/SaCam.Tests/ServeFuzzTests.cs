@@ -65,6 +65,57 @@ public class ServeFuzzTests : TempFolderTest
         }
     }
 
+    /// <summary>The client writes the triple buffers' state words too: one naming a fourth slot would send the server's
+    /// next read or write past the shared file.</summary>
+    [TestCase(SharedLayout.InputStateOffset, TestName = "A_corrupt_input_state_word_ends_its_session_and_not_the_server")]
+    [TestCase(SharedLayout.OutputStateOffset, TestName = "A_corrupt_output_state_word_ends_its_session_and_not_the_server")]
+    public void A_corrupt_state_word_ends_its_session_and_not_the_server(int stateOffset)
+    {
+        var (server, port, token) = StartTinyServer(Dir, "--shm-dir", Dir);
+        using (server)
+        {
+            using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream,
+                System.Net.Sockets.ProtocolType.Tcp) { ReceiveTimeout = 20000 };
+            socket.Connect(System.Net.IPAddress.Loopback, port);
+            socket.Send(Message(MessageType.Hello, HelloPayload(token)));
+            AttachMessage? attach = null;
+            while (attach is null && ReadOne(socket) is var (type, payload))
+                if (type == MessageType.Attach) attach = AttachMessage.Read(payload);
+            Assert.That(attach, Is.Not.Null);
+            using var file = new FileStream(attach!.Path, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite);
+
+            void WriteAt(long offset, byte[] bytes)
+            {
+                file.Seek(offset, SeekOrigin.Begin);
+                file.Write(bytes);
+                file.Flush();
+            }
+            byte[] Int(int v) => BitConverter.GetBytes(v);
+            var header = FramePayload(1, TinySide, TinySide, 4 * TinySide, 0);
+            void Ring(int slot, long frameId)
+            {
+                BinaryPrimitives.WriteInt64LittleEndian(header, frameId);
+                WriteAt(SharedLayout.InputSlotOffset(slot, attach.InputCapacity), header);
+                WriteAt(SharedLayout.InputStateOffset, Int(slot | SharedLayout.Dirty));
+                socket.Send(Message(MessageType.Doorbell, [1]));
+            }
+
+            WriteAt(stateOffset, Int(3 | SharedLayout.Dirty)); // "slot 3 is new"
+            if (stateOffset == SharedLayout.InputStateOffset) socket.Send(Message(MessageType.Doorbell, [1]));
+            else
+            {
+                Ring(0, 1); // explained into output slot 0; publishing it hands the server "slot 3" to write next
+                Thread.Sleep(500);
+                Ring(1, 2);
+            }
+            string? error = null;
+            while (error is null && ReadOne(socket) is var (type, payload))
+                if (type == MessageType.Error) error = ErrorText(payload);
+            Assert.That(error, Does.StartWith("bad message").And.Contain("state word in the shared file names slot 3"));
+            AssertServes(server, port, token);
+        }
+    }
+
     [Test]
     public void Thousands_of_malformed_messages_leave_the_server_serving_with_flat_memory()
     {

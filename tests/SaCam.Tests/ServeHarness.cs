@@ -176,6 +176,16 @@ internal static class ServeHarness
         return new Answer(messages);
     }
 
+    /// <summary>The next message on a raw session; null when the server closed it.</summary>
+    public static (MessageType Type, byte[] Payload)? ReadOne(Socket socket)
+    {
+        var header = new byte[Protocol.HeaderBytes];
+        if (!ReceiveAll(socket, header)) return null;
+        var (type, length) = Protocol.ReadHeader(header);
+        var payload = new byte[length];
+        return ReceiveAll(socket, payload) ? (type, payload) : null;
+    }
+
     private static bool ReceiveAll(Socket socket, byte[] into)
     {
         int done = 0;
