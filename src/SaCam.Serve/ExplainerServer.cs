@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.ExceptionServices;
 using System.Security.Cryptography;
 using System.Text;
 using SaCam.Client;
@@ -49,9 +50,11 @@ public sealed class ServeModel : IDisposable
 public delegate ServeModel ModelLoader(IProgress<float> progress, CancellationToken cancellation);
 
 /// <summary>
-/// `sacam serve`: listens on 127.0.0.1 only, prints one ready line as soon as it listens (the model then loads in the
-/// background, and sessions see its progress), and serves sessions until its parent process is gone or it has been
-/// idle too long. One model for all sessions, explained one frame at a time (they share the CPU anyway).
+/// `sacam serve`: listens on 127.0.0.1 only, loads the model (sessions that connect meanwhile see its progress), and
+/// only then gives the ready line, so that a model that cannot be loaded is an error on stderr and a non-zero exit,
+/// not a "ready" server that tells only its clients. Serves sessions until its parent process is gone or it has been
+/// idle too long. One model for all sessions, explained one frame at a time (they share the CPU anyway). Nothing a
+/// client sends and nothing a session throws ends the process: each session ends on its own.
 /// </summary>
 public sealed class ExplainerServer : IDisposable
 {
@@ -64,6 +67,8 @@ public sealed class ExplainerServer : IDisposable
     private Thread? _acceptThread, _heartbeatThread;
     private long _generation = RandomNumberGenerator.GetInt32(int.MaxValue);
     private DateTime _idleSince = DateTime.UtcNow;
+    private readonly ManualResetEventSlim _loadDone = new();
+    private ExceptionDispatchInfo? _loadFailure;
 
     public ExplainerServer(ServeOptions options, ModelLoader loader)
     {
@@ -85,18 +90,49 @@ public sealed class ExplainerServer : IDisposable
     /// <summary>Why the server stopped (for its last stderr line).</summary>
     public string? ExitReason { get; private set; }
 
-    /// <summary>Listens, starts loading the model, and returns the ready line to print.</summary>
-    public string Start()
+    /// <summary>
+    /// Listens, loads the model, and returns the ready line to print. A model that cannot be loaded throws the
+    /// loader's own exception (its one-line message is what the user reads; CliRunner.Guard gives it its exit code)
+    /// before any ready line exists; a port that cannot be opened throws an <see cref="IOException"/> naming it.
+    /// Sessions that connect while the model loads (a fixed --port) see its progress. <paramref name="stop"/> cancels
+    /// the wait for the load (OperationCanceledException).
+    /// </summary>
+    public string Start(CancellationToken stop = default)
     {
         SharedFile.SweepDeadServers(_options.SharedMemoryDirectory);
-        _listener.Start();
-        Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
+        Listen();
         new Thread(LoadModel) { IsBackground = true, Name = "sacam serve load" }.Start();
         _acceptThread = new Thread(AcceptLoop) { IsBackground = true, Name = "sacam serve accept" };
         _acceptThread.Start();
         _heartbeatThread = new Thread(Heartbeat) { IsBackground = true, Name = "sacam serve heartbeat" };
         _heartbeatThread.Start();
+        try { _loadDone.Wait(stop); }
+        catch (OperationCanceledException)
+        {
+            _stop.Cancel();
+            throw;
+        }
+        _loadFailure?.Throw();
         return $"{Protocol.ReadyLinePrefix} {Protocol.Version} ready port={Port} pid={Environment.ProcessId}";
+    }
+
+    /// <summary>Opens the port, or says in one line which port could not be opened and why (the bare SocketException
+    /// read "internal error (SocketException)" without the port).</summary>
+    private void Listen()
+    {
+        try
+        {
+            _listener.Start();
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            throw new IOException($"port {_options.Port} on 127.0.0.1 is in use (another sacam serve?): stop what listens there, or give another --port (0: any free port)");
+        }
+        catch (SocketException e)
+        {
+            throw new IOException($"port {_options.Port} on 127.0.0.1 cannot be opened: {e.Message} (give another --port, or 0 for any free port)");
+        }
+        Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
     }
 
     private void LoadModel()
@@ -114,7 +150,12 @@ public sealed class ExplainerServer : IDisposable
         }
         catch (Exception e)
         {
+            _loadFailure = ExceptionDispatchInfo.Capture(e);
             LoadError = e.Message;
+        }
+        finally
+        {
+            _loadDone.Set();
         }
     }
 
@@ -131,16 +172,25 @@ public sealed class ExplainerServer : IDisposable
             try { socket = _listener.AcceptSocket(); }
             catch (Exception) when (_stop.IsCancellationRequested) { return; }
             catch (SocketException) { continue; }
-            lock (_sessions)
+            try
             {
-                if (_sessions.Count >= _options.MaxSessions)
+                lock (_sessions)
                 {
-                    ServerSession.Refuse(socket, $"this server takes {_options.MaxSessions} sessions at once");
-                    continue;
+                    if (_sessions.Count >= _options.MaxSessions)
+                    {
+                        ServerSession.Refuse(socket, $"this server takes {_options.MaxSessions} sessions at once");
+                        continue;
+                    }
+                    var session = new ServerSession(this, socket, Interlocked.Increment(ref _generation));
+                    _sessions.Add(session);
+                    session.Start();
                 }
-                var session = new ServerSession(this, socket, Interlocked.Increment(ref _generation));
-                _sessions.Add(session);
-                session.Start();
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException or OutOfMemoryException or ThreadStartException)
+            {
+                // A connection that was gone before its session began, or no thread for it: that client only.
+                Console.Error.WriteLine($"sacam serve: a connection was dropped ({e.GetType().Name}): {e.Message}");
+                socket.Dispose();
             }
         }
     }
@@ -195,15 +245,21 @@ public sealed class ExplainerServer : IDisposable
     internal bool Accepts(string token) =>
         CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(token), Encoding.UTF8.GetBytes(_options.Token));
 
+    /// <summary>Ends every session (each removes its shared file), then removes the files of any session still in the
+    /// middle of an explanation: the process is about to exit, and a file left behind would stay until the next server
+    /// swept it. The model is freed only when no session can still be using it.</summary>
     public void Dispose()
     {
         _stop.Cancel();
         _listener.Stop();
         List<ServerSession> sessions;
         lock (_sessions) sessions = [.. _sessions];
-        foreach (var s in sessions) s.Dispose();
+        bool allEnded = true;
+        foreach (var s in sessions) allEnded &= s.Stop(TimeSpan.FromSeconds(5));
+        SharedFile.RemoveAll();
         _acceptThread?.Join(500);
-        Model?.Dispose();
+        if (allEnded) Model?.Dispose();
         _stop.Dispose();
+        _loadDone.Dispose();
     }
 }

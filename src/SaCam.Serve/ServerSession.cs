@@ -34,9 +34,10 @@ internal sealed unsafe class ServerSession : IDisposable
     private FrameRenderer? _renderer;
     private HelloMessage _hello = new();
     private long _generation;
-    private long _received, _explained, _dropped, _lastFrameId;
+    private long _received, _explained, _dropped, _lastFrameId, _failed;
     private double _explainMs;
     private volatile bool _ended;
+    private bool _toldError; // an Error went out: let it reach the client before the socket closes
 
     public ServerSession(ExplainerServer server, Socket socket, long generation)
     {
@@ -73,6 +74,8 @@ internal sealed unsafe class ServerSession : IDisposable
         socket.Dispose();
     }
 
+    /// <summary>The session's thread. Nothing a client sends, and nothing an explanation throws, leaves it: an exception
+    /// on a thread of its own would end the whole process, every other client with it.</summary>
     private void Run()
     {
         try
@@ -86,9 +89,23 @@ internal sealed unsafe class ServerSession : IDisposable
             SendStatus(ServerStatus.Ready, 1, "");
             Serve();
         }
+        catch (BadMessageException e)
+        {
+            Log($"a bad message from the client: {e.Message}; the session ends");
+            TrySendError(fatal: true, $"bad message: {e.Message}");
+        }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
         {
             // The client went away (killed, closed): the session ends, its shared file with it.
+        }
+        catch (OperationCanceledException) when (_server.Stopping.IsCancellationRequested)
+        {
+            // The server stops.
+        }
+        catch (Exception e)
+        {
+            Log($"ended by an internal error ({e.GetType().Name}): {e.Message}");
+            TrySendError(fatal: false, $"the server ended the session: {e.GetType().Name}: {e.Message}");
         }
         finally
         {
@@ -96,12 +113,32 @@ internal sealed unsafe class ServerSession : IDisposable
         }
     }
 
+    private void Log(string text)
+    {
+        try { Console.Error.WriteLine($"sacam serve: session {_generation}: {text}"); }
+        catch (IOException) { } // stderr closed: nothing left to tell
+    }
+
+    private void TrySendError(bool fatal, string text)
+    {
+        try
+        {
+            SendError(fatal, text);
+            _toldError = true;
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException) { }
+    }
+
+    /// <summary>The largest Hello (a token of 65535 bytes): before the token is checked, nobody makes the server
+    /// allocate more.</summary>
+    private const int MaxHelloBytes = 4 + ushort.MaxValue + 16;
+
     private bool Handshake()
     {
-        var type = ReadMessage(out int length);
+        var type = ReadMessage(out int length, MaxHelloBytes);
         var payload = new ReadOnlySpan<byte>(_receive, 0, length);
-        if (type != MessageType.Hello) throw new IOException("the first message was not Hello");
-        _hello = HelloMessage.Read(payload);
+        if (type != MessageType.Hello) throw new BadMessageException($"the first message was {ClientMessages.Describe(type)[2..]}, not Hello");
+        _hello = ClientMessages.ReadHello(payload);
         if (_hello.ProtocolVersion != Protocol.Version)
         {
             SendError(fatal: true, $"the client speaks protocol {_hello.ProtocolVersion} and this server ({Environment.ProcessPath}) speaks " +
@@ -114,9 +151,9 @@ internal sealed unsafe class ServerSession : IDisposable
                                    $"in {Protocol.TokenVariable}; to attach to a running server, give the client that server's token)");
             return false;
         }
-        if (_hello.MaxWidth is <= 0 or > 8192 || _hello.MaxHeight is <= 0 or > 8192)
+        if (!ClientMessages.SizeServed(_hello.MaxWidth, _hello.MaxHeight))
         {
-            SendError(fatal: true, $"frames of {_hello.MaxWidth}x{_hello.MaxHeight} are not served (1 to 8192 a side)");
+            SendError(fatal: true, $"frames of {_hello.MaxWidth}x{_hello.MaxHeight} are not served (1 to {ClientMessages.MaxSide} a side)");
             return false;
         }
         return true;
@@ -209,23 +246,26 @@ internal sealed unsafe class ServerSession : IDisposable
             if (_socket.Poll(100_000, SelectMode.SelectRead))
             {
                 var type = ReadMessage(out int length);
-        var payload = new ReadOnlySpan<byte>(_receive, 0, length);
+                var payload = new ReadOnlySpan<byte>(_receive, 0, length);
                 switch (type)
                 {
                     case MessageType.Doorbell:
+                        ClientMessages.CheckDoorbell(payload);
                         ExplainNewest();
                         break;
                     case MessageType.Frame:
-                        StoreFrame(payload);
+                        if (_region!.Shared) throw new BadMessageException("a Frame message in a shared-memory session (its frames go into the shared file, rung with Doorbell)");
+                        StoreFrame(payload, ClientMessages.ReadFrame(payload));
                         ExplainNewest();
                         break;
                     case MessageType.Resize:
-                        var r = new FieldReader(payload);
-                        int w = Math.Clamp(r.I32(), 1, 8192), h = Math.Clamp(r.I32(), 1, 8192);
+                        var (w, h) = ClientMessages.ReadResize(payload);
                         Attach(w, h);
                         break;
                     case MessageType.Bye:
                         return;
+                    default:
+                        throw new BadMessageException(ClientMessages.Describe(type));
                 }
             }
             if (statsClock.Elapsed >= TimeSpan.FromSeconds(1))
@@ -240,12 +280,19 @@ internal sealed unsafe class ServerSession : IDisposable
         }
     }
 
-    /// <summary>TCP transport: the frame the client sent, into the local input slot (a newer one replaces it).</summary>
-    private void StoreFrame(ReadOnlySpan<byte> payload)
+    /// <summary>TCP transport: the frame the client sent, into the local input slot (a newer one replaces it). A frame
+    /// larger than the session's region gets an error result at once: dropped silently, a client waiting for it
+    /// would wait forever.</summary>
+    private void StoreFrame(ReadOnlySpan<byte> payload, FrameShape shape)
     {
         var region = _region!;
-        if (payload.Length > SharedLayout.InputHeaderBytes + region.InputCapacity) return;
-        byte* slot = region.Base + SharedLayout.InputSlotOffset(_localInputWriter.Own, region.InputCapacity);
+        if (shape.PixelBytes > region.InputCapacity)
+        {
+            _received++;
+            PublishError(region, shape.FrameId, TooLarge(shape, region));
+            return;
+        }
+        byte* slot = region.Base + SharedLayout.InputSlotOffset(CheckedSlot(_localInputWriter.Own, "input"), region.InputCapacity);
         payload.CopyTo(new Span<byte>(slot, payload.Length));
         _localInputWriter.Publish();
     }
@@ -256,7 +303,7 @@ internal sealed unsafe class ServerSession : IDisposable
         var region = _region!;
         while (_inputReader.TryTake())
         {
-            byte* slot = region.Base + SharedLayout.InputSlotOffset(_inputReader.Own, region.InputCapacity);
+            byte* slot = region.Base + SharedLayout.InputSlotOffset(CheckedSlot(_inputReader.Own, "input"), region.InputCapacity);
             long frameId = Fields.I64(slot, SharedLayout.InFrameId);
             _received++;
             if (_lastFrameId > 0 && frameId > _lastFrameId + 1) _dropped += frameId - _lastFrameId - 1;
@@ -265,20 +312,30 @@ internal sealed unsafe class ServerSession : IDisposable
         }
     }
 
+    /// <summary>The client writes the triple buffers' state words in the shared file too: a word naming slot 3 (there
+    /// are three, 0..2) would send the server's next read or write past the region.</summary>
+    private static int CheckedSlot(int slot, string buffer) =>
+        slot is >= 0 and < SharedLayout.Slots ? slot : throw new BadMessageException($"the {buffer} state word in the shared file names slot {slot} (0 to {SharedLayout.Slots - 1})");
+
+    private static string TooLarge(FrameShape shape, Region region) =>
+        $"frame {shape.FrameId} of {shape.Width}x{shape.Height} does not fit the session (send Resize first): {shape.PixelBytes} bytes, room for {region.InputCapacity}";
+
+    /// <summary>Explains one frame into the next output slot. Every frame gets a result or an error result, whatever
+    /// throws (a slot with absurd sizes, the model, the method, a cancelled run, a native error in TorchSharp or
+    /// OpenCV): the session and the server go on with the next frame.</summary>
     private void Explain(Region region, byte* input, long frameId)
     {
         var clock = Stopwatch.StartNew();
-        byte* output = region.Base + SharedLayout.OutputSlotOffset(_outputWriter.Own, region.InputCapacity, region.OutputCapacity);
+        byte* output = region.Base + SharedLayout.OutputSlotOffset(CheckedSlot(_outputWriter.Own, "output"), region.InputCapacity, region.OutputCapacity);
         new Span<byte>(output, SharedLayout.OutputHeaderBytes).Clear();
         Fields.I64(output, SharedLayout.OutFrameId, frameId);
-        int width = Fields.I32(input, SharedLayout.InWidth), height = Fields.I32(input, SharedLayout.InHeight);
-        int stride = Fields.I32(input, SharedLayout.InStride);
         var flags = (FrameFlags)Fields.I32(input, SharedLayout.InFlags);
         try
         {
-            if (width <= 0 || height <= 0 || stride < width * 4 || (long)stride * height > region.InputCapacity)
-                throw new ArgumentException($"a frame of {width}x{height} (stride {stride}) does not fit the session's {region.InputCapacity} bytes");
-            using var rgba = Mat.FromPixelData(height, width, MatType.CV_8UC4, (IntPtr)(input + SharedLayout.InputHeaderBytes), stride);
+            // The client wrote this header into shared memory: its sizes are checked like a Frame message's.
+            var shape = ClientMessages.ReadShape(new ReadOnlySpan<byte>(input, SharedLayout.InputHeaderBytes));
+            if (shape.PixelBytes > region.InputCapacity) throw new ArgumentException(TooLarge(shape, region));
+            using var rgba = Mat.FromPixelData(shape.Height, shape.Width, MatType.CV_8UC4, (IntPtr)(input + SharedLayout.InputHeaderBytes), shape.Stride);
             var bgr = new Mat();
             Cv2.CvtColor(rgba, bgr, ColorConversionCodes.RGBA2BGR);
             if (flags.HasFlag(FrameFlags.BottomUp)) Cv2.Flip(bgr, bgr, FlipMode.X);
@@ -292,12 +349,54 @@ internal sealed unsafe class ServerSession : IDisposable
             _explained++;
             _explainMs = explanation.ExplainMs;
         }
-        catch (Exception e) when (e is ArgumentException or InvalidOperationException or OpenCVException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+        catch (Exception e)
         {
-            Fields.I32(output, SharedLayout.OutStatus, 1);
-            Fields.Text(output, SharedLayout.OutErrorLength, SharedLayout.OutError, SharedLayout.ErrorCapacity, e.Message);
+            if (_server.Stopping.IsCancellationRequested && e is OperationCanceledException) throw; // the server stops: no result owed
+            WriteError(output, Describe(e));
+            if (_failed++ == 0) Log($"frame {frameId} failed ({e.GetType().Name}): {e.Message} (further failures of this session are only counted)");
         }
         Fields.F32(output, SharedLayout.OutLatency, (float)clock.Elapsed.TotalMilliseconds);
+        _outputWriter.Publish();
+        if (!region.Shared) SendResult(output, region);
+    }
+
+    /// <summary>The text a failed frame's result carries: the message of the errors a user can act on, the type too
+    /// for the others (a bug in a method, a native error).</summary>
+    private static string Describe(Exception e) =>
+        e is ArgumentException or InvalidOperationException or OpenCVException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException or BadMessageException
+            ? e.Message
+            : $"{e.GetType().Name}: {e.Message}";
+
+    /// <summary>Marks an output slot as an error: no map, no overlay (a half-written result is not sent).</summary>
+    private static void WriteError(byte* output, string text)
+    {
+        Fields.I32(output, SharedLayout.OutStatus, 1);
+        Fields.I32(output, SharedLayout.OutMapWidth, 0);
+        Fields.I32(output, SharedLayout.OutMapHeight, 0);
+        Fields.I32(output, SharedLayout.OutOverlayBytes, 0);
+        var field = new Span<byte>(output + SharedLayout.OutError, SharedLayout.ErrorCapacity);
+        Fields.I32(output, SharedLayout.OutErrorLength, Utf8Prefix(text, field));
+    }
+
+    /// <summary>As much of <paramref name="text"/> as fits <paramref name="into"/>, cut between characters (Fields.Text
+    /// keeps a third of the room for any text, and cut error texts short).</summary>
+    private static int Utf8Prefix(string text, Span<byte> into)
+    {
+        int chars = Math.Min(text.Length, into.Length); // a character takes at least a byte
+        if (chars > 0 && char.IsHighSurrogate(text[chars - 1])) chars--;
+        while (Encoding.UTF8.GetByteCount(text.AsSpan(0, chars)) > into.Length)
+            chars = char.IsLowSurrogate(text[chars - 1]) && chars > 1 ? chars - 2 : chars - 1;
+        return Encoding.UTF8.GetBytes(text.AsSpan(0, chars), into);
+    }
+
+    /// <summary>An error result for a frame that is not explained at all.</summary>
+    private void PublishError(Region region, long frameId, string text)
+    {
+        byte* output = region.Base + SharedLayout.OutputSlotOffset(CheckedSlot(_outputWriter.Own, "output"), region.InputCapacity, region.OutputCapacity);
+        new Span<byte>(output, SharedLayout.OutputHeaderBytes).Clear();
+        Fields.I64(output, SharedLayout.OutFrameId, frameId);
+        WriteError(output, text);
+        _failed++;
         _outputWriter.Publish();
         if (!region.Shared) SendResult(output, region);
     }
@@ -376,12 +475,13 @@ internal sealed unsafe class ServerSession : IDisposable
     }
 
     /// <summary>The next message; its payload lies in <c>_receive[0..length)</c> until the next read.</summary>
-    private MessageType ReadMessage(out int length)
+    private MessageType ReadMessage(out int length, int maxBytes = Protocol.MaxMessageBytes)
     {
         ReceiveExactly(_header, Protocol.HeaderBytes);
         var (type, size) = Protocol.ReadHeader(_header);
         length = size;
-        if (length < 0 || length > Protocol.MaxMessageBytes) throw new IOException($"a message of {length} bytes: not this protocol");
+        if (length < 0 || length > maxBytes)
+            throw new BadMessageException($"a header announcing {(uint)length} bytes (at most {maxBytes} here)");
         if (_receive.Length < length) _receive = new byte[length];
         ReceiveExactly(_receive, length);
         return type;
@@ -424,21 +524,53 @@ internal sealed unsafe class ServerSession : IDisposable
         }
     }
 
+    /// <summary>Removes the shared file, frees the method, leaves the server's session count, and only then closes the
+    /// socket: a client that sees the close may connect again at once and must find the session gone. Never throws:
+    /// it runs on the way out of <see cref="Run"/>, whatever ended the session.</summary>
     private void End()
     {
-        if (_ended && _region is null) return;
         _ended = true;
-        try { _socket.Dispose(); } catch (ObjectDisposedException) { }
-        ReplaceRegion(null);
-        _explainer?.Dispose();
+        try { ReplaceRegion(null); }
+        catch (Exception e) { Log($"its shared file could not be removed ({e.GetType().Name}): {e.Message}"); }
+        try { _explainer?.Dispose(); }
+        catch (Exception e) { Log($"its method could not be freed ({e.GetType().Name}): {e.Message}"); }
+        _explainer = null;
+        if (_failed > 0) Log($"{_failed} frame(s) ended in an error result");
         _server.Ended(this);
+        if (_toldError) DrainBeforeClose();
+        try { _socket.Dispose(); } catch (ObjectDisposedException) { }
     }
 
-    public void Dispose()
+    /// <summary>After an Error, closing a socket with unread bytes in it makes the kernel send a reset, and the client
+    /// may lose the Error before it reads it: say we are done sending, then read (and drop) what the client still
+    /// sends, for a moment, until it closes.</summary>
+    private void DrainBeforeClose()
+    {
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Send);
+            _socket.ReceiveTimeout = 500;
+            var clock = Stopwatch.StartNew();
+            long drained = 0;
+            while (clock.ElapsedMilliseconds < 1000 && drained < Protocol.MaxMessageBytes)
+            {
+                int read = _socket.Receive(_receive, 0, _receive.Length, SocketFlags.None);
+                if (read <= 0) break;
+                drained += read;
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException) { }
+    }
+
+    public void Dispose() => Stop(TimeSpan.FromMilliseconds(500));
+
+    /// <summary>Asks the session to end and waits up to <paramref name="wait"/>; false when its thread still runs (in the
+    /// middle of an explanation that does not watch the stop token).</summary>
+    public bool Stop(TimeSpan wait)
     {
         _ended = true;
         try { _socket.Shutdown(SocketShutdown.Both); } catch (Exception e) when (e is SocketException or ObjectDisposedException) { }
-        _thread?.Join(500);
+        return _thread?.Join(wait) ?? true;
     }
 
     /// <summary>The session's slots: a shared file, or (TCP transport) memory of this process.</summary>

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.IO.MemoryMappedFiles;
 using System.Runtime.InteropServices;
 using SaCam.Client;
@@ -9,18 +10,26 @@ namespace SaCam.Serve;
 /// folder (macOS), mode 0600 so that other local users cannot read frames. Every byte is written before the file is
 /// mapped: a sparse file on a full tmpfs maps without complaint and then kills the process with SIGBUS on the first
 /// touch (Docker gives /dev/shm 64 MB), while a write reports ENOSPC, and the server falls back (another folder, then
-/// the TCP transport). Deleted when the session ends; files of dead servers are swept at start.
+/// the TCP transport). Deleted when the session ends (and by the server on its way out); files of dead servers are
+/// swept at start. A live file is claimed with a shared flock for its whole life, and a sweep deletes only files whose
+/// owner's pid is gone AND whose claim it can take exclusively: a pid alone misleads when servers run in different
+/// PID namespaces over one /dev/shm (containers, sandboxes), where a live server's pid is "gone" to the other.
 /// </summary>
 internal sealed unsafe class SharedFile : IDisposable
 {
     private const string Prefix = "sacam-";
+    private const int LockShared = 1, LockExclusive = 2, LockNonBlocking = 4;
+    /// <summary>The files this process made and has not removed yet.</summary>
+    private static readonly ConcurrentDictionary<string, byte> Live = new();
+    private readonly FileStream _claim;
     private readonly MemoryMappedFile _map;
     private readonly MemoryMappedViewAccessor _view;
     private byte* _base;
 
-    private SharedFile(string path, MemoryMappedFile map, MemoryMappedViewAccessor view, byte* pointer, long bytes)
+    private SharedFile(string path, FileStream claim, MemoryMappedFile map, MemoryMappedViewAccessor view, byte* pointer, long bytes)
     {
         Path = path;
+        _claim = claim;
         _map = map;
         _view = view;
         _base = pointer;
@@ -47,19 +56,22 @@ internal sealed unsafe class SharedFile : IDisposable
         foreach (var folder in Folders(preferredFolder).Distinct())
         {
             var path = System.IO.Path.Combine(folder, $"{Prefix}{Environment.ProcessId}-{Guid.NewGuid():N}.shm");
+            FileStream? claim = null;
             try
             {
-                Fill(path, bytes);
+                claim = Fill(path, bytes);
+                Live[path] = 0;
                 var map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, bytes, MemoryMappedFileAccess.ReadWrite);
                 var view = map.CreateViewAccessor(0, bytes, MemoryMappedFileAccess.ReadWrite);
                 byte* pointer = null;
                 view.SafeMemoryMappedViewHandle.AcquirePointer(ref pointer);
                 reasons = string.Join("; ", failures);
-                return new SharedFile(path, map, view, pointer + view.PointerOffset, bytes);
+                return new SharedFile(path, claim, map, view, pointer + view.PointerOffset, bytes);
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
                 failures.Add($"{folder}: {e.Message}");
+                claim?.Dispose();
                 TryDelete(path);
             }
         }
@@ -67,18 +79,32 @@ internal sealed unsafe class SharedFile : IDisposable
         return null;
     }
 
-    private static void Fill(string path, long bytes)
+    /// <summary>Creates and fills the file; returns it still open, holding the file's claim (a shared flock) for as
+    /// long as the file lives.</summary>
+    private static FileStream Fill(string path, long bytes)
     {
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.ReadWrite };
         if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        using var stream = new FileStream(path, options);
-        var zeros = new byte[1 << 20];
-        for (long done = 0; done < bytes; done += zeros.Length)
-            stream.Write(zeros, 0, (int)Math.Min(zeros.Length, bytes - done));
-        stream.Flush(flushToDisk: false);
+        var stream = new FileStream(path, options);
+        try
+        {
+            if (!OperatingSystem.IsWindows() && flock(stream.SafeFileHandle.DangerousGetHandle().ToInt32(), LockShared | LockNonBlocking) != 0)
+                throw new IOException($"{path} could not be claimed (flock: errno {Marshal.GetLastPInvokeError()})");
+            var zeros = new byte[1 << 20];
+            for (long done = 0; done < bytes; done += zeros.Length)
+                stream.Write(zeros, 0, (int)Math.Min(zeros.Length, bytes - done));
+            stream.Flush(flushToDisk: false);
+            return stream;
+        }
+        catch
+        {
+            stream.Dispose();
+            throw;
+        }
     }
 
-    /// <summary>Removes shared files left by servers that no longer run (a SIGKILL gives them no chance).</summary>
+    /// <summary>Removes shared files left by servers that no longer run (a SIGKILL gives them no chance): the owner's
+    /// pid is gone and nobody holds the file's claim.</summary>
     public static void SweepDeadServers(string? preferredFolder)
     {
         foreach (var folder in Folders(preferredFolder).Distinct())
@@ -87,8 +113,41 @@ internal sealed unsafe class SharedFile : IDisposable
             foreach (var file in Directory.EnumerateFiles(folder, $"{Prefix}*.shm"))
             {
                 var name = System.IO.Path.GetFileNameWithoutExtension(file)[Prefix.Length..];
-                if (int.TryParse(name.Split('-')[0], out int pid) && !ProcessAlive(pid)) TryDelete(file);
+                if (int.TryParse(name.Split('-')[0], out int pid) && !ProcessAlive(pid)) DeleteIfUnclaimed(file);
             }
+        }
+    }
+
+    /// <summary>Deletes <paramref name="file"/> while holding its claim exclusively; leaves it when someone still holds
+    /// it (a live server, whatever its pid looks like from here) or it cannot be opened (another user's).</summary>
+    internal static bool DeleteIfUnclaimed(string file)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            TryDelete(file);
+            return true;
+        }
+        try
+        {
+            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            if (flock(stream.SafeFileHandle.DangerousGetHandle().ToInt32(), LockExclusive | LockNonBlocking) != 0) return false;
+            File.Delete(file);
+            return true;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Removes every file this process still has (the server exits; sessions in the middle of an explanation
+    /// keep their mapping, which outlives the name).</summary>
+    public static void RemoveAll()
+    {
+        foreach (var path in Live.Keys)
+        {
+            TryDelete(path);
+            Live.TryRemove(path, out _);
         }
     }
 
@@ -109,6 +168,9 @@ internal sealed unsafe class SharedFile : IDisposable
     [DllImport("libc", SetLastError = true)]
     private static extern int kill(int pid, int signal);
 
+    [DllImport("libc", SetLastError = true)]
+    private static extern int flock(int fd, int operation);
+
     private static void TryDelete(string path)
     {
         try { File.Delete(path); }
@@ -124,5 +186,7 @@ internal sealed unsafe class SharedFile : IDisposable
         _view.Dispose();
         _map.Dispose();
         TryDelete(Path);
+        Live.TryRemove(Path, out _);
+        _claim.Dispose();
     }
 }

@@ -12,7 +12,8 @@ namespace SaCam.Tests;
 /// frames round-trip the right way up over both transports, a missing server, a slow load, a killed server, a hung
 /// one, a killed client, another protocol version, a resolution change, a tiny shared-memory folder and a wrong token.
 /// The model is the embedded default with the exemplar target of the project's own clip, so every case runs on a
-/// fresh clone and the map has a known place to land: the car the generator drew.
+/// fresh clone and the map has a known place to land: the car the generator drew. Clients that break the protocol,
+/// methods that throw and the shared files' lifetimes are in ServeFuzzTests and ServeRobustnessTests.
 /// </summary>
 [TestFixture]
 [NonParallelizable]
@@ -139,12 +140,14 @@ public class ServeTests : TempFolderTest
         Assert.That(clock.Elapsed.TotalMilliseconds, Is.LessThan(50), "no call of the frame loop waits");
     }
 
+    /// <summary>The server gives its ready line once the model is loaded (ServeRobustnessTests shows Loading to a
+    /// client on a fixed port meanwhile): a client that started it waits in Starting, taking no frames.</summary>
     [Test]
-    public void A_slow_load_shows_loading_and_takes_no_frames_until_ready()
+    public void A_slow_load_takes_no_frames_until_ready()
     {
         using var client = NewClient(null, [.. CarServerArguments(), "--debug-load-delay-ms", "2500"]);
         client.Start();
-        WaitFor(() => client.State == ClientState.Loading, TimeSpan.FromSeconds(30), () => $"Loading (state {client.State}: {client.LastError})");
+        Assert.That(client.State, Is.AnyOf(ClientState.Starting, ClientState.Loading));
         Assert.That(client.TrySubmit(ClipFrames.Value[0], ClipWidth, ClipHeight), Is.False, "no frame is sent while the model loads");
         Assert.That(client.Stats.Submitted, Is.Zero);
         WaitFor(() => client.State == ClientState.Ready, TimeSpan.FromSeconds(60), () => $"Ready (state {client.State}: {client.LastError})");
