@@ -18,7 +18,7 @@ public static class ServeCommand
     public static Command Create()
     {
         var port = new Option<int>("--port") { Description = "Port on 127.0.0.1 (0: any free port; the ready line says which).", DefaultValueFactory = _ => 0 };
-        port.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 0 or > 65535) r.AddError("--port must lie in 0..65535."); });
+        port.Between(0, 65535);
         var parentPid = new Option<int?>("--parent-pid") { Description = "Exit when this process is gone (the engine that started the server)." }.AtLeast(1);
         var idleExit = new Option<int>("--idle-exit") { Description = "Exit after this many seconds without a session (0: never).", DefaultValueFactory = _ => 300 }.AtLeast(0);
         var shmDir = new Option<string?>("--shm-dir") { Description = "Folder for the shared-memory files (default: /dev/shm on Linux, else the temp folder)." };
@@ -86,7 +86,7 @@ public static class ServeCommand
             Port = a.Port, ParentPid = a.ParentPid, IdleExit = TimeSpan.FromSeconds(a.IdleExitSeconds), SharedMemoryDirectory = a.ShmDir,
             Token = token!, MaxSessions = a.MaxSessions, DebugLoadDelay = TimeSpan.FromMilliseconds(a.DebugLoadDelayMs),
         }, Load);
-        string ready = server.Start();
+        string ready = server.Start(stop); // loads the model first: a model that cannot load is an error, never a ready line
         Console.Out.WriteLine(madeToken ? $"{ready} token={token}" : ready);
         Console.Out.Flush();
         server.WaitForExit(stop);

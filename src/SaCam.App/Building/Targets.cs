@@ -28,7 +28,7 @@ public static class ClassTargets
             return new ClassTarget(index, model.Labels?[index]);
         }
         if (model.Labels is null) throw new ArgumentException($"--class '{text}' is a label, but model '{model.Name}' has no labels: pass --labels FILE or a class index.");
-        var found = model.Labels.IndexOf(text) ?? throw new ArgumentException($"--class '{text}' is not a label of model '{model.Name}'.");
+        var found = model.Labels.Find(text, model.Name);
         return new ClassTarget(found, model.Labels[found]);
     }
 }
