@@ -1,4 +1,3 @@
-using Mono.Unix;
 using Mono.Unix.Native;
 
 namespace SaCam.Core.IO;
@@ -51,13 +50,11 @@ public readonly record struct FileIdentity(string RealPath, FileKind Kind, ulong
         return resolved;
     }
 
-    private static string Resolve(string existing)
+    private static string Resolve(string existing) =>
+        OperatingSystem.IsWindows() ? ResolveFinalTarget(existing) : SymbolicLinks.ResolveEveryComponent(existing);
+
+    private static string ResolveFinalTarget(string existing)
     {
-        if (!OperatingSystem.IsWindows())
-        {
-            var real = PosixStat.RealPath(existing);
-            if (real is not null) return real;
-        }
         FileSystemInfo info = Directory.Exists(existing) ? new DirectoryInfo(existing) : new FileInfo(existing);
         return info.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? info.FullName;
     }
@@ -75,7 +72,7 @@ public readonly record struct FileIdentity(string RealPath, FileKind Kind, ulong
     };
 }
 
-/// <summary>stat(2) and the real path through Mono.Unix (Linux, macOS), which maps struct stat for each platform
+/// <summary>stat(2) through Mono.Unix (Linux, macOS), which maps struct stat for each platform
 /// itself; elsewhere nothing, and callers fall back to paths. Its native part, or a missing one, fails at first use:
 /// then this says "unavailable" for good and paths alone decide.</summary>
 internal static class PosixStat
@@ -111,24 +108,4 @@ internal static class PosixStat
         FilePermissions.S_IFSOCK => FileKind.Socket,
         _ => FileKind.Other,
     };
-
-    /// <summary>The path with the symbolic links in every component resolved, or null where Mono.Unix cannot
-    /// run.</summary>
-    public static string? RealPath(string path)
-    {
-        if (_unavailable || !(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS())) return null;
-        try
-        {
-            return UnixPath.GetCompleteRealPath(path);
-        }
-        catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException or TypeInitializationException)
-        {
-            _unavailable = true;
-            return null;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
-        {
-            return null;
-        }
-    }
 }
