@@ -143,7 +143,7 @@ public class OutputSafetyTests : TempFolderTest
         using var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "run.json")));
         Assert.Multiple(() =>
         {
-            Assert.That(Directory.GetFiles(Path.Combine(run, "maps")).Select(Path.GetFileName).Order(), Is.EqualTo(new[] { "000000.npy", "000001.npy", "000002.npy" }),
+            Assert.That(Directory.GetFiles(Path.Combine(run, "maps")).Select(Path.GetFileName).Order(), Is.EqualTo(new[] { "000000.png", "000001.png", "000002.png" }),
                 "no map of the first run is left");
             Assert.That(File.ReadAllLines(Path.Combine(run, "frames.jsonl")), Has.Length.EqualTo(3));
             Assert.That(VideoPipelineTests.CountDecodedFrames(Path.Combine(run, "annotated.avi")), Is.EqualTo(3));
