@@ -68,17 +68,13 @@ public static class ServeCommand
         bool madeToken = string.IsNullOrEmpty(token);
         if (madeToken) token = Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).Replace('+', '-').Replace('/', '_').TrimEnd('=');
 
-        ServeModel Load(IProgress<float> progress, CancellationToken cancellation)
+        LoadedStream Load(IProgress<float> progress, CancellationToken cancellation)
         {
             progress.Report(0.05f);
             var loaded = LoadedStream.Load(a.Stream, ServerFeedback.Instance,
                 new Progress<DownloadProgress>(p => { if (p.Total is long t && t > 0) progress.Report(0.05f + 0.75f * p.Received / t); }));
             progress.Report(0.85f);
-            return new ServeModel
-            {
-                Model = loaded.Model, Target = loaded.Target, Layer = loaded.Layer, CreateMethod = loaded.CreateMethod, Render = loaded.Render,
-                Owned = [new TargetOwner(loaded)],
-            };
+            return loaded;
         }
 
         using var server = new ExplainerServer(new ServeOptions
@@ -92,12 +88,6 @@ public static class ServeCommand
         server.WaitForExit(stop);
         Console.Error.WriteLine($"sacam serve: exiting: {server.ExitReason}");
         return CliRunner.Ok;
-    }
-
-    /// <summary>ServeModel disposes the model itself; this disposes the rest of what the stream loaded (its target).</summary>
-    private sealed class TargetOwner(LoadedStream stream) : IDisposable
-    {
-        public void Dispose() => (stream.Target as IDisposable)?.Dispose();
     }
 
     /// <summary>The server's feedback: one line on stderr each (a session's client sees errors through the protocol).</summary>

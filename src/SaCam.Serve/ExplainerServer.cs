@@ -1,3 +1,4 @@
+using SaCam.App.Building;
 using System.Net;
 using System.Net.Sockets;
 using System.Runtime.ExceptionServices;
@@ -28,26 +29,10 @@ public sealed record ServeOptions
     public TimeSpan DebugLoadDelay { get; init; }
 }
 
-/// <summary>What the server explains with: the model (loaded once, shared by every session), a fresh method per
-/// session (sacam-rt keeps per-stream state), the target and layer, and how overlays are drawn.</summary>
-public sealed class ServeModel : IDisposable
-{
-    public required IExplainableModel Model { get; init; }
-    public required Func<ICamMethod?> CreateMethod { get; init; }
-    public IExplanationTarget? Target { get; init; }
-    public string? Layer { get; init; }
-    public RenderOptions Render { get; init; } = new() { Hud = false };
-    public IReadOnlyList<IDisposable> Owned { get; init; } = [];
-
-    public void Dispose()
-    {
-        foreach (var d in Owned) d.Dispose();
-        Model.Dispose();
-    }
-}
-
 /// <summary>Loads the model, reporting progress in [0, 1].</summary>
-public delegate ServeModel ModelLoader(IProgress<float> progress, CancellationToken cancellation);
+/// <summary>Loads what every session explains with (the model, shared; a fresh explainer per session: a per-stream
+/// method's caches belong to one stream), reporting progress in [0, 1].</summary>
+public delegate LoadedStream ModelLoader(IProgress<float> progress, CancellationToken cancellation);
 
 /// <summary>
 /// `sacam serve`: listens on 127.0.0.1 only, loads the model (sessions that connect meanwhile see its progress), and
@@ -83,7 +68,7 @@ public sealed class ExplainerServer : IDisposable
     internal CancellationToken Stopping => _stop.Token;
 
     /// <summary>The model once loaded; null while loading; <see cref="LoadError"/> when it failed.</summary>
-    internal volatile ServeModel? Model;
+    internal volatile LoadedStream? Model;
     internal volatile string? LoadError;
     internal volatile float LoadProgress;
 

@@ -31,6 +31,7 @@ internal sealed unsafe class ServerSession : IDisposable
     private readonly object _regionLock = new(); // the heartbeat thread writes into the region the session may replace
     private TripleBuffer _inputReader, _outputWriter, _localInputWriter;
     private FrameExplainer? _explainer;
+    private ExplainStep? _step; // the step live video and the in-process host take too
     private FrameRenderer? _renderer;
     private HelloMessage _hello = new();
     private long _generation;
@@ -83,7 +84,8 @@ internal sealed unsafe class ServerSession : IDisposable
             if (!Handshake()) return;
             if (!WaitForModel()) return;
             var model = _server.Model!;
-            _explainer = new FrameExplainer(model.Model, model.CreateMethod(), model.Target, model.Layer);
+            _explainer = model.CreateExplainer();
+            _step = new ExplainStep(_explainer, _statistics);
             _renderer = _hello.WantOverlay ? new FrameRenderer(model.Render) : null;
             Attach(_hello.MaxWidth, _hello.MaxHeight);
             SendStatus(ServerStatus.Ready, 1, "");
@@ -339,11 +341,10 @@ internal sealed unsafe class ServerSession : IDisposable
             var bgr = new Mat();
             Cv2.CvtColor(rgba, bgr, ColorConversionCodes.RGBA2BGR);
             if (flags.HasFlag(FrameFlags.BottomUp)) Cv2.Flip(bgr, bgr, FlipMode.X);
-            using var frame = new VideoFrame(frameId, TimeSpan.Zero, bgr);
-            FrameExplanation explanation;
-            lock (_server.ExplainLock) explanation = _explainer!.Explain(frame, _server.Stopping);
-            _statistics.OnExplained(StopwatchTimeSource.Shared.NowMs);
-            using var annotated = new AnnotatedFrame(frame, explanation);
+            AnnotatedFrame explained;
+            lock (_server.ExplainLock) explained = _step!.Explain(new VideoFrame(frameId, TimeSpan.Zero, bgr), _server.Stopping);
+            using var annotated = explained;
+            var explanation = annotated.Explanation;
             int overlayBytes = WriteResult(output, annotated, region.OutputCapacity);
             Fields.I32(output, SharedLayout.OutOverlayBytes, overlayBytes);
             _explained++;
