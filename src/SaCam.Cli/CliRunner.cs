@@ -102,7 +102,7 @@ public static class CliRunner
         var unwrapped = e is AggregateException { InnerExceptions.Count: 1 } a ? a.InnerException! : e;
         bool expected = IsExpected(unwrapped);
         Console.Error.WriteLine(expected
-            ? $"sacam: {unwrapped.Message}"
+            ? $"sacam: {CliFlags.MessageOf(unwrapped)}"
             : $"sacam: internal error ({unwrapped.GetType().Name}): {unwrapped.Message} (set SACAM_TRACE=1 for the stack trace, and please report it)");
         if (Environment.GetEnvironmentVariable("SACAM_TRACE") == "1") Console.Error.WriteLine(unwrapped);
         return ExitCodeFor(unwrapped);

@@ -1,4 +1,5 @@
 using SaCam.App.Building;
+using SaCam.Core;
 using SaCam.Core.Methods;
 using SaCam.Core.Models;
 using SaCam.Video.Pipeline;
@@ -12,5 +13,6 @@ public sealed class ConsoleFeedback : IRunFeedback
 
     public void Warning(string message) => Console.Error.WriteLine($"{Environment.NewLine}sacam: warning: {message}");
     public void Note(string message) => Console.Error.WriteLine($"sacam: note: {message}");
+    public string NameOf(Setting setting) => CliFlags.Of(setting);
     public IProgress<DownloadProgress> Download => new ConsoleDownloadProgress();
 }

@@ -75,6 +75,7 @@ public static class ExplainCommand
 
         public void Warning(string message) => ConsoleFeedback.Instance.Warning(message);
         public void Note(string message) => ConsoleFeedback.Instance.Note(message);
+        public string NameOf(Core.Setting setting) => CliFlags.Of(setting);
         public IProgress<DownloadProgress> Download => new ConsoleDownloadProgress();
         public IProgress<PerturbationProgress> Perturbations(string label) => _progress = new ConsolePerturbationProgress(label);
         public void Finish() => _progress?.Finish();

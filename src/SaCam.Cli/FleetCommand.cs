@@ -78,7 +78,7 @@ public static class FleetCommand
             }
             catch (FleetException e)
             {
-                Console.Error.WriteLine($"sacam fleet: {e.Message}");
+                Console.Error.WriteLine($"sacam fleet: {CliFlags.MessageOf(e)}");
                 return e.Permanent ? WorkExit.Usage : WorkExit.Retry;
             }
         }));

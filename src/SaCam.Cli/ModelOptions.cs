@@ -33,7 +33,7 @@ internal static class ModelOptions
         option.Validators.Add(r =>
         {
             try { Core.Engines.EngineOptions.Parse(r.GetValueOrDefault<string>() ?? "auto"); }
-            catch (ArgumentException e) { r.AddError($"--engine: {e.Message}"); }
+            catch (ArgumentException e) { r.AddError($"--engine: {CliFlags.MessageOf(e)}"); }
         });
         return option;
     }

@@ -96,5 +96,6 @@ public static class ServeCommand
         public static readonly ServerFeedback Instance = new();
         public void Warning(string message) => Console.Error.WriteLine($"sacam serve: warning: {message}");
         public void Note(string message) => Console.Error.WriteLine($"sacam: note: {message}");
+        public string NameOf(Core.Setting setting) => CliFlags.Of(setting);
     }
 }

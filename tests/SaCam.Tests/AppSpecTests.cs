@@ -119,12 +119,12 @@ public class AppSpecTests : TempFolderTest
     /// <summary>A per-stream method whose warning the test raises.</summary>
     private sealed class WarningMethod : Core.Methods.IPerStreamMethod
     {
-        public event Action<string>? Warning;
+        public event Action<Core.SettingText>? Warning;
         public string Id => "warner";
         public bool NeedsGradients => false;
         public Core.Methods.CamComputation Compute(Core.Methods.CamInputs inputs) => throw new NotSupportedException();
         public void Reset() { }
-        public void Say(string message) => Warning?.Invoke(message);
+        public void Say(string message) => Warning?.Invoke(new Core.SettingText(message));
         public void Dispose() { }
     }
 

@@ -118,7 +118,8 @@ public class EngineTests
         var message = OnnxFileReader.ReadMessage(TinyCnn.Save());
         var e = Assert.Throws<EngineUnavailableException>(() =>
             new OnnxRuntimeEngine(message, "x", "logits", new Dictionary<string, ScalarType>(), new Device(TorchSharp.DeviceType.CUDA, 0), 1).Dispose());
-        Assert.That(e!.Message, Does.Contain("CUDA provider").And.Contain("SaCamTorchBackend=cuda").And.Contain("--engine torchsharp"));
+        Assert.That(e!.Message, Does.Contain("CUDA provider").And.Contain("SaCamTorchBackend=cuda").And.Contain("the engine torchsharp"), "the core names the setting, not a flag");
+        Assert.That(((Core.ISettingMessage)e).Text.Render(s => s == Core.Setting.Engine ? "--engine" : "?"), Does.Contain("--engine torchsharp"), "a front-end renders its own name");
     }
 
     [Test]
@@ -129,7 +130,7 @@ public class EngineTests
             Assert.That(EngineOptions.Parse("onnxruntime"), Is.EqualTo(EngineKind.OnnxRuntime));
             Assert.That(EngineOptions.Parse("TorchSharp"), Is.EqualTo(EngineKind.TorchSharp));
             Assert.That(Assert.Throws<ArgumentException>(() => EngineOptions.Parse("tensorrt"))!.Message, Does.Contain("'tensorrt'"));
-            Assert.That(Assert.Throws<ArgumentException>(() => ModelCatalog.Load("torchvision:resnet18:/nowhere.pth",
+            Assert.That(Assert.Throws<Core.SettingException>(() => ModelCatalog.Load("torchvision:resnet18:/nowhere.pth",
                 engine: new EngineOptions { Kind = EngineKind.OnnxRuntime }))!.Message, Does.Contain("torchvision model"));
             Assert.That(EngineOptions.DefaultThreads, Is.InRange(1, 8));
         });

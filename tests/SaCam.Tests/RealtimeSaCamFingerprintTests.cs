@@ -54,7 +54,7 @@ public class RealtimeSaCamFingerprintTests
             engine.PerturbationBatchRun += images => clock.Advance(4.0 * images);
             using var rt = new RealtimeSaCam(options);
             var warnings = new List<string>();
-            rt.Warning += warnings.Add;
+            rt.Warning += text => warnings.Add(text.ToString());
             for (int i = 0; i < frames.Length; i++)
             {
                 var (input, classIndex) = frames[i];

@@ -225,7 +225,7 @@ public class RealtimeSaCamTests
         using var disposeFrame = x;
         using var rt = new RealtimeSaCam(new RealtimeSaCamOptions());
         var warnings = new List<string>();
-        rt.Warning += warnings.Add;
+        rt.Warning += text => warnings.Add(text.ToString());
         var budgets = new List<double>();
         var scored = new List<double>();
         for (int frame = 0; frame < 10; frame++)
@@ -252,7 +252,7 @@ public class RealtimeSaCamTests
         using var disposeFrame = x;
         using var rt = new RealtimeSaCam(new RealtimeSaCamOptions { BudgetMs = 20 });
         var warnings = new List<string>();
-        rt.Warning += warnings.Add;
+        rt.Warning += text => warnings.Add(text.ToString());
         for (int frame = 0; frame < 20; frame++)
         {
             using var r = engine.Explain(x, rt);

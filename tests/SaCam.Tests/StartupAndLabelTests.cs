@@ -93,11 +93,12 @@ public class StartupAndLabelTests : TempFolderTest
     public void A_class_that_is_not_a_label_suggests_the_nearest_labels()
     {
         var labels = ClassLabels.FromFile(SharedData.ImageNetLabels);
-        var e = Assert.Throws<ArgumentException>(() => labels.Find("car", "mobilenet_v2_1.0_224"))!;
+        var e = Assert.Throws<Core.SettingException>(() => labels.Find("car", "mobilenet_v2_1.0_224"))!;
         var near = LabelSuggestions.For("car", Lines(SharedData.ImageNetLabels));
         Assert.Multiple(() =>
         {
-            Assert.That(e.Message, Does.StartWith("--class 'car' is not a label of model 'mobilenet_v2_1.0_224'. Did you mean: "));
+            Assert.That(e.Message, Does.StartWith("the class 'car' is not a label of model 'mobilenet_v2_1.0_224'. Did you mean: "), "the core names the concept");
+            Assert.That(Cli.CliFlags.MessageOf(e), Does.StartWith("--class 'car' is not a label"), "sacam names its flag");
             Assert.That(e.Message, Does.Contain("\"sports car\""));
             Assert.That(near, Has.Count.EqualTo(5));
             Assert.That(near, Does.Contain("sports car").And.Contain("car wheel"));
@@ -119,8 +120,8 @@ public class StartupAndLabelTests : TempFolderTest
     public void Nothing_near_gives_no_suggestion()
     {
         var labels = new ClassLabels(["cat", "dog"]);
-        var e = Assert.Throws<ArgumentException>(() => labels.Find("zeppelin", "tiny"))!;
-        Assert.That(e.Message, Is.EqualTo("--class 'zeppelin' is not a label of model 'tiny'."));
+        var e = Assert.Throws<Core.SettingException>(() => labels.Find("zeppelin", "tiny"))!;
+        Assert.That(e.Message, Is.EqualTo("the class 'zeppelin' is not a label of model 'tiny'."));
     }
 
     private static List<string> Lines(string path) => File.ReadAllLines(path).Select(l => l.Trim()).ToList();

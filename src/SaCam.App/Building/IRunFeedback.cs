@@ -1,3 +1,4 @@
+using SaCam.Core;
 using SaCam.Core.Methods;
 using SaCam.Core.Models;
 using SaCam.Video.Pipeline;
@@ -13,6 +14,10 @@ public interface IRunFeedback
 {
     void Warning(string message);
     void Note(string message);
+
+    /// <summary>How this front-end's users name a setting, for messages from the core (the CLI: its flags).</summary>
+    string NameOf(Setting setting) => SettingNames.Concept(setting);
+
     IProgress<DownloadProgress>? Download => null;
     IProgress<PipelineProgress>? Frames(long? expected) => null;
     IProgress<PerturbationProgress>? Perturbations(string label) => null;

@@ -16,7 +16,7 @@ public static class MethodFactory
     {
         if (!spec.Explains) return null;
         var method = spec.Id == MethodSpec.Realtime ? new RealtimeSaCam(spec.RealtimeOptions) : catalog.CreateMethod(spec.Id);
-        if (method is IPerStreamMethod perStream) perStream.Warning += feedback.Warning;
+        if (method is IPerStreamMethod perStream) perStream.Warning += text => feedback.Warning(text.Render(feedback.NameOf));
         return method;
     }
 

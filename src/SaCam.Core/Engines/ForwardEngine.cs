@@ -57,4 +57,9 @@ public interface IForwardEngine : IDisposable
 }
 
 /// <summary>The fast engine cannot run as asked (its CUDA provider is missing, say); the message says what to do.</summary>
-public sealed class EngineUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class EngineUnavailableException(SettingText text, Exception? inner = null) : Exception(text.ToString(), inner), ISettingMessage
+{
+    public EngineUnavailableException(string message, Exception? inner = null) : this(new SettingText(message), inner) { }
+
+    public SettingText Text { get; } = text;
+}

@@ -76,10 +76,10 @@ public sealed class OnnxRuntimeEngine : IForwardEngine
             catch (Exception e) when (e is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException)
             {
                 options.Dispose();
-                throw new EngineUnavailableException(
+                throw new EngineUnavailableException(new SettingText(
                     $"ONNX Runtime's CUDA provider is not available ({e.Message.Split('\n')[0]}). It needs the GPU build " +
                     "(dotnet build -p:SaCamTorchBackend=cuda, which takes Microsoft.ML.OnnxRuntime.Gpu) and CUDA 12 with cuDNN 9 " +
-                    "on the library path; or run with --engine torchsharp.", e);
+                    "on the library path; or run with {Engine} torchsharp."), e);
             }
         }
         return options;

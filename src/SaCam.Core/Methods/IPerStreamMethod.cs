@@ -9,7 +9,7 @@ public interface IPerStreamMethod : ICamMethod, IDisposable
 {
     /// <summary>Raised (rarely, at most once per condition) with a sentence for the user: a setting that buys nothing,
     /// say. The method never writes to a console; every front-end shows these the same way.</summary>
-    event Action<string>? Warning;
+    event Action<SettingText>? Warning;
 
     /// <summary>Forgets everything learned from earlier frames (a new stream, a seek).</summary>
     void Reset();

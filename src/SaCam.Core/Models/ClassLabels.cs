@@ -33,7 +33,7 @@ public sealed class ClassLabels
     /// <summary>The class of <paramref name="label"/>, else an error naming it, the model, and the nearest labels
     /// (see <see cref="LabelSuggestions"/>).</summary>
     public int Find(string label, string modelName) =>
-        IndexOf(label) ?? throw new ArgumentException($"--class '{label}' is not a label of model '{modelName}'.{LabelSuggestions.Sentence(label, _labels)}");
+        IndexOf(label) ?? throw new SettingException(new($"{{Class}} '{label}' is not a label of model '{modelName}'.{LabelSuggestions.Sentence(label, _labels)}"));
 
     /// <summary>Finds a class by label: exact (case-insensitive) match first, then the label's first comma-separated name.</summary>
     public int? IndexOf(string label)

@@ -28,7 +28,7 @@ public static class ModelCatalog
         WeightsDownloader? downloader = null, IProgress<DownloadProgress>? progress = null, int labelsOffset = 0, Engines.EngineOptions? engine = null)
     {
         if (engine?.Kind == Engines.EngineKind.OnnxRuntime && spec.StartsWith("torchvision:", StringComparison.OrdinalIgnoreCase))
-            throw new ArgumentException($"--engine onnxruntime runs ONNX models; '{spec}' is a torchvision model, which TorchSharp runs.");
+            throw new SettingException(new($"{{Engine}} onnxruntime runs ONNX models; '{spec}' is a torchvision model, which TorchSharp runs."));
         IExplainableModel model;
         if (spec is DefaultModelId or "resnet18-backbone")
         {
@@ -71,20 +71,20 @@ public static class ModelCatalog
     /// </summary>
     public static ClassLabels ClassLabelsFor(IExplainableModel model, string labelsPath, int offset = 0)
     {
-        if (offset < 0) throw new ArgumentException($"--labels-offset must be 0 or more (got {offset}).");
+        if (offset < 0) throw new SettingException(new($"{{LabelsOffset}} must be 0 or more (got {offset})."));
         var labels = ClassLabels.FromFile(labelsPath);
         if (model.OutputKind != OutputKind.Logits)
-            throw new ArgumentException($"--labels '{labelsPath}': model '{model.Name}' has no classifier head (its output is a {model.OutputSize}-d embedding), so there are no classes to label.");
+            throw new SettingException(new($"{{Labels}} '{labelsPath}': model '{model.Name}' has no classifier head (its output is a {model.OutputSize}-d embedding), so there are no classes to label."));
         if (offset == 0 && labels.Count == model.OutputSize + 1 && labels[0].Equals("background", StringComparison.OrdinalIgnoreCase))
             return new ClassLabels(Enumerable.Range(1, labels.Count - 1).Select(i => labels[i]));
         if (labels.Count + offset != model.OutputSize)
         {
             long missing = model.OutputSize - labels.Count;
             string hint = missing > 0
-                ? $" If the model's first {missing} class{(missing == 1 ? " has" : "es have")} no label (TensorFlow's 1001-class models keep class 0 for 'background'), pass --labels-offset {missing}."
+                ? $" If the model's first {missing} class{(missing == 1 ? " has" : "es have")} no label (TensorFlow's 1001-class models keep class 0 for 'background'), pass {{LabelsOffset}} {missing}."
                 : "";
-            throw new ArgumentException($"--labels '{labelsPath}' has {labels.Count} labels{(offset > 0 ? $" after an offset of {offset}" : "")}, " +
-                $"but model '{model.Name}' has {model.OutputSize} classes: every label would name the wrong class.{hint}");
+            throw new SettingException(new($"{{Labels}} '{labelsPath}' has {labels.Count} labels{(offset > 0 ? $" after an offset of {offset}" : "")}, " +
+                $"but model '{model.Name}' has {model.OutputSize} classes: every label would name the wrong class.{hint}"));
         }
         return labels.WithOffset(offset);
     }

@@ -64,16 +64,16 @@ internal sealed class FrameBudget(RealtimeSaCamOptions options)
     /// silently returning SA-CAM without its score term); null otherwise. It names concepts, not a front-end's
     /// switches: front-ends add how their users set the budget.
     /// </summary>
-    public string? StarvationWarning(long scored, double usedMs, double budgetMs)
+    public SettingText? StarvationWarning(long scored, double usedMs, double budgetMs)
     {
         bool starved = scored == 0 && usedMs >= budgetMs;
         _starvedFrames = starved ? _starvedFrames + 1 : 0;
         if (_warnedStarved || _starvedFrames < options.StarvedFramesBeforeWarning) return null;
         _warnedStarved = true;
         double channelMs = 2 * (_costPerImageMs ?? 0);
-        return string.Create(CultureInfo.InvariantCulture,
+        return new SettingText(string.Create(CultureInfo.InvariantCulture,
             $"sacam-rt: a budget of {budgetMs:F0} ms cannot buy a single channel: this model's forward and backward alone take " +
             $"{_gradientPassMs:F0} ms and a channel {channelMs:F0} ms more, so the maps are SA-CAM without its score term. " +
-            $"Use the automatic budget (omit --budget-ms) or at least {Math.Ceiling(((_gradientPassMs ?? 0) + channelMs) / 10) * 10:F0} ms.");
+            $"Use the automatic budget (omit {{TimeBudget}}) or at least {Math.Ceiling(((_gradientPassMs ?? 0) + channelMs) / 10) * 10:F0} ms."));
     }
 }

@@ -42,7 +42,7 @@ public sealed class RealtimeSaCam : IPerStreamMethod
 
     /// <summary>Raised once when the budget cannot buy a single channel, with a message saying why and what to do
     /// (the maps are then SA-CAM without its score term). Hosts show it; the method never writes to a console.</summary>
-    public event Action<string>? Warning;
+    public event Action<SettingText>? Warning;
     public bool NeedsGradients => true;
     public bool RenormalizeAfterResize => false;
 
@@ -106,7 +106,7 @@ public sealed class RealtimeSaCam : IPerStreamMethod
 
         double usedMs = inputs.Clock.NowMs - inputs.StartedAtMs;
         _budget.CarryOver(usedMs, budgetMs);
-        if (_budget.StarvationWarning(scored, usedMs, budgetMs) is string warning) Warning?.Invoke(warning);
+        if (_budget.StarvationWarning(scored, usedMs, budgetMs) is SettingText warning) Warning?.Invoke(warning);
         var diagnostics = new FrameDiagnostics
         {
             BudgetMs = budgetMs, CarriedMs = _budget.CarriedMs, UsedMs = usedMs,
