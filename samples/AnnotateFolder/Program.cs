@@ -22,6 +22,7 @@ try
 {
     var source = new ImageFolderSource(frames);   // files in name order: 000001.png, 000002.png, ...
     using var model = ModelCatalog.Load(Option("--model") ?? ModelCatalog.DefaultModelId, DeviceSelector.Parse(Option("--device") ?? "cpu"));
+    NativeRuntime.TuneFor(model);
     using var explainer = new FrameExplainer(model, MethodRegistry.Create(methodId));
     var pipeline = new VideoPipeline(source, explainer, new FrameRenderer(new RenderOptions { SideBySide = true }),
         new PipelineOptions { Mode = PipelineMode.Exact });   // exact: every frame, in order

@@ -25,6 +25,7 @@ try
     }
 
     using var model = ModelCatalog.Load(ModelCatalog.DefaultModelId, DeviceSelector.Parse(Option("--device") ?? "cpu"));
+    NativeRuntime.TuneFor(model);
     using var explainer = new FrameExplainer(model, new RealtimeSaCam(new RealtimeSaCamOptions { BudgetMs = budgetMs }));
     var pipeline = new VideoPipeline(FrameSources.Open(source), explainer, new FrameRenderer(new RenderOptions()),
         new PipelineOptions { Mode = PipelineMode.Live });   // live: the newest frame wins, drops are counted

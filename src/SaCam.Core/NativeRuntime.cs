@@ -58,6 +58,21 @@ public static class NativeRuntime
         if (Environment.GetEnvironmentVariable("SACAM_NNPACK") != "on") NnpackSwitch.Disable();
     }
 
+    /// <summary>
+    /// The second half of the opt-in, for a program that has called <see cref="Configure"/> and then loaded a model
+    /// (the application layer calls it after each load; without Configure it does nothing). Video: with the heavy
+    /// passes on ONNX Runtime, libtorch runs only small ops per frame (the head, the method's arithmetic, the map), and
+    /// waking its second OpenMP thread for each cost more than it saved: Grad-CAM per frame 1.36-1.44x a forward with
+    /// two libtorch threads, 1.21-1.28x with one (measured 2026-11-29). Batched work (SA-CAM's masks over 16 images)
+    /// keeps them: one thread made it 5% slower.
+    /// </summary>
+    public static void TuneFor(Models.IExplainableModel model)
+    {
+        if (Profile == NativeProfile.Streaming && model is Models.OnnxCnnModel { UsesFastEngine: true } onnx
+            && onnx.Device.type == TorchSharp.DeviceType.CPU)
+            TorchSharp.torch.set_num_threads(1);
+    }
+
     /// <summary>The profile in force (null until configured, or when tuning is off).</summary>
     public static NativeProfile? Profile { get; private set; }
 

@@ -25,7 +25,12 @@ namespace SaCam.Benchmarks;
 public sealed class VideoBenchmark(string sharedRoot, string cacheDir, TorchSharp.torch.Device? device = null)
 {
     private string Clip(string name) => Path.Combine(sharedRoot, "media", "driving", name);
-    private OnnxCnnModel LoadModel() => OnnxCnnModel.Load(Path.Combine(sharedRoot, "models", "mobilenet_v2_1.0_224.onnx"), device);
+    private OnnxCnnModel LoadModel()
+    {
+        var model = OnnxCnnModel.Load(Path.Combine(sharedRoot, "models", "mobilenet_v2_1.0_224.onnx"), device);
+        SaCam.Core.NativeRuntime.TuneFor(model);
+        return model;
+    }
 
     /// <summary>Full SA-CAM maps are cached per device: a GPU run must not read the CPU's (or the other way round).</summary>
     private string CacheTag => device is null || device.type == TorchSharp.DeviceType.CPU ? "" : $"_{device.type}{device.index}".ToLowerInvariant();

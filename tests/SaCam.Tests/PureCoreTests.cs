@@ -24,6 +24,33 @@ public class PureCoreTests : TempFolderTest
             .Where(f => !f.EndsWith(Path.Combine("SaCam.Core", "NativeRuntime.cs")) && !f.EndsWith(Path.Combine("SaCam.Cli", "Program.cs")));
         var callers = libraries.Where(f => Regex.IsMatch(File.ReadAllText(f), @"NativeRuntime\s*\.\s*Configure\s*\(")).ToList();
         Assert.That(callers, Is.Empty, "library code that tunes the process");
+        // libtorch's thread count is process-wide too: only NativeRuntime (TuneFor, after a program's opt-in) sets it;
+        // OnnxCnnModel used to set it while loading.
+        var threadSetters = libraries.Where(f => Regex.IsMatch(File.ReadAllText(f), @"set_num_threads\s*\(")).ToList();
+        Assert.That(threadSetters, Is.Empty, "library code that sets libtorch's threads");
+    }
+
+    /// <summary>Real paths resolve a symbolic link in a middle folder, relative link targets, and outputs that do
+    /// not exist yet below a link; a loop of links ends (Mono.Unix's GetCompleteRealPath never returned on .NET 10,
+    /// which hung every run that checked its outputs).</summary>
+    [Test]
+    public void Links_in_middle_folders_resolve_and_a_loop_of_links_ends()
+    {
+        if (!(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS())) Assert.Ignore("symbolic links as POSIX has them");
+        var real = Directory.CreateDirectory(Path.Combine(Dir, "real")).FullName;
+        File.WriteAllText(Path.Combine(real, "f.txt"), "x");
+        var via = Path.Combine(Dir, "via");
+        Directory.CreateSymbolicLink(via, "real");
+        var realRoot = FileIdentity.RealPathOf(real);
+        var loop = Path.Combine(Dir, "loop");
+        Directory.CreateSymbolicLink(loop, "loop");
+        Assert.Multiple(() =>
+        {
+            Assert.That(FileIdentity.RealPathOf(Path.Combine(via, "f.txt")), Is.EqualTo(Path.Combine(realRoot, "f.txt")));
+            Assert.That(FileIdentity.RealPathOf(Path.Combine(via, "new", "out.png")), Is.EqualTo(Path.Combine(realRoot, "new", "out.png")));
+            Assert.That(FileIdentity.Of(Path.Combine(via, "f.txt")).SameFileAs(FileIdentity.Of(Path.Combine(real, "f.txt"))), Is.True);
+            Assert.That(SymbolicLinks.ResolveEveryComponent(Path.Combine(loop, "x")), Does.EndWith("x"), "the walk gives up after 40 links");
+        });
     }
 
     /// <summary>The tests' set-up opts in, as the CLI does: libtorch then never asks for NNPACK, whose "Could not

@@ -13,6 +13,8 @@ public static class ModelLoader
         var model = ModelCatalog.Load(spec.Id, device, spec.Labels, progress: download ?? feedback.Download, labelsOffset: spec.LabelsOffset,
             engine: spec.EngineOptions);
         if (model is OnnxCnnModel { EngineNote: { } note }) feedback.Note(note);
+        // A no-op unless the program opted in to native tuning at start-up (NativeRuntime.Configure).
+        NativeRuntime.TuneFor(model);
         return model;
     }
 }

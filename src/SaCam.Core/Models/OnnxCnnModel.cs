@@ -108,11 +108,6 @@ public sealed class OnnxCnnModel : IExplainableModel, Methods.IHasInputChannels,
             if (disagreement is null)
             {
                 _fast = fast;
-                // Video: with the heavy passes on ONNX Runtime, libtorch runs only small ops per frame (the head, the
-                // method's arithmetic, the map), and waking its second OpenMP thread for each cost more than it saved:
-                // Grad-CAM per frame 1.36-1.44x a forward with two libtorch threads, 1.21-1.28x with one (measured
-                // 2026-11-29). Batched work (SA-CAM's masks over 16 images) keeps them: one thread made it 5% slower.
-                if (Device.type == DeviceType.CPU && NativeRuntime.Profile == NativeProfile.Streaming) set_num_threads(1);
                 return;
             }
             fast.Dispose();
