@@ -99,7 +99,7 @@ public class WeightsDownloaderTests
         accepted.ForEach(c => c.Dispose());
         Assert.Multiple(() =>
         {
-            Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(10)), "given up after the idle timeout");
+            Assert.That(clock.Elapsed, Is.LessThan(TimeSpan.FromSeconds(60)), "given up after the idle timeout, not waiting for ever");
             Assert.That(e!.Message, Does.Contain(url.ToString()).And.Contain(downloader.PathFor(url)).And.Contain("the server sent nothing for 1 s"));
         });
     }
