@@ -3,7 +3,7 @@
 # the suite promises counts and orders, never speed, so it must pass like this. One busy loop per core (or LOAD of
 # them), started before the tests and stopped by their pids after, whatever the tests did.
 # Usage: build/test-under-load.sh [dotnet test arguments...]
-#   e.g. build/test-under-load.sh tests/SaCam.Tests --filter "FullyQualifiedName~MonoClientTests"
+#   e.g. build/test-under-load.sh tests/SaCam.Serve.Tests --filter "FullyQualifiedName~MonoClientTests"
 #        LOAD=4 build/test-under-load.sh SaCam.Realtime.sln
 set -euo pipefail
 load=${LOAD:-$(nproc)}
