@@ -216,6 +216,13 @@ internal sealed unsafe class ServerSession : IDisposable
         Send(_small, attach.Write(_small));
     }
 
+    private bool RegionFits(int width, int height)
+    {
+        lock (_regionLock)
+            return _region is { } region && SharedLayout.InputCapacityFor(width, height) <= region.InputCapacity
+                && SharedLayout.OutputCapacityFor(width, height, _hello.WantOverlay) <= region.OutputCapacity;
+    }
+
     private void ReplaceRegion(Region? next)
     {
         Region? previous;
@@ -262,7 +269,9 @@ internal sealed unsafe class ServerSession : IDisposable
                         break;
                     case MessageType.Resize:
                         var (w, h) = ClientMessages.ReadResize(payload);
-                        Attach(w, h);
+                        // A client asks again on every refused frame until the new region's Attach reaches it; a
+                        // region made for each of those would delete the file the Attach on its way names.
+                        if (!RegionFits(w, h)) Attach(w, h);
                         break;
                     case MessageType.Bye:
                         return;

@@ -45,6 +45,26 @@ public class ServeFuzzTests : TempFolderTest
         }
     }
 
+    /// <summary>A client asks again on every refused frame until the new region's Attach reaches it. A region made
+    /// for each ask deleted the file the Attach on its way named, and the client failed to map it ("Could not find
+    /// file", seen on a busy machine): a Resize the region already fits makes nothing.</summary>
+    [Test]
+    public void Resizes_repeated_before_the_attach_arrives_make_one_region()
+    {
+        var (server, port, token) = StartTinyServer(Dir);
+        using (server)
+        {
+            var larger = new byte[8];
+            BinaryPrimitives.WriteInt32LittleEndian(larger, 2 * TinySide);
+            BinaryPrimitives.WriteInt32LittleEndian(larger.AsSpan(4), 2 * TinySide);
+            var answer = Send(port, [.. Message(MessageType.Hello, HelloPayload(token)), .. Message(MessageType.Resize, larger),
+                .. Message(MessageType.Resize, larger), .. Message(MessageType.Resize, larger)], AnswerTimeout);
+            Assert.That(answer.Messages.Count(m => m.Type == MessageType.Attach), Is.EqualTo(2), $"the handshake's region and one larger: {answer}");
+            Assert.That(answer.ErrorText, Is.Null, answer.ToString());
+            AssertServes(server, port, token);
+        }
+    }
+
     [Test]
     public void A_4000x4000_frame_into_a_640x480_session_gets_an_error_result_and_the_session_goes_on()
     {
