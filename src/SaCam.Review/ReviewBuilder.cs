@@ -210,10 +210,18 @@ public static class ReviewBuilder
             while (_chunk * chunkSize < frames) Flush();
         }
 
+        // The default encoder writes every '+' of base64 as \u002B (8% of a page of JPEG frames). The relaxed one writes it
+        // as itself but would also leave '<' alone, which inside an inlined <script> could end it: so it serves only
+        // arrays without '<' (data: URLs and the builder's own relative paths always are).
+        private static readonly JsonSerializerOptions RelaxedEscaping = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+        private static string UrlArray(string?[] urls) =>
+            urls.Any(u => u is not null && u.Contains('<')) ? JsonSerializer.Serialize(urls) : JsonSerializer.Serialize(urls, RelaxedEscaping);
+
         private void Flush()
         {
             int length = Math.Min(chunkSize, frames - _chunk * chunkSize);
-            string script = $"window.sacamReview.chunk({JsonSerializer.Serialize(key)},{_chunk},{JsonSerializer.Serialize(_current.Take(length).ToArray())});";
+            string script = $"window.sacamReview.chunk({JsonSerializer.Serialize(key)},{_chunk},{UrlArray(_current.Take(length).ToArray())});";
             File.WriteAllText(Path.Combine(folder, $"{key}-{_chunk}.js"), script);
             onChunk(script);
             Array.Clear(_current);

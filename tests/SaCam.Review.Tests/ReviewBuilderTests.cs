@@ -46,6 +46,23 @@ public class ReviewBuilderTests
         Assert.That(File.ReadAllText(page.IndexPath), Does.Contain("\"frames\":[{\"index\":0"));
     }
 
+    /// <summary>Chunk scripts hold each frame as a JPEG data: URL written plainly: base64's '+' as itself, not as the
+    /// default JSON encoder's \u002B (8% of a page of frames), and every URL decodes to a JPEG.</summary>
+    [Test]
+    public void Chunks_hold_plain_base64_jpeg_frames()
+    {
+        var a = SyntheticRun.Write(Path.Combine(_root, "a"), "gradcam", 5, 2);
+        var page = ReviewBuilder.Build([a], Path.Combine(_root, "out"), new ReviewOptions { ChunkSize = 4 });
+        var scripts = Directory.GetFiles(Path.Combine(Path.GetDirectoryName(page.IndexPath)!, "frames"), "*.js").Select(File.ReadAllText).ToList();
+        var urls = scripts.SelectMany(s => System.Text.RegularExpressions.Regex.Matches(s, "\"data:image/jpeg;base64,([A-Za-z0-9+/=]*)\"")).ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(scripts, Has.None.Contain("\\u002B"));
+            Assert.That(urls, Has.Count.EqualTo(10), "5 frames, original and gradcam");
+            Assert.That(urls.Select(m => Convert.FromBase64String(m.Groups[1].Value).Take(2)), Has.All.EqualTo(new byte[] { 0xFF, 0xD8 }), "each a JPEG");
+        });
+    }
+
     /// <summary>A record whose frame never reached the video (the run was cut between the two writes) gets an empty
     /// panel; every other frame keeps its image, chunk by chunk.</summary>
     /// <summary>A run killed before its video writers flushed lists frames its videos never received (here a 6th
