@@ -6,6 +6,10 @@
 #   e.g. build/test-under-load.sh tests/SaCam.Serve.Tests --filter "FullyQualifiedName~MonoClientTests"
 #        LOAD=4 build/test-under-load.sh SaCam.Realtime.sln
 set -euo pipefail
+case "${1:-}" in -h|--help)
+  echo "usage: build/test-under-load.sh [dotnet test arguments...]   (default: the whole solution; LOAD=N busy loops, default one per core)"
+  exit 0 ;;
+esac
 load=${LOAD:-$(nproc)}
 case "$load" in ''|*[!0-9]*) echo "test-under-load.sh: LOAD must be a whole number (got '$load')" >&2; exit 2 ;; esac
 [ $# -gt 0 ] || set -- "$(cd "$(dirname "$0")/.." && pwd)/SaCam.Realtime.sln"

@@ -187,7 +187,9 @@ public class ServeTests : TempFolderTest
             Assert.That(result.Generation, Is.Not.EqualTo(firstGeneration), "results come from a new session");
             Assert.That(client.ServerProcessId, Is.Not.EqualTo(firstServer), "the client started a new server");
             Assert.That(client.Stats.Reconnects, Is.GreaterThanOrEqualTo(1));
-            Assert.That(loop.Max(), Is.LessThan(20), "the frame loop never waited");
+            // A call that waited would wait for the new server to load (seconds); a busy machine can stall any call
+            // for tens of milliseconds (21.8 ms seen), so the bound is the 1 s the other never-waits tests use.
+            Assert.That(loop.Max(), Is.LessThan(1000), "the frame loop never waited for the restart");
         });
     }
 
