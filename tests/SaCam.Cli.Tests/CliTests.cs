@@ -9,8 +9,6 @@ namespace SaCam.Tests;
 [TestFixture]
 public class CliTests : TempFolderTest
 {
-    internal static (int Exit, string Out, string Err) Sacam(params string[] args) => SacamInProcess.Run(args);
-
     [NeedsSharedData]
     [Test]
     public void Explain_writes_a_map_an_overlay_and_json()
@@ -18,7 +16,7 @@ public class CliTests : TempFolderTest
         var both = SharedData.Path_("media", "images", "both.png");
         var map = Path.Combine(Dir, "map.npy");
         var overlay = Path.Combine(Dir, "overlay.png");
-        var (exit, stdout, stderr) = Sacam("explain", both, "--model", SharedData.MobileNetV2, "--method", "gradcam",
+        var (exit, stdout, stderr) = SacamInProcess.Run("explain", both, "--model", SharedData.MobileNetV2, "--method", "gradcam",
             "--class", "tiger cat", "--save-map", map, "--out", overlay, "--json");
         Assert.That(exit, Is.EqualTo(0), stderr);
         using var json = JsonDocument.Parse(stdout);
@@ -46,7 +44,7 @@ public class CliTests : TempFolderTest
     {
         var c = ReferenceCase.All().First(c => c.Name == "both_c283");
         var map = Path.Combine(Dir, "map.npy");
-        var (exit, _, stderr) = Sacam("explain", "--input-tensor", Path.Combine(c.Folder, "input.npy"), "--model", SharedData.MobileNetV2,
+        var (exit, _, stderr) = SacamInProcess.Run("explain", "--input-tensor", Path.Combine(c.Folder, "input.npy"), "--model", SharedData.MobileNetV2,
             "--method", "gradcam", "--class", "283", "--save-map", map);
         Assert.That(exit, Is.EqualTo(0), stderr);
         using var saved = NpyFile.Read(map);
@@ -63,8 +61,8 @@ public class CliTests : TempFolderTest
         var labels = Path.Combine(Dir, "imagenet1000.txt");
         File.WriteAllLines(labels, File.ReadAllLines(SharedData.ImageNetLabels).Skip(1));
         var both = SharedData.Path_("media", "images", "both.png");
-        var (refused, _, refusedErr) = Sacam("explain", both, "--model", SharedData.MobileNetV2, "--labels", labels, "--method", "gradcam");
-        var (exit, stdout, stderr) = Sacam("explain", both, "--model", SharedData.MobileNetV2, "--labels", labels, "--labels-offset", "1",
+        var (refused, _, refusedErr) = SacamInProcess.Run("explain", both, "--model", SharedData.MobileNetV2, "--labels", labels, "--method", "gradcam");
+        var (exit, stdout, stderr) = SacamInProcess.Run("explain", both, "--model", SharedData.MobileNetV2, "--labels", labels, "--labels-offset", "1",
             "--method", "gradcam", "--json");
         Assert.Multiple(() =>
         {
@@ -80,7 +78,7 @@ public class CliTests : TempFolderTest
     [TestCase("missing.png", "does not exist")]
     public void A_missing_image_fails_on_stderr(string image, string message)
     {
-        var (exit, stdout, stderr) = Sacam("explain", Path.Combine(Dir, image));
+        var (exit, stdout, stderr) = SacamInProcess.Run("explain", Path.Combine(Dir, image));
         Assert.Multiple(() =>
         {
             Assert.That(exit, Is.EqualTo(CliRunner.Failed));
@@ -109,7 +107,7 @@ public class CliTests : TempFolderTest
         {
             foreach (var (args, code, expect) in cases)
             {
-                var (exit, _, stderr) = Sacam(args);
+                var (exit, _, stderr) = SacamInProcess.Run(args);
                 Assert.That(exit, Is.EqualTo(code), string.Join(" ", args));
                 Assert.That(stderr, Does.Contain(expect), string.Join(" ", args));
             }
@@ -122,7 +120,7 @@ public class CliTests : TempFolderTest
     {
         var clip = Path.Combine(SharedData.RepoRoot, "media", "street_clip.mp4");
         string video = Path.Combine(Dir, "out.mp4"), jsonl = Path.Combine(Dir, "frames.jsonl"), maps = Path.Combine(Dir, "maps");
-        var (exit, stdout, stderr) = Sacam("video", clip, "--out", video, "--jsonl", jsonl, "--save-maps", maps, "--max-frames", "4");
+        var (exit, stdout, stderr) = SacamInProcess.Run("video", clip, "--out", video, "--jsonl", jsonl, "--save-maps", maps, "--max-frames", "4");
         Assert.That(exit, Is.EqualTo(0), stderr);
         var lines = File.ReadAllLines(jsonl).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         Assert.Multiple(() =>
@@ -148,7 +146,7 @@ public class CliTests : TempFolderTest
         string gradcam = Path.Combine(Dir, "gradcam"), layercam = Path.Combine(Dir, "layercam");
         foreach (var (method, run) in new[] { ("gradcam", gradcam), ("layercam", layercam) })
         {
-            var (code, _, err) = Sacam("video", clip, "--method", method, "--max-frames", "5", "--run", run);
+            var (code, _, err) = SacamInProcess.Run("video", clip, "--method", method, "--max-frames", "5", "--run", run);
             Assert.That(code, Is.EqualTo(0), err);
         }
         Assert.Multiple(() =>
@@ -160,13 +158,13 @@ public class CliTests : TempFolderTest
             Assert.That(File.ReadAllText(Path.Combine(layercam, "run.json")), Does.Contain("\"method\": \"layercam\""));
         });
         var review = Path.Combine(Dir, "review");
-        var (exit, stdout, stderr) = Sacam("review", gradcam, layercam, "--out", review);
+        var (exit, stdout, stderr) = SacamInProcess.Run("review", gradcam, layercam, "--out", review);
         Assert.That(exit, Is.EqualTo(0), stderr);
         Assert.That(stdout, Does.Contain("5 frames, panels original | gradcam | layercam"));
         var chunks = Directory.GetFiles(Path.Combine(review, "frames")).Select(Path.GetFileName).Order().ToArray();
         Assert.That(chunks, Is.EqualTo(new[] { "m0-0.js", "m1-0.js", "original-0.js" }));
         Assert.That(System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(Path.Combine(review, "frames", "m1-0.js")), "data:image/jpeg;base64,").Count, Is.EqualTo(5));
-        (exit, _, stderr) = Sacam("review", Path.Combine(Dir, "no-such-run"));
+        (exit, _, stderr) = SacamInProcess.Run("review", Path.Combine(Dir, "no-such-run"));
         Assert.That(exit, Is.EqualTo(CliRunner.Failed));
         Assert.That(stderr, Does.Contain("no-such-run").And.Contain("does not exist"));
     }
@@ -174,11 +172,11 @@ public class CliTests : TempFolderTest
     [Test]
     public void Video_errors_name_the_source_and_the_option()
     {
-        var (exit, _, stderr) = Sacam("video", Path.Combine(Dir, "nope.mp4"));
+        var (exit, _, stderr) = SacamInProcess.Run("video", Path.Combine(Dir, "nope.mp4"));
         Assert.That(exit, Is.EqualTo(CliRunner.Failed));
         Assert.That(stderr, Does.Contain("nope.mp4").And.Contain("does not exist"));
         var clip = Path.Combine(SharedData.RepoRoot, "media", "street_clip.mp4");
-        (exit, _, stderr) = Sacam("video", clip, "--mode", "sometimes");
+        (exit, _, stderr) = SacamInProcess.Run("video", clip, "--mode", "sometimes");
         Assert.That(exit, Is.EqualTo(CliRunner.UsageError));
         Assert.That(stderr, Does.Contain("--mode 'sometimes'"));
     }
@@ -189,7 +187,7 @@ public class CliTests : TempFolderTest
     public void Eval_deletion_insertion_writes_a_report_a_csv_and_plots()
     {
         var outDir = Path.Combine(Dir, "report");
-        var (exit, _, stderr) = Sacam("eval", "deletion-insertion", "--model", SharedData.MobileNetV2, "--methods", "gradcam,layercam",
+        var (exit, _, stderr) = SacamInProcess.Run("eval", "deletion-insertion", "--model", SharedData.MobileNetV2, "--methods", "gradcam,layercam",
             "--images", SharedData.Path_("media", "images", "both.png"), "--step-pixels", "2240", "--out", outDir);
         Assert.That(exit, Is.EqualTo(0), stderr);
         var csv = File.ReadAllLines(Path.Combine(outDir, "results.csv"));
@@ -211,7 +209,7 @@ public class CliTests : TempFolderTest
     public void Eval_temporal_writes_a_timeline_for_each_method()
     {
         var outDir = Path.Combine(Dir, "temporal");
-        var (exit, _, stderr) = Sacam("eval", "temporal", "--model", SharedData.MobileNetV2, "--methods", "gradcam,sacam-rt@30,sacam-rt@30~0.9",
+        var (exit, _, stderr) = SacamInProcess.Run("eval", "temporal", "--model", SharedData.MobileNetV2, "--methods", "gradcam,sacam-rt@30,sacam-rt@30~0.9",
             "--video", SharedData.Path_("media", "driving", "traffic_frames.mp4"), "--max-frames", "4", "--out", outDir);
         Assert.That(exit, Is.EqualTo(0), stderr);
         var csv = File.ReadAllLines(Path.Combine(outDir, "results.csv")).Skip(1).ToList();
@@ -230,7 +228,7 @@ public class CliTests : TempFolderTest
     [Test]
     public void Eval_without_its_input_says_what_is_missing()
     {
-        var (exit, _, stderr) = Sacam("eval", "temporal", "--model", SharedData.MobileNetV2, "--out", Dir);
+        var (exit, _, stderr) = SacamInProcess.Run("eval", "temporal", "--model", SharedData.MobileNetV2, "--out", Dir);
         Assert.That(exit, Is.EqualTo(CliRunner.UsageError));
         Assert.That(stderr, Does.Contain("temporal needs --video"));
     }
@@ -241,9 +239,9 @@ public class CliTests : TempFolderTest
     {
         var clip = Path.Combine(SharedData.RepoRoot, "media", "street_clip.mp4");
         string video = Path.Combine(Dir, "out.mp4");
-        var (smoothingExit, _, smoothingErr) = Sacam("video", clip, "--smoothing", "1.5", "--out", video);
-        var (budgetExit, _, budgetErr) = Sacam("video", clip, "--budget-ms", "0", "--out", video);
-        var (specExit, _, specErr) = Sacam("eval", "temporal", "--model", SharedData.MobileNetV2, "--methods", "sacam-rt@fast",
+        var (smoothingExit, _, smoothingErr) = SacamInProcess.Run("video", clip, "--smoothing", "1.5", "--out", video);
+        var (budgetExit, _, budgetErr) = SacamInProcess.Run("video", clip, "--budget-ms", "0", "--out", video);
+        var (specExit, _, specErr) = SacamInProcess.Run("eval", "temporal", "--model", SharedData.MobileNetV2, "--methods", "sacam-rt@fast",
             "--video", clip, "--out", Path.Combine(Dir, "eval"));
         Assert.Multiple(() =>
         {

@@ -26,7 +26,6 @@ public partial class FirstHourTests : TempFolderTest
         return words.SkipWhile(w => w != "--").Skip(1).ToArray();
     }
 
-    internal static Dictionary<long, (int X, int Y, int W, int H)> CarBoxes() => ProjectMedia.CarBoxes();
 
     [Test]
     public void The_readme_first_command_finds_the_car_on_most_frames_and_scores_channels()
@@ -45,7 +44,7 @@ public partial class FirstHourTests : TempFolderTest
         var (exit, stdout, stderr) = SacamInProcess.Run(args);
         Assert.That(exit, Is.EqualTo(0), stderr);
 
-        var boxes = CarBoxes();
+        var boxes = ProjectMedia.CarBoxes();
         var frames = File.ReadAllLines(jsonl).Select(l => JsonDocument.Parse(l).RootElement).ToList();
         int onTheCar = frames.Count(f =>
         {

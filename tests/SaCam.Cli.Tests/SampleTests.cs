@@ -142,7 +142,7 @@ public class SampleTests : TempFolderTest
     [NeedsPrograms("ffmpeg", "ffmpeg", "ffprobe")]
     public void EngineClient_as_documented_gets_the_results_it_asks_for()
     {
-        var arguments = DocumentedEngineClientArguments();
+        var arguments = ProjectMedia.DocumentedEngineClientArguments();
         int server = arguments.IndexOf("--server");
         Assert.That(arguments[server + 1], Is.EqualTo("~/.local/bin/sacam"), "the documented server is the installed one");
         arguments[server + 1] = SacamBuild.Executable;
@@ -165,5 +165,4 @@ public class SampleTests : TempFolderTest
         });
     }
 
-    internal static List<string> DocumentedEngineClientArguments() => ProjectMedia.DocumentedEngineClientArguments();
 }

@@ -21,7 +21,6 @@ public class MethodParityTests
         return engine.Explain(x, method, new ClassTarget(c.ClassIndex), "features");
     }
 
-    internal static void AssertMapMatches(Tensor actual, Tensor expected, string what) => Compare.MapMatches(actual, expected, what);
 
     [TestCaseSource(nameof(Cases))]
     public void GradCam_matches(ReferenceCase c) => AssertWeightsAndMap(c, new GradCam(), "gradcam");
@@ -37,7 +36,7 @@ public class MethodParityTests
     {
         using var scope = NewDisposeScope();
         using var result = Explain(c, new LayerCam());
-        AssertMapMatches(result.Map, c.Load("layercam_cam"), $"{c} layercam");
+        Compare.MapMatches(result.Map, c.Load("layercam_cam"), $"{c} layercam");
     }
 
     [TestCaseSource(nameof(Cases)), Category("Slow")]
@@ -119,7 +118,7 @@ public class MethodParityTests
             Compare.RelativeWithin(result.Parts["Q"], c.Load("sacam_Q"), 1e-3, $"{c} sacam Q");
             Assert.That(withinShare, Is.GreaterThanOrEqualTo(0.98), $"{c}: share of channels whose S is within 1e-3 of the spec's");
         });
-        AssertMapMatches(result.Map, c.Load("sacam_cam"), $"{c} sacam");
+        Compare.MapMatches(result.Map, c.Load("sacam_cam"), $"{c} sacam");
     }
 
     private static void AssertWeightsAndMap(ReferenceCase c, ICamMethod method, string fixturePrefix)
@@ -127,6 +126,6 @@ public class MethodParityTests
         using var scope = NewDisposeScope();
         using var result = Explain(c, method);
         Compare.RelativeWithin(result.ChannelWeights!, c.Load(fixturePrefix + "_weights"), 1e-3, $"{c} {method.Id} weights");
-        AssertMapMatches(result.Map, c.Load(fixturePrefix + "_cam"), $"{c} {method.Id}");
+        Compare.MapMatches(result.Map, c.Load(fixturePrefix + "_cam"), $"{c} {method.Id}");
     }
 }

@@ -19,7 +19,6 @@ namespace SaCam.Tests;
 [NonParallelizable]
 public class ServeTests : TempFolderTest
 {
-    internal static string SacamExecutable => SacamBuild.Executable;
 
     internal static string[] CarServerArguments(string method = "gradcam") =>
         ["--model", "default", "--method", method, "--target", "exemplar:" + Path.Combine(SharedData.RepoRoot, "media", "street_car.png")];
@@ -57,13 +56,13 @@ public class ServeTests : TempFolderTest
     {
         var options = new SaCamClientOptions
         {
-            ServerPath = SacamExecutable,
+            ServerPath = SacamBuild.Executable,
             ServerArguments = serverArguments.Length > 0 ? serverArguments : CarServerArguments(),
             MaxWidth = ClipWidth, MaxHeight = ClipHeight, IdleExitSeconds = 20,
             HeartbeatTimeout = TimeSpan.FromSeconds(2), StartTimeout = TimeSpan.FromSeconds(90),
         };
         configure?.Invoke(options);
-        if (!File.Exists(SacamExecutable)) Assert.Fail($"{SacamExecutable} is missing: build the solution.");
+        if (!File.Exists(SacamBuild.Executable)) Assert.Fail($"{SacamBuild.Executable} is missing: build the solution.");
         return new SaCamClient(options);
     }
 
@@ -228,7 +227,7 @@ public class ServeTests : TempFolderTest
         Directory.CreateDirectory(shm);
         string jsonl = Path.Combine(Dir, "results.jsonl");
         var start = new ProcessStartInfo(harness) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in new[] { "--server", SacamExecutable, "--model", "default", "--method", "gradcam", "--source",
+        foreach (var a in new[] { "--server", SacamBuild.Executable, "--model", "default", "--method", "gradcam", "--source",
                      Path.Combine(SharedData.RepoRoot, "media", "street_clip.mp4"), "--frames", "100000", "--max-seconds", "120", "--jsonl", jsonl,
                      "--shm-dir", shm })
             start.ArgumentList.Add(a);

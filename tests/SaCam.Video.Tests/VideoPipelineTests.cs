@@ -17,7 +17,6 @@ public class VideoPipelineTests : TempFolderTest
 
     private static FrameRenderer Renderer() => new(new RenderOptions());
 
-    internal static int CountDecodedFrames(string path) => VideoFiles.CountDecodedFrames(path);
 
     [NeedsSharedData]
     [Test]
@@ -40,7 +39,7 @@ public class VideoPipelineTests : TempFolderTest
             Assert.That(indices, Is.EqualTo(Enumerable.Range(0, 20).Select(i => (long)i)), "JSONL numbers the frames in order");
             Assert.That(times.Zip(times.Skip(1)).All(p => p.Second > p.First), "timestamps increase");
             Assert.That(lines.All(l => l.GetProperty("box").GetProperty("w").GetInt32() > 0 && l.TryGetProperty("entropy", out _)));
-            Assert.That(CountDecodedFrames(video), Is.EqualTo(20), "the output decodes with the same frame count");
+            Assert.That(VideoFiles.CountDecodedFrames(video), Is.EqualTo(20), "the output decodes with the same frame count");
             Assert.That(Directory.GetFiles(maps, "*.npy").Select(Path.GetFileName).Order(), Is.EqualTo(Enumerable.Range(0, 20).Select(i => $"{i:D6}.npy")));
         });
     }
@@ -111,7 +110,7 @@ public class VideoPipelineTests : TempFolderTest
             Assert.That(result.FramesWritten, Is.GreaterThan(10).And.LessThan(40));
             Assert.That(lines, Has.Length.EqualTo(result.FramesWritten), "every frame read before the error is in the JSONL");
             Assert.That(lines.All(l => JsonDocument.Parse(l).RootElement.GetProperty("index").GetInt64() >= 0));
-            Assert.That(CountDecodedFrames(video), Is.EqualTo(result.FramesWritten), "the output video is closed and playable");
+            Assert.That(VideoFiles.CountDecodedFrames(video), Is.EqualTo(result.FramesWritten), "the output video is closed and playable");
         });
     }
 
