@@ -24,6 +24,13 @@ public static class HeatmapOverlay
 {
     public static Mat Render(Mat frameBgr, Tensor map, FrameGeometry geometry, OverlayOptions options)
     {
+        using var floatMap = MatTensor.ToFloatMat(map);
+        return Render(frameBgr, floatMap, geometry, options);
+    }
+
+    /// <summary>The same, from a map already in a CV_32FC1 Mat at model input size (a run folder's map, read back).</summary>
+    public static Mat Render(Mat frameBgr, Mat map, FrameGeometry geometry, OverlayOptions options)
+    {
         using var mapOnFrame = MapToFrame(map, geometry);
         using var heat8 = new Mat();
         mapOnFrame.ConvertTo(heat8, MatType.CV_8UC1, 255.0);
@@ -41,6 +48,12 @@ public static class HeatmapOverlay
     public static Mat MapToFrame(Tensor map, FrameGeometry g)
     {
         using var full = MatTensor.ToFloatMat(map);
+        return MapToFrame(full, g);
+    }
+
+    /// <summary>The same, from a CV_32FC1 map at model input size.</summary>
+    public static Mat MapToFrame(Mat full, FrameGeometry g)
+    {
         using var content = new Mat(full, g.TargetRect);
         var onFrame = new Mat(g.FrameSize, MatType.CV_32FC1, Scalar.All(0));
         using var region = new Mat(onFrame, g.SourceRect);

@@ -16,6 +16,7 @@ public sealed record ReviewOptions
     /// <summary>Frames per lazily loaded chunk file: the page fetches a chunk only when the scrubber reaches it.</summary>
     public int ChunkSize { get; init; } = 16;
 
+    /// <summary>JPEG quality for frames of a video that is not MJPG (a run's own MJPG frames are passed through).</summary>
     public int JpegQuality { get; init; } = 85;
 
     /// <summary>Largest page a self-contained review may produce.</summary>
@@ -55,8 +56,9 @@ public static class ReviewBuilder
                 throw new ArgumentException($"Runs show different footage: '{primary.Manifest.Source}' ({primary.Folder.Path}) and '{other.Manifest.Source}' ({other.Folder.Path}); review runs of the same source side by side.");
 
         // A run killed mid-way can list frames in its JSON Lines that its videos never received (the writer buffers):
-        // the review shows only the frames both of the primary run's videos hold.
-        int held = Math.Min(CountFrames(primary.Folder.OriginalVideo), CountFrames(primary.Folder.AnnotatedVideo));
+        // the review shows only the frames the primary run's videos hold.
+        int held = CountFrames(primary.Folder.OriginalVideo);
+        if (primary.Overlay is null) held = Math.Min(held, CountFrames(primary.Folder.AnnotatedVideo));
         var positions = primary.Lines.Records.Where(r => r.VideoFrame < held).Select(r => FrameIndex(r.Record)).ToList();
         int listed = primary.Lines.Records.Count;
         string? note = null;
@@ -73,6 +75,7 @@ public static class ReviewBuilder
 
         var layers = new List<(string Key, string Title, string Video, Run Run)> { ("original", "original", primary.Folder.OriginalVideo, primary) };
         for (int i = 0; i < runs.Count; i++) layers.Add(($"m{i}", MethodTitle(runs, i), runs[i].Folder.AnnotatedVideo, runs[i]));
+        var medical = MedicalExtras(primary);
 
         var inline = new StringBuilder();
         long inlineBytes = 0;
@@ -88,13 +91,17 @@ public static class ReviewBuilder
         }
         foreach (var layer in layers)
         {
+            // A method's overlay is drawn by the page from the original frames and the run's 8-bit maps (a run folder
+            // keeps no annotated video then); a medical page draws every panel from its values and maps.
+            if (layer.Key != "original" && (layer.Run.Overlay is not null || medical is not null)) continue;
             var frameSize = WriteLayer(layer.Key, layer.Video, layer.Run, positions, framesDir, options, Inline);
             if (layer.Key == "original") size = frameSize;
         }
+        for (int i = 0; i < runs.Count; i++)
+            if (runs[i].Overlay is not null && medical is null) WriteMaps(OverlayMapsKey(i), runs[i], positions, framesDir, options, Inline);
 
         // A medical run (a DICOM source) also keeps each frame's values at full depth and each map at frame size:
         // the page re-windows the originals and blends the maps itself, with a preset menu and an opacity slider.
-        var medical = MedicalExtras(primary);
         if (medical is not null)
         {
             void Png(string key, Run run, string folder)
@@ -110,7 +117,7 @@ public static class ReviewBuilder
             Png("values", primary, "values");
             for (int i = 0; i < runs.Count; i++) Png($"map{i}", runs[i], "maps");
         }
-        var data = PageData(runs, layers.Select(l => (l.Key, l.Title)).ToList(), positions, size, options);
+        var data = PageData(runs, layers.Select(l => (l.Key, l.Title)).ToList(), positions, size, options, drawOverlays: medical is null);
         if (medical is not null) data["medical"] = MedicalPageData(medical, positions);
         string html = LoadTemplate()
             .Replace(DataPlaceholder, data.ToJsonString(), StringComparison.Ordinal)
@@ -134,20 +141,29 @@ public static class ReviewBuilder
     }
 
     /// <summary>A run as the page needs it: its records by frame index, each with the video frame it belongs to.</summary>
-    private sealed record Run(RunFolder Folder, RunManifest Manifest, FrameLines Lines, Dictionary<long, (JsonObject Record, int VideoFrame)> ByIndex);
+    private sealed record Run(RunFolder Folder, RunManifest Manifest, FrameLines Lines, Dictionary<long, (JsonObject Record, int VideoFrame)> ByIndex, RunOverlay? Overlay);
+
+    /// <summary>The chunk key of run <paramref name="i"/>'s 8-bit maps.</summary>
+    private static string OverlayMapsKey(int i) => $"ov{i}";
 
     private static Run LoadRun(string path)
     {
         var folder = new RunFolder(path);
         var manifest = folder.ReadManifest();
-        // Both videos are named before any is read: a run folder missing one is not whole, and the error says which.
-        foreach (var video in new[] { folder.OriginalVideo, folder.AnnotatedVideo })
+        // A run whose maps carry their overlay (maps/overlay.json) needs only the original video; an older run, or one
+        // that kept its annotated frames, is shown from those. The videos are named before any is read: a run folder
+        // missing one is not whole, and the error says which.
+        var overlay = Directory.Exists(folder.Maps) ? RunOverlay.Read(folder.Maps) : null;
+        var videos = overlay is null ? new[] { folder.OriginalVideo, folder.AnnotatedVideo } : [folder.OriginalVideo];
+        foreach (var video in videos)
             if (!File.Exists(video))
-                throw new FileNotFoundException($"Run '{folder.Path}' has no {Path.GetFileName(video)} (a run folder holds {RunFolder.OriginalVideoName} and {RunFolder.AnnotatedVideoName}; write it again with: sacam video SOURCE --run DIR).", video);
+                throw new FileNotFoundException(overlay is null
+                    ? $"Run '{folder.Path}' has no {Path.GetFileName(video)} (a run folder without maps holds {RunFolder.OriginalVideoName} and {RunFolder.AnnotatedVideoName}; write it again with: sacam video SOURCE --run DIR)."
+                    : $"Run '{folder.Path}' has no {Path.GetFileName(video)} (write it again with: sacam video SOURCE --run DIR).", video);
         var lines = folder.ReadFrameLines();
         var byIndex = new Dictionary<long, (JsonObject, int)>();
         foreach (var r in lines.Records) byIndex.TryAdd(FrameIndex(r.Record), r);
-        return new Run(folder, manifest, lines, byIndex);
+        return new Run(folder, manifest, lines, byIndex, overlay);
     }
 
     private static long FrameIndex(JsonObject record) =>
@@ -180,16 +196,65 @@ public static class ReviewBuilder
         var size = (capture.FrameWidth, capture.FrameHeight);
         // Chunks are written as soon as the video has passed them, so memory holds one chunk, not the run.
         var chunk = new ChunkWriter(key, framesDir, options.ChunkSize, positions.Count, onChunk);
-        var encode = new ImageEncodingParam(ImwriteFlags.JpegQuality, options.JpegQuality);
-        using var frame = new Mat();
-        for (int k = 0; capture.Read(frame) && !frame.Empty(); k++)
+        int k = 0;
+        foreach (var jpeg in JpegFrames(videoPath, options.JpegQuality))
         {
-            if (!wanted.TryGetValue(k, out int p)) continue;
-            Cv2.ImEncode(".jpg", frame, out byte[] jpeg, encode);
-            chunk.Add(p, "data:image/jpeg;base64," + Convert.ToBase64String(jpeg));
+            if (wanted.TryGetValue(k, out int p)) chunk.Add(p, "data:image/jpeg;base64," + Convert.ToBase64String(jpeg));
+            k++;
         }
         chunk.Finish();
         return size;
+    }
+
+    /// <summary>
+    /// A video's frames as JPEG files, in order. A run's MJPG video already is one JPEG per frame: those bytes are
+    /// passed through as they are (what the run stored, not a second lossy generation, and smaller: 4.8 MB for 150
+    /// dashcam frames where re-encoding at quality 85 made 6.0 MB). Any other codec is decoded and encoded at
+    /// <paramref name="quality"/>.
+    /// </summary>
+    private static IEnumerable<byte[]> JpegFrames(string videoPath, int quality)
+    {
+        using (var raw = new VideoCapture(videoPath, VideoCaptureAPIs.FFMPEG))
+        {
+            // Format -1 asks FFmpeg for the demuxed packets instead of decoded frames.
+            if (raw.IsOpened() && raw.Set(VideoCaptureProperties.Format, -1))
+            {
+                using var packet = new Mat();
+                bool first = true;
+                while (raw.Read(packet) && !packet.Empty())
+                {
+                    var bytes = new byte[packet.Total() * packet.ElemSize()];
+                    System.Runtime.InteropServices.Marshal.Copy(packet.Data, bytes, 0, bytes.Length);
+                    bool jpeg = bytes.Length > 2 && bytes[0] == 0xFF && bytes[1] == 0xD8;
+                    if (first && !jpeg) break;       // not MJPG: decode and encode below
+                    first = false;
+                    yield return bytes;
+                }
+                if (!first) yield break;
+            }
+        }
+        using var capture = new VideoCapture(videoPath);
+        var encode = new ImageEncodingParam(ImwriteFlags.JpegQuality, quality);
+        using var frame = new Mat();
+        while (capture.Read(frame) && !frame.Empty())
+        {
+            Cv2.ImEncode(".jpg", frame, out byte[] jpeg, encode);
+            yield return jpeg;
+        }
+    }
+
+    /// <summary>A run's 8-bit PNG maps as they are (no re-encoding: the page reads the same levels the run stored), in
+    /// review order; a frame the run has no map of stays empty.</summary>
+    private static void WriteMaps(string key, Run run, List<long> positions, string framesDir, ReviewOptions options, Action<string> onChunk)
+    {
+        var chunk = new ChunkWriter(key, framesDir, options.ChunkSize, positions.Count, onChunk);
+        for (int p = 0; p < positions.Count; p++)
+        {
+            if (!run.ByIndex.ContainsKey(positions[p])) continue;
+            var file = Path.Combine(run.Folder.Maps, RunFolder.MapFileName(positions[p]));
+            if (File.Exists(file)) chunk.Add(p, "data:image/png;base64," + Convert.ToBase64String(File.ReadAllBytes(file)));
+        }
+        chunk.Finish();
     }
 
     /// <summary>Collects one layer's frames in review order and writes each chunk script once the frames have moved
@@ -229,7 +294,7 @@ public static class ReviewBuilder
         }
     }
 
-    private static JsonObject PageData(List<Run> runs, List<(string Key, string Title)> layers, List<long> positions, (int Width, int Height) size, ReviewOptions options)
+    private static JsonObject PageData(List<Run> runs, List<(string Key, string Title)> layers, List<long> positions, (int Width, int Height) size, ReviewOptions options, bool drawOverlays)
     {
         var primary = runs[0];
         var frames = new JsonArray();
@@ -247,14 +312,16 @@ public static class ReviewBuilder
             var peakX = new JsonArray();
             var peakY = new JsonArray();
             var entropy = new JsonArray();
+            var peaks = new JsonArray();
             foreach (long index in positions)
             {
                 var r = runs[i].ByIndex.TryGetValue(index, out var found) ? found.Record : null;
                 peakX.Add(Fraction(r?["peak"]?["x"], size.Width));
+                peaks.Add(r?["peak"] is JsonObject peak ? new JsonArray(peak["x"]?.DeepClone(), peak["y"]?.DeepClone()) : null);
                 peakY.Add(Fraction(r?["peak"]?["y"], size.Height));
                 entropy.Add(r?["entropy"]?.GetValue<double>());
             }
-            series.Add(new JsonObject { ["layer"] = $"m{i}", ["method"] = layers[i + 1].Title, ["peakX"] = peakX, ["peakY"] = peakY, ["entropy"] = entropy });
+            series.Add(new JsonObject { ["layer"] = $"m{i}", ["method"] = layers[i + 1].Title, ["peakX"] = peakX, ["peakY"] = peakY, ["entropy"] = entropy, ["peak"] = peaks });
         }
         return new JsonObject
         {
@@ -266,11 +333,32 @@ public static class ReviewBuilder
             ["frameHeight"] = size.Height,
             ["chunkSize"] = options.ChunkSize,
             ["inline"] = options.SelfContained,
-            ["layers"] = new JsonArray(layers.Select(l => (JsonNode)new JsonObject { ["key"] = l.Key, ["title"] = l.Title }).ToArray()),
+            ["layers"] = new JsonArray(layers.Select((l, i) => (JsonNode)LayerData(l.Key, l.Title, i == 0 || !drawOverlays ? null : runs[i - 1], i - 1)).ToArray()),
             ["frames"] = frames,
             ["series"] = series,
             ["built"] = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
         };
+    }
+
+    /// <summary>A panel: its key and title and, for a run drawn from its maps, where the maps are and how to draw them.</summary>
+    private static JsonObject LayerData(string key, string title, Run? run, int runIndex)
+    {
+        var layer = new JsonObject { ["key"] = key, ["title"] = title };
+        if (run?.Overlay is not RunOverlay o) return layer;
+        layer["maps"] = OverlayMapsKey(runIndex);
+        layer["overlay"] = new JsonObject
+        {
+            ["frame"] = new JsonArray(o.FrameSize.Select(v => (JsonNode)v).ToArray()),
+            ["input"] = new JsonArray(o.InputSize.Select(v => (JsonNode)v).ToArray()),
+            ["source"] = new JsonArray(o.SourceRect.Select(v => (JsonNode)v).ToArray()),
+            ["target"] = new JsonArray(o.TargetRect.Select(v => (JsonNode)v).ToArray()),
+            ["alpha"] = o.Alpha,
+            ["contour"] = o.ContourLevel,
+            ["peakMarker"] = o.PeakMarker,
+            ["colormap"] = o.ColorMap,
+            ["table"] = new JsonArray(o.ColorTableRgb.SelectMany(c => c).Select(v => (JsonNode)v).ToArray()),
+        };
+        return layer;
     }
 
     /// <summary>The source/medical.json of a run written from a DICOM source, or null.</summary>

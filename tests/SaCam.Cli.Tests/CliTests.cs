@@ -137,8 +137,8 @@ public class CliTests : TempFolderTest
     }
 
     /// <summary>Two runs of the clip (two methods) into run folders, then one review page showing both: the files a
-    /// browser needs exist, and each layer's chunks hold one JPEG per frame (the browser side is tested in
-    /// SaCam.Review.Tests).</summary>
+    /// browser needs exist: the original frames' JPEGs and each run's maps, one per frame (the browser side is tested
+    /// in SaCam.Review.Tests).</summary>
     [Test]
     public void Video_run_folders_become_one_review_page()
     {
@@ -151,10 +151,11 @@ public class CliTests : TempFolderTest
         }
         Assert.Multiple(() =>
         {
-            Assert.That(VideoFiles.CountDecodedFrames(Path.Combine(gradcam, "annotated.avi")), Is.EqualTo(5));
+            Assert.That(File.Exists(Path.Combine(gradcam, "annotated.avi")), Is.False, "the footage is stored once: the review draws the overlays from the maps");
             Assert.That(VideoFiles.CountDecodedFrames(Path.Combine(gradcam, "original.avi")), Is.EqualTo(5));
             Assert.That(File.ReadAllLines(Path.Combine(gradcam, "frames.jsonl")), Has.Length.EqualTo(5));
-            Assert.That(Directory.GetFiles(Path.Combine(gradcam, "maps")), Has.Length.EqualTo(5));
+            Assert.That(Directory.GetFiles(Path.Combine(gradcam, "maps"), "*.png"), Has.Length.EqualTo(5));
+            Assert.That(Video.Sinks.RunOverlay.Read(Path.Combine(gradcam, "maps"))!.Geometry.FrameSize, Is.EqualTo(new OpenCvSharp.Size(640, 360)), "maps/overlay.json: how the maps lie on the frames");
             Assert.That(File.ReadAllText(Path.Combine(layercam, "run.json")), Does.Contain("\"method\": \"layercam\""));
         });
         var review = Path.Combine(Dir, "review");
@@ -162,8 +163,8 @@ public class CliTests : TempFolderTest
         Assert.That(exit, Is.EqualTo(0), stderr);
         Assert.That(stdout, Does.Contain("5 frames, panels original | gradcam | layercam"));
         var chunks = Directory.GetFiles(Path.Combine(review, "frames")).Select(Path.GetFileName).Order().ToArray();
-        Assert.That(chunks, Is.EqualTo(new[] { "m0-0.js", "m1-0.js", "original-0.js" }));
-        Assert.That(System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(Path.Combine(review, "frames", "m1-0.js")), "data:image/jpeg;base64,").Count, Is.EqualTo(5));
+        Assert.That(chunks, Is.EqualTo(new[] { "original-0.js", "ov0-0.js", "ov1-0.js" }));
+        Assert.That(System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(Path.Combine(review, "frames", "ov1-0.js")), "data:image/png;base64,").Count, Is.EqualTo(5));
         (exit, _, stderr) = SacamInProcess.Run("review", Path.Combine(Dir, "no-such-run"));
         Assert.That(exit, Is.EqualTo(CliRunner.Failed));
         Assert.That(stderr, Does.Contain("no-such-run").And.Contain("does not exist"));

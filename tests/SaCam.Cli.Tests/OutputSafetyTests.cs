@@ -143,10 +143,10 @@ public class OutputSafetyTests : TempFolderTest
         using var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(run, "run.json")));
         Assert.Multiple(() =>
         {
-            Assert.That(Directory.GetFiles(Path.Combine(run, "maps")).Select(Path.GetFileName).Order(), Is.EqualTo(new[] { "000000.png", "000001.png", "000002.png" }),
+            Assert.That(Directory.GetFiles(Path.Combine(run, "maps")).Select(Path.GetFileName).Order(), Is.EqualTo(new[] { "000000.png", "000001.png", "000002.png", "overlay.json" }),
                 "no map of the first run is left");
             Assert.That(File.ReadAllLines(Path.Combine(run, "frames.jsonl")), Has.Length.EqualTo(3));
-            Assert.That(VideoFiles.CountDecodedFrames(Path.Combine(run, "annotated.avi")), Is.EqualTo(3));
+            Assert.That(VideoFiles.CountDecodedFrames(Path.Combine(run, "original.avi")), Is.EqualTo(3));
             Assert.That(Directory.Exists(Path.Combine(run, "review")), Is.False, "the old review went with the old run");
             Assert.That(manifest.RootElement.GetProperty("frames").GetInt64(), Is.EqualTo(3));
             Assert.That(manifest.RootElement.GetProperty("ended").GetString(), Is.EqualTo("complete"));

@@ -28,7 +28,7 @@ public class RunMapTests : TempFolderTest
         Assert.That(exit, Is.EqualTo(0), stderr);
 
         var folder = new RunFolder(run);
-        var pngs = Directory.GetFiles(folder.Maps);
+        var pngs = Directory.GetFiles(folder.Maps, "*.png");
         long pngBytes = pngs.Sum(f => new FileInfo(f).Length), npyBytes = Directory.GetFiles(floats).Sum(f => new FileInfo(f).Length);
         int worstIndex = 0, worstBgr = 0, worstBgr16 = 0;
         long pixels = 0, pixelsOverOne = 0, png16Bytes = 0;

@@ -46,21 +46,40 @@ public class ReviewBuilderTests
         Assert.That(File.ReadAllText(page.IndexPath), Does.Contain("\"frames\":[{\"index\":0"));
     }
 
-    /// <summary>Chunk scripts hold each frame as a JPEG data: URL written plainly: base64's '+' as itself, not as the
-    /// default JSON encoder's \u002B (8% of a page of frames), and every URL decodes to a JPEG.</summary>
+    /// <summary>Chunk scripts hold each original frame as a JPEG data: URL and each map as the run's own 8-bit PNG,
+    /// written plainly: base64's '+' as itself, not as the default JSON encoder's \u002B (8% of a page of frames).</summary>
     [Test]
-    public void Chunks_hold_plain_base64_jpeg_frames()
+    public void Chunks_hold_plain_base64_frames_and_maps()
     {
         var a = SyntheticRun.Write(Path.Combine(_root, "a"), "gradcam", 5, 2);
         var page = ReviewBuilder.Build([a], Path.Combine(_root, "out"), new ReviewOptions { ChunkSize = 4 });
-        var scripts = Directory.GetFiles(Path.Combine(Path.GetDirectoryName(page.IndexPath)!, "frames"), "*.js").Select(File.ReadAllText).ToList();
-        var urls = scripts.SelectMany(s => System.Text.RegularExpressions.Regex.Matches(s, "\"data:image/jpeg;base64,([A-Za-z0-9+/=]*)\"")).ToList();
+        var scripts = Directory.GetFiles(Path.Combine(Path.GetDirectoryName(page.IndexPath)!, "frames"), "*.js").Order(StringComparer.Ordinal).Select(File.ReadAllText).ToList();
+        var jpegs = scripts.SelectMany(s => System.Text.RegularExpressions.Regex.Matches(s, "\"data:image/jpeg;base64,([A-Za-z0-9+/=]*)\"")).ToList();
+        var pngs = scripts.SelectMany(s => System.Text.RegularExpressions.Regex.Matches(s, "\"data:image/png;base64,([A-Za-z0-9+/=]*)\"")).ToList();
         Assert.Multiple(() =>
         {
             Assert.That(scripts, Has.None.Contain("\\u002B"));
-            Assert.That(urls, Has.Count.EqualTo(10), "5 frames, original and gradcam");
-            Assert.That(urls.Select(m => Convert.FromBase64String(m.Groups[1].Value).Take(2)), Has.All.EqualTo(new byte[] { 0xFF, 0xD8 }), "each a JPEG");
+            Assert.That(jpegs, Has.Count.EqualTo(5), "5 original frames; the gradcam panel is drawn from its maps");
+            Assert.That(jpegs.Select(m => Convert.FromBase64String(m.Groups[1].Value).Take(2)), Has.All.EqualTo(new byte[] { 0xFF, 0xD8 }), "each a JPEG");
+            var video = File.ReadAllBytes(Path.Combine(a, "original.avi"));
+            Assert.That(jpegs.Select(m => video.AsSpan().IndexOf(Convert.FromBase64String(m.Groups[1].Value)) >= 0), Has.All.True,
+                "each is the run's MJPG frame byte for byte, not a second encoding");
+            Assert.That(pngs.Select(m => Convert.FromBase64String(m.Groups[1].Value)), Is.EqualTo(Enumerable.Range(0, 5).Select(k => File.ReadAllBytes(Path.Combine(a, "maps", $"{k:D6}.png")))),
+                "each map is the run's PNG, byte for byte");
         });
+    }
+
+    /// <summary>A run written before maps carried their overlay (or one that kept its annotated frames for a plugin's
+    /// drawing) has no maps/overlay.json: its panel is its annotated video's frames.</summary>
+    [Test]
+    public void A_run_without_an_overlay_is_shown_from_its_annotated_video()
+    {
+        var a = SyntheticRun.Write(Path.Combine(_root, "a"), "gradcam", 5, 2, annotated: true);
+        var page = ReviewBuilder.Build([a], Path.Combine(_root, "out"), new ReviewOptions { ChunkSize = 8 });
+        var chunks = Directory.GetFiles(Path.Combine(_root, "out", "frames")).Select(Path.GetFileName).Order();
+        Assert.That(chunks, Is.EqualTo(new[] { "m0-0.js", "original-0.js" }));
+        Assert.That(System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(Path.Combine(_root, "out", "frames", "m0-0.js")), "data:image/jpeg").Count, Is.EqualTo(5));
+        Assert.That(ReviewInputTests.PageData(page.IndexPath)["layers"]![1]!["overlay"], Is.Null, "the page shows the video's frames as they are");
     }
 
     /// <summary>A record whose frame never reached the video (the run was cut between the two writes) gets an empty
@@ -90,8 +109,8 @@ public class ReviewBuilderTests
         var b = SyntheticRun.Write(Path.Combine(_root, "b"), "layercam", 5, 1);
         var page = ReviewBuilder.Build([a, b], Path.Combine(_root, "out"), new ReviewOptions { ChunkSize = 4 });
         Assert.That(page.Frames, Is.EqualTo(6));
-        var second = File.ReadAllText(Path.Combine(_root, "out", "frames", "m1-1.js"));
-        Assert.That(second, Does.Match(@"^window\.sacamReview\.chunk\(""m1"",1,\[""data:image/jpeg;base64,[^""]+"",null\]\);$"));
+        var second = File.ReadAllText(Path.Combine(_root, "out", "frames", "ov1-1.js"));
+        Assert.That(second, Does.Match(@"^window\.sacamReview\.chunk\(""ov1"",1,\[""data:image/png;base64,[^""]+"",null\]\);$"));
         var first = File.ReadAllText(Path.Combine(_root, "out", "frames", "original-0.js"));
         Assert.That(System.Text.RegularExpressions.Regex.Matches(first, "data:image/jpeg").Count, Is.EqualTo(4));
     }

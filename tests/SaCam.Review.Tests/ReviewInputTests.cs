@@ -63,11 +63,12 @@ public class ReviewInputTests
         Assert.That(e!.Message, Does.Contain(file).And.Contain("is a file, not a run folder"));
     }
 
-    [TestCase("original.avi")]
-    [TestCase("annotated.avi")]
-    public void A_missing_video_is_named(string video)
+    [TestCase("original.avi", false)]
+    [TestCase("original.avi", true)]
+    [TestCase("annotated.avi", true)]
+    public void A_missing_video_is_named(string video, bool annotatedRun)
     {
-        var a = SyntheticRun.Write(Path.Combine(_root, "a"), "gradcam", 3, 2);
+        var a = SyntheticRun.Write(Path.Combine(_root, "a"), "gradcam", 3, 2, annotated: annotatedRun);
         File.Delete(Path.Combine(a, video));
         var e = Assert.Throws<FileNotFoundException>(() => ReviewBuilder.Build([a], Path.Combine(_root, "out")));
         Assert.That(e!.Message, Does.Contain(a).And.Contain($"has no {video}"));

@@ -46,6 +46,9 @@ public sealed class VideoRun : IDisposable
     }
 
     public VideoRunSpec Spec { get; private init; } = null!;
+
+    /// <summary>How maps are drawn over frames; a run folder records it for the review.</summary>
+    private OverlayOptions Overlay { get; init; } = new();
     public IExplainableModel Model => _explainer.Model;
     public long? ExpectedFrames => _pipeline.ExpectedFrames;
 
@@ -76,9 +79,10 @@ public sealed class VideoRun : IDisposable
             var method = MethodFactory.Create(spec.Method, catalog, feedback);
             var explainer = new FrameExplainer(model, method, target, spec.Layer);
             owned.Add(explainer);
+            var overlay = new OverlayOptions { ColorMap = colors, ContourLevel = 0.5, PeakMarker = true };
             var renderer = new FrameRenderer(new RenderOptions
             {
-                Overlay = new OverlayOptions { ColorMap = colors, ContourLevel = 0.5, PeakMarker = true },
+                Overlay = overlay,
                 SideBySide = spec.Render.SideBySide,
                 Extra = extraOverlays,
             });
@@ -88,7 +92,7 @@ public sealed class VideoRun : IDisposable
             });
             double fps = (source.FramesPerSecond ?? 25) / (mode == PipelineMode.Exact ? spec.Frames.Stride : 1);
             var manifest = new RunManifest(source.Description, spec.Model.Id, explainer.MethodId, mode.ToString().ToLowerInvariant(), fps, DateTime.UtcNow);
-            var run = new VideoRun(pipeline, explainer, runFolder, manifest, feedback) { Spec = spec };
+            var run = new VideoRun(pipeline, explainer, runFolder, manifest, feedback) { Spec = spec, Overlay = overlay };
             run._owned.AddRange(owned);
             owned.Clear();
             run.OpenSinks(source, fps, catalog);
@@ -112,7 +116,10 @@ public sealed class VideoRun : IDisposable
             if (o.PngEvery is int every) _sinks.Add(new PngFrameSink(o.PngDir!, every: every));
             if (o.Show) _sinks.Add(new WindowSink($"sacam: {source.Description}"));
             foreach (var sink in o.Sinks) _sinks.Add(catalog.CreateSink(sink));
-            if (_runFolder is not null) _sinks.AddRange(_runFolder.Create(_manifest, fps, saveMaps: Spec.Method.Explains, source as IRunExtrasSource));
+            // The review redraws overlays from the maps; only a plugin's drawing needs the annotated frames kept.
+            var maps = Spec.Method.Explains ? new RunMaps(Overlay, Spec.Render.ColorMap) : null;
+            if (_runFolder is not null)
+                _sinks.AddRange(_runFolder.Create(_manifest, fps, maps, annotatedVideo: Spec.Render.Overlays.Count > 0, source as IRunExtrasSource));
         }
         catch
         {

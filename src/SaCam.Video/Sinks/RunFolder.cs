@@ -58,9 +58,12 @@ public sealed class RunFolder
 
     /// <summary>
     /// Creates the folder, writes the manifest and returns the sinks of a run. MJPG in .avi: every frame is a key
-    /// frame, so a review can seek to any of them exactly, and an interrupted file still plays.
+    /// frame, so a review can seek to any of them exactly, and an interrupted file still plays. A run whose maps are
+    /// kept stores the footage once: the review draws the overlays from the original frames, the 8-bit maps and
+    /// maps/overlay.json. The annotated video is written only when <paramref name="annotatedVideo"/> asks for it
+    /// (something is drawn that the maps cannot redraw, such as a plugin's overlay) or when no maps are kept.
     /// </summary>
-    public IReadOnlyList<IFrameSink> Create(RunManifest manifest, double fps, bool saveMaps, Sources.IRunExtrasSource? extras = null)
+    public IReadOnlyList<IFrameSink> Create(RunManifest manifest, double fps, RunMaps? maps, bool annotatedVideo = false, Sources.IRunExtrasSource? extras = null)
     {
         ClearPreviousRun();
         Directory.CreateDirectory(Path);
@@ -69,12 +72,12 @@ public sealed class RunFolder
         try
         {
             sinks.Add(new JsonLinesSink(Frames));
-            sinks.Add(new VideoFileSink(AnnotatedVideo, fps));
+            if (annotatedVideo || maps is null) sinks.Add(new VideoFileSink(AnnotatedVideo, fps));
             sinks.Add(new VideoFileSink(OriginalVideo, fps, original: true));
-            if (saveMaps)
+            if (maps is not null)
             {
                 Directory.CreateDirectory(Maps);
-                sinks.Add(new RunMapSink(Maps));
+                sinks.Add(new RunMapSink(Maps, maps.Overlay, maps.ColorMapName));
             }
             if (extras is not null)
             {
@@ -188,6 +191,9 @@ public sealed class RunFolder
 
     private static string Excerpt(string line) => line.Length <= 40 ? $"\"{line}\"" : $"\"{line[..40]}...\"";
 }
+
+/// <summary>A run folder keeps its maps, drawn with these overlay settings.</summary>
+public sealed record RunMaps(Imaging.OverlayOptions Overlay, string ColorMapName);
 
 /// <summary>A run's frame records, each with the video frame it belongs to, and the lines that were not records
 /// (each named by file and line number).</summary>

@@ -9,10 +9,13 @@ namespace SaCam.Video.Sinks;
 /// grey = round(255 x map)). The overlay colours a map through a 256-entry table, so float32 buys nothing a viewer
 /// sees: a map read back from its PNG draws an overlay whose colour index differs by at most one level (measured
 /// figures in docs/review.md), at about a 35th of the bytes of a float32 .npy (measured 2026-12-02). The user's own float maps are
-/// <c>--save-maps DIR</c> (<see cref="MapFileSink"/>).
+/// <c>--save-maps DIR</c> (<see cref="MapFileSink"/>). With the first map it writes the run's <see cref="RunOverlay"/>,
+/// which is how the review draws these maps over the original frames.
 /// </summary>
-public sealed class RunMapSink(string folder) : IFrameSink
+public sealed class RunMapSink(string folder, OverlayOptions overlay, string colorMapName) : IFrameSink
 {
+    private bool _overlayWritten;
+
     /// <summary>zlib level of the PNGs: 9 takes a little more time than the default on a 224x224 map and makes a
     /// smaller file.</summary>
     public const int PngCompression = 9;
@@ -20,6 +23,11 @@ public sealed class RunMapSink(string folder) : IFrameSink
     public void Write(AnnotatedFrame frame)
     {
         if (frame.Explanation.Map is null) return;
+        if (!_overlayWritten)
+        {
+            RunOverlay.Of(frame.Explanation.Geometry, overlay, colorMapName).Write(folder);
+            _overlayWritten = true;
+        }
         using var map = MatTensor.ToFloatMat(frame.Explanation.Map);
         using var grey = Quantize(map);
         Cv2.ImEncode(".png", grey, out byte[] png, new ImageEncodingParam(ImwriteFlags.PngCompression, PngCompression));
