@@ -25,7 +25,12 @@ public partial class BadInputMatrixTests
         var noOriginal = WriteRun(In("run-no-original"), frames: 3);
         File.Delete(Path.Combine(noOriginal, RunFolder.OriginalVideoName));
 
+        var badOverlay = WriteRun(In("run-bad-overlay"), frames: 3);
+        Directory.CreateDirectory(Path.Combine(badOverlay, RunFolder.MapsFolderName));
+        File.WriteAllText(Path.Combine(badOverlay, RunFolder.MapsFolderName, RunOverlay.FileName), "{\"frame_size\": [64, ");
+
         _files["run_garbage_line"] = garbage;
+        _files["run_bad_overlay"] = badOverlay;
         _files["run_no_original"] = noOriginal;
     }
 
