@@ -25,7 +25,10 @@ public static class ExplainCommand
         var labelsOffset = ModelOptions.LabelsOffset();
         var method = new Option<string>("--method") { Description = $"CAM method: {string.Join(", ", MethodRegistry.Ids)} (sacam list: `sacam methods`).", DefaultValueFactory = _ => "sacam" };
         var classOption = new Option<string?>("--class") { Description = "Class to explain, by index or label (default: top-1)." };
-        var targetOption = new Option<string?>("--target") { Description = "Instead of --class: exemplar:IMAGE (similarity to that image), or a plugin's ID:ARG." };
+        var targetOption = new Option<string?>("--target") { Description = "Instead of --class: seg:CLASS[@x,y,w,h] (a segmenter's class), det:all, det:LABEL or det:K (a detector's objects), output:NAME[i] (one raw output), exemplar:IMAGE (similarity to that image), or a plugin's ID:ARG." };
+        var modelCard = ModelOptions.Card();
+        var saveMaps = new Option<string?>("--save-maps") { Description = "With seg:/det:/output: targets: a folder for obj-K.npy (each object's map at the image's size) and objects.json." };
+        var maxObjects = new Option<int>("--max-objects") { Description = "The most objects det:all and det:LABEL explain.", DefaultValueFactory = _ => 5 }.AtLeast(1);
         var layer = new Option<string?>("--layer") { Description = "Target layer (ONNX tensor or module name; default: found automatically)." };
         var inputTensor = new Option<string?>("--input-tensor") { Description = "A preprocessed input [1,C,H,W] as .npy: skips preprocessing." };
         var saveMap = new Option<string?>("--save-map") { Description = "Write the final map as float32 .npy [H,W] in [0,1]." }.Extensions("a map", ".npy");
@@ -40,15 +43,16 @@ public static class ExplainCommand
 
         var command = new Command("explain", "Explain one image with a CAM method.");
         command.Arguments.Add(image);
-        foreach (var o in new Option[] { model, labels, labelsOffset, method, classOption, targetOption, layer, inputTensor, saveMap, output, json, device, engine, threads, resize, colorMap, plugins }.Concat(medical.All))
+        foreach (var o in new Option[] { model, modelCard, labels, labelsOffset, method, classOption, targetOption, layer, inputTensor, saveMap, saveMaps, maxObjects, output, json, device, engine, threads, resize, colorMap, plugins }.Concat(medical.All))
             command.Options.Add(o);
         command.SetAction(parse => CliRunner.Guard(stop =>
         {
             var spec = new ExplainSpec
             {
                 Image = parse.GetValue(image), InputTensor = parse.GetValue(inputTensor),
-                Model = SpecOptions.Model(parse, model, labels, labelsOffset, device, engine, threads),
+                Model = SpecOptions.Model(parse, model, labels, labelsOffset, device, engine, threads) with { Card = parse.GetValue(modelCard) },
                 Method = new MethodSpec { Id = parse.GetValue(method)! },
+                SaveMaps = parse.GetValue(saveMaps), MaxObjects = parse.GetValue(maxObjects),
                 Target = new TargetSpec { Class = parse.GetValue(classOption), Target = parse.GetValue(targetOption) },
                 Layer = parse.GetValue(layer), Resize = parse.GetValue(resize), SaveMap = parse.GetValue(saveMap), Overlay = parse.GetValue(output),
                 ColorMap = parse.GetValue(colorMap)!, Medical = medical.ReadSpec(parse), Plugins = parse.GetValue(plugins),

@@ -14,6 +14,8 @@ internal static class ModelOptions
         DefaultValueFactory = _ => ModelCatalog.DefaultModelId,
     };
 
+    public static Option<string?> Card() => new("--model-card") { Description = "A model card (JSON): what the model's outputs mean (task, outputs, labels, preprocessing, a detector's decoding); see docs/model-cards.md. Default: the model's metadata, else a classifier." };
+
     public static Option<string?> Labels() => new("--labels") { Description = "Class labels file, one per line; its count must match the model's classes." };
 
     public static Option<int> LabelsOffset() => new Option<int>("--labels-offset")

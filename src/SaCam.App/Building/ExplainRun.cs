@@ -30,7 +30,7 @@ public static class ExplainRun
         var outputs = new RunOutputs()
             .Input("image", spec.Image).Input("model", spec.Model.Id).Input("labels file", spec.Model.Labels).Input("input tensor", spec.InputTensor)
             .Input("exemplar image", spec.Target.ExemplarFile)
-            .File("--out", spec.Overlay).File("--save-map", spec.SaveMap);
+            .File("--out", spec.Overlay).File("--save-map", spec.SaveMap).Folder("--save-maps", spec.SaveMaps);
         var catalog = PluginCatalogs.Load(spec.Plugins);
         var method = spec.Method.Id == MethodSpec.Realtime ? MethodFactory.Create(spec.Method, catalog, feedback)! : catalog.CreateMethod(spec.Method.Id);
         using var disposeMethod = method as IDisposable;
@@ -58,6 +58,9 @@ public static class ExplainRun
             (input, geometry) = ImagePreprocessor.ToTensor(modelImage ?? frame!, model.Preprocess, model.Device);
         }
 
+        if (spec.ObjectTargetsNamed)
+            return ObjectExplainRun.Run(spec, model, method, input, geometry ?? ImagePreprocessor.Fit(new OpenCvSharp.Size(model.Preprocess.Width, model.Preprocess.Height), model.Preprocess),
+                frame, feedback, stop);
         var target = Targets.Create(spec.Target, model, catalog);
         using var disposeTarget = target as IDisposable;
         var engine = new CamEngine(model, CamEngine.PreferredBatchSize(model));

@@ -9,6 +9,8 @@ public sealed record ModelSpec
     /// <summary>default (the embedded backbone), PATH.onnx, a weights file, or torchvision:ARCH[:WEIGHTS].</summary>
     public string Id { get; init; } = ModelCatalog.DefaultModelId;
     public string? Labels { get; init; }
+    /// <summary>A model card (JSON) saying what the model's outputs mean: task, outputs, labels, decoding.</summary>
+    public string? Card { get; init; }
     /// <summary>The first N classes have no label (TensorFlow's 1001-class models with a 1000-line file).</summary>
     public int LabelsOffset { get; init; }
     public DeviceName Device { get; init; } = DeviceName.Cpu;

@@ -61,6 +61,15 @@ public static class MethodRegistry
     /// <summary>Whether <paramref name="id"/> names a built-in method, by its canonical id or an alias.</summary>
     public static bool IsBuiltIn(string id) => Factories.ContainsKey(id);
 
+    /// <summary>The built-in methods that take no gradient: they run wherever a forward pass does (any ONNX graph on
+    /// ONNX Runtime).</summary>
+    public static IReadOnlyList<string> GradientFree { get; } = Ids.Where(id =>
+    {
+        var method = Create(id);
+        try { return !method.NeedsGradients; }
+        finally { (method as IDisposable)?.Dispose(); }
+    }).ToList();
+
     /// <summary>Whether the built-in method <paramref name="id"/> (or alias) keeps state per stream
     /// (<see cref="IPerStreamMethod"/>); false for ids that are not built in. Front-ends ask this instead of
     /// comparing ids.</summary>

@@ -16,11 +16,18 @@ public enum OutputKind
     Logits,
     /// <summary>A feature vector with no classifier (a backbone): explain similarity targets instead.</summary>
     Embedding,
+    /// <summary>Per-pixel class logits [N, C, H, W]: segmentation targets apply.</summary>
+    Segmentation,
+    /// <summary>Detections packed as [N, A, 4 + C] (see Tasks.DetectionDecoder): detection targets apply.</summary>
+    Detection,
+    /// <summary>Raw values [N, K] (a regression head): output targets apply.</summary>
+    Raw,
 }
 
 /// <summary>
 /// A CNN the explainer can work with, whatever its source (ONNX, torchvision architecture + state dict).
-/// Output is always [N, K]; the activation of a target layer can be captured on the way.
+/// Output is [N, K] for a classifier, an embedding or raw values, and what <see cref="OutputKind"/> says for a
+/// segmenter or a detector; the activation of a target layer can be captured on the way.
 /// </summary>
 public interface IExplainableModel : IDisposable
 {

@@ -1,0 +1,144 @@
+using System.Globalization;
+using System.Text.Json;
+using OpenCvSharp;
+using SaCam.App.Specs;
+using SaCam.Core.IO;
+using SaCam.Core.Methods;
+using SaCam.Core.Models;
+using SaCam.Core.Tensors;
+using SaCam.Imaging;
+using static TorchSharp.torch;
+
+namespace SaCam.App.Building;
+
+/// <summary>What one object's explanation found, in image pixels: objects.json holds a list of these.</summary>
+public sealed record ObjectSummary(int Index, string? Label, int? Class, double Score, float[]? Box, string? Map, int[] Peak,
+    double? EnergyInBox, double? EnergyInMask, double ExplainMs);
+
+/// <summary>
+/// The objects a seg:, det: or output: target names, explained one by one with the same method on the same input:
+/// each map at the image's size (obj-K.npy in --save-maps), with where its peak is and how much of its mass lies
+/// in the object's box or mask (the energy-based pointing game's share), and one overlay of them all.
+/// </summary>
+public static class ObjectExplainRun
+{
+    public const string ObjectsFileName = "objects.json";
+
+    public static ExplainOutcome Run(ExplainSpec spec, IExplainableModel model, ICamMethod method, Tensor input, FrameGeometry geometry, Mat? frame,
+        IRunFeedback feedback, CancellationToken stop)
+    {
+        var objects = ObjectTargets.Find(spec.Target.Target!, model, input, geometry, spec.MaxObjects);
+        try
+        {
+            if (objects.Count == 0) feedback.Warning($"{spec.Target.Target}: model '{model.Name}' detects nothing on this image above its card's score threshold; no map is written.");
+            var engine = new CamEngine(model, CamEngine.PreferredBatchSize(model));
+            var summaries = new List<ObjectSummary>();
+            var maps = new List<Mat>();
+            try
+            {
+                foreach (var o in objects)
+                {
+                    using var result = engine.Explain(input, method, o.Target, spec.Layer, stop, feedback.Perturbations(method.Id));
+                    var onImage = HeatmapOverlay.MapToFrame(result.Map, geometry);
+                    maps.Add(onImage);
+                    string? mapName = spec.SaveMaps is null ? null : $"obj-{o.Index}.npy";
+                    if (mapName is not null)
+                    {
+                        using var t = MatToTensor(onImage);
+                        NpyFile.Write(Path.Combine(spec.SaveMaps!, mapName), t);
+                    }
+                    if (spec.SaveMap is not null && objects.Count == 1) NpyFile.Write(spec.SaveMap, result.Map);
+                    Cv2.MinMaxLoc(onImage, out _, out _, out _, out Point peak);
+                    summaries.Add(new ObjectSummary(o.Index, o.Label, o.Class, Math.Round(o.Score, 4), o.Box?.Select(v => MathF.Round(v, 1)).ToArray(), mapName,
+                        [peak.X, peak.Y], o.Box is null || o.Mask is not null ? null : Math.Round(EnergyIn(onImage, o.Box), 4),
+                        o.Mask is null ? null : Math.Round(EnergyIn(onImage, o.Mask), 4), Math.Round(result.Elapsed.TotalMilliseconds, 1)));
+                }
+                if (spec.SaveMaps is not null)
+                    AtomicFile.WriteAllText(Path.Combine(spec.SaveMaps, ObjectsFileName), JsonSerializer.Serialize(summaries, Json));
+                if (spec.Overlay is not null && frame is not null) WriteOverlay(spec, frame, objects, maps, method.Id);
+            }
+            finally
+            {
+                foreach (var m in maps) m.Dispose();
+            }
+            return new ExplainOutcome(new { model = model.Name, method = method.Id, target = spec.Target.Target, objects = summaries }, Lines(model, method.Id, spec.Target.Target!, summaries));
+        }
+        finally
+        {
+            foreach (var o in objects) o.Dispose();
+        }
+    }
+
+    /// <summary>The share of the map's mass inside a box (x0, y0, x1, y1, image pixels).</summary>
+    internal static double EnergyIn(Mat map, float[] box)
+    {
+        double total = Cv2.Sum(map).Val0;
+        if (total <= 0) return 0;
+        int x0 = Math.Clamp((int)Math.Floor(box[0]), 0, map.Width), y0 = Math.Clamp((int)Math.Floor(box[1]), 0, map.Height);
+        int x1 = Math.Clamp((int)Math.Ceiling(box[2]), x0, map.Width), y1 = Math.Clamp((int)Math.Ceiling(box[3]), y0, map.Height);
+        if (x1 == x0 || y1 == y0) return 0;
+        using var inside = new Mat(map, new Rect(x0, y0, x1 - x0, y1 - y0));
+        return Cv2.Sum(inside).Val0 / total;
+    }
+
+    /// <summary>The share of the map's mass on a 0/1 mask of the same size.</summary>
+    internal static double EnergyIn(Mat map, Mat mask)
+    {
+        double total = Cv2.Sum(map).Val0;
+        if (total <= 0) return 0;
+        using var product = new Mat();
+        Cv2.Multiply(map, mask, product);
+        return Cv2.Sum(product).Val0 / total;
+    }
+
+    /// <summary>One picture of every object: the largest of their maps over the image, each box with its index,
+    /// label and score, each segment's outline.</summary>
+    private static void WriteOverlay(ExplainSpec spec, Mat frame, IReadOnlyList<ExplainedObject> objects, IReadOnlyList<Mat> maps, string methodId)
+    {
+        using var combined = new Mat(frame.Size(), MatType.CV_32FC1, Scalar.All(0));
+        foreach (var m in maps) Cv2.Max(combined, m, combined);
+        var identity = new FrameGeometry(frame.Size(), frame.Size(), new Rect(0, 0, frame.Width, frame.Height), new Rect(0, 0, frame.Width, frame.Height));
+        using var overlay = HeatmapOverlay.Render(frame, combined, identity, new OverlayOptions { ColorMap = ColorMaps.Parse(spec.ColorMap), Caption = $"{methodId}: {spec.Target.Target}" });
+        int thickness = Math.Max(1, frame.Width / 400);
+        foreach (var o in objects)
+        {
+            if (o.Mask is not null)
+            {
+                using var mask8 = new Mat();
+                o.Mask.ConvertTo(mask8, MatType.CV_8UC1, 255);
+                Cv2.FindContours(mask8, out var contours, out _, RetrievalModes.External, ContourApproximationModes.ApproxSimple);
+                Cv2.DrawContours(overlay, contours, -1, Scalar.White, thickness);
+            }
+            else if (o.Box is { } b)
+            {
+                var rect = new Rect((int)b[0], (int)b[1], Math.Max(1, (int)(b[2] - b[0])), Math.Max(1, (int)(b[3] - b[1])));
+                Cv2.Rectangle(overlay, rect, Scalar.White, thickness);
+                string text = string.Create(CultureInfo.InvariantCulture, $"{o.Index} {o.Label ?? $"class {o.Class}"} {o.Score:F2}");
+                Cv2.PutText(overlay, text, new Point(rect.X + 2, Math.Max(12, rect.Y - 4)), HersheyFonts.HersheySimplex, Math.Max(0.4, frame.Width / 1600.0), Scalar.White, 1, LineTypes.AntiAlias);
+            }
+        }
+        ImageFile.Write(spec.Overlay!, overlay);
+    }
+
+    private static Tensor MatToTensor(Mat map)
+    {
+        map.GetArray(out float[] values);
+        return tensor(values, [map.Rows, map.Cols]);
+    }
+
+    private static List<string> Lines(IExplainableModel model, string methodId, string target, List<ObjectSummary> objects)
+    {
+        var lines = new List<string> { $"model   {model.Name}  layer {model.DefaultLayer}", $"method  {methodId}", $"target  {target}  ({objects.Count} object{(objects.Count == 1 ? "" : "s")})" };
+        foreach (var o in objects)
+        {
+            string where = o.Box is null ? "" : string.Create(CultureInfo.InvariantCulture, $"  box [{string.Join(", ", o.Box.Select(v => v.ToString("F0", CultureInfo.InvariantCulture)))}]");
+            string energy = o.EnergyInBox is double b ? string.Create(CultureInfo.InvariantCulture, $"  energy in box {b:F2}")
+                : o.EnergyInMask is double m ? string.Create(CultureInfo.InvariantCulture, $"  energy in mask {m:F2}") : "";
+            string score = double.IsNaN(o.Score) ? "" : string.Create(CultureInfo.InvariantCulture, $" {o.Score:F2}");
+            lines.Add($"object {o.Index}  {o.Label ?? (o.Class is int c ? $"class {c}" : "output")}{score}{where}  peak [{o.Peak[0]}, {o.Peak[1]}]{energy}");
+        }
+        return lines;
+    }
+
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+}
