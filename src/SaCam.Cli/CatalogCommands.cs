@@ -67,6 +67,29 @@ public static class ModelsCommand
             Console.WriteLine();
             Console.WriteLine("PATH.onnx                    any ONNX CNN (imported into TorchSharp with autograd); labels from --labels or the model's metadata;");
             Console.WriteLine("                             preprocessing from its sacam.* metadata, else ImageNet's (see the README).");
+            Console.WriteLine("PATH.onnx --model-card FILE  a segmenter, detector or regressor: what its outputs mean (docs/model-cards.md);");
+            Console.WriteLine("                             `sacam models inspect PATH.onnx [--model-card FILE]` shows what was found.");
+            return CliRunner.Ok;
+        }));
+        command.Subcommands.Add(Inspect());
+        return command;
+    }
+
+    /// <summary>sacam models inspect MODEL [--model-card FILE]: what the card says, what loading found, what is missing.</summary>
+    private static Command Inspect()
+    {
+        var model = new Argument<string>("model") { Description = "default, PATH.onnx or torchvision:ARCH[:WEIGHTS]." };
+        var card = ModelOptions.Card();
+        var labels = ModelOptions.Labels();
+        var device = ModelOptions.Device();
+        var command = new Command("inspect", "What a model is: task, input, outputs, labels, target layer, decoding, the methods and targets that work on it, and what is missing.");
+        command.Arguments.Add(model);
+        foreach (var o in new Option[] { card, labels, device }) command.Options.Add(o);
+        command.SetAction(parse => CliRunner.Guard(_ =>
+        {
+            var spec = new App.Specs.ModelSpec { Id = parse.GetValue(model)!, Card = parse.GetValue(card), Labels = parse.GetValue(labels), Device = App.Specs.DeviceName.Parse(parse.GetValue(device)) };
+            spec.Validate();
+            foreach (var line in App.Building.ModelInspection.Describe(spec, ConsoleFeedback.Instance)) Console.WriteLine(line);
             return CliRunner.Ok;
         }));
         return command;

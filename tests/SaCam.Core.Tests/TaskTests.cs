@@ -40,7 +40,7 @@ public class TaskTests : TempFolderTest
     [TestCase("""{ "task": "segmentaton" }""", "at $.task")]
     [TestCase("""{ "task": "segmentation", "colour": "rgb" }""", "'colour'")]
     [TestCase("""{ "task": "segmentation", "preprocess": { "std": [0, 1, 1] } }""", "std has 1 or 3 positive numbers")]
-    [TestCase("""{ "task": """, "is not a model card")]
+    [TestCase("""{ "task": """, "not a model card")]
     public void A_bad_card_is_one_line_naming_the_file_and_the_field(string json, string expected)
     {
         var path = Card(json);

@@ -88,8 +88,9 @@ public sealed record ModelCard
     /// <summary>Reads and validates a card file; every error is one line naming the file and the field.</summary>
     public static ModelCard Read(string path)
     {
-        if (Directory.Exists(path)) throw new ModelCardException(path, "is a folder, not a JSON file");
-        if (!File.Exists(path)) throw new ModelCardException(path, "does not exist");
+        string where = $"'{path}'";
+        if (Directory.Exists(path)) throw new ModelCardException(where, "it is a folder, not a JSON file");
+        if (!File.Exists(path)) throw new ModelCardException(where, "the file does not exist");
         ModelCard? card;
         try
         {
@@ -97,10 +98,10 @@ public sealed record ModelCard
         }
         catch (JsonException e)
         {
-            throw new ModelCardException(path, $"is not a model card: {JsonError(e)}");
+            throw new ModelCardException(where, $"not a model card: {JsonError(e)}");
         }
-        if (card is null) throw new ModelCardException(path, "is empty (null)");
-        return card.Validated(path) with { Source = $"--model-card {path}", Folder = Path.GetDirectoryName(Path.GetFullPath(path)) };
+        if (card is null) throw new ModelCardException(where, "the card is null");
+        return card.Validated(where) with { Source = $"--model-card {path}", Folder = Path.GetDirectoryName(Path.GetFullPath(path)) };
     }
 
     /// <summary>
@@ -110,7 +111,7 @@ public sealed record ModelCard
     /// </summary>
     public static ModelCard? FromMetadata(IReadOnlyDictionary<string, string> metadata, string modelPath)
     {
-        string where = $"model '{modelPath}' metadata";
+        string where = $"in the metadata of '{modelPath}'";
         if (metadata.TryGetValue("sacam.card", out var json))
         {
             try
@@ -275,7 +276,7 @@ public sealed record CardPreprocess
 }
 
 /// <summary>A model card that cannot be used: one line naming where it came from and what is wrong.</summary>
-public sealed class ModelCardException(string where, string problem) : ArgumentException($"Model card '{where}' {problem}.")
+public sealed class ModelCardException(string where, string problem) : ArgumentException($"Model card {where}: {problem}.")
 {
     public string Where { get; } = where;
 }

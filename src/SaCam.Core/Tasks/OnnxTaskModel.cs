@@ -83,14 +83,14 @@ public sealed class OnnxTaskModel : IExplainableModel
         preprocess = preprocess with { InputChannels = (int)channels };
 
         string targetLayer = layer ?? card.TargetLayer ?? proto.MetadataProps.GetValueOrDefault("sacam.target_layer")
-            ?? throw new ModelCardException(card.Source, "names no target layer: give \"target_layer\" (a 4-D activation, e.g. the backbone's last features) or --layer");
+            ?? throw new ModelCardException(card.Source, "it names no target layer: give \"target_layer\" (a 4-D activation, e.g. the backbone's last features) or --layer");
         var valueNames = proto.Graph.Nodes.SelectMany(n => n.Outputs).ToHashSet();
         if (!valueNames.Contains(targetLayer))
             throw new ArgumentException($"Layer '{targetLayer}' is not a value of model '{Path.GetFileName(path)}' (name an output of one of its nodes).");
         var graphOutputs = proto.Graph.Outputs.Select(o => o.Name).ToList();
         foreach (var named in new[] { card.Output, card.Detection?.Boxes, card.Detection?.Scores, card.Detection?.Anchors })
             if (named is not null && !graphOutputs.Contains(named) && !valueNames.Contains(named))
-                throw new ModelCardException(card.Source, $"names output '{named}', which model '{Path.GetFileName(path)}' does not have (its outputs: {string.Join(", ", graphOutputs)})");
+                throw new ModelCardException(card.Source, $"it names output '{named}', which model '{Path.GetFileName(path)}' does not have (its outputs: {string.Join(", ", graphOutputs)})");
         var unsupported = proto.Graph.Nodes.Select(n => n.OpType).Distinct().Where(op => !OnnxOpRegistry.SupportedOps.Contains(op)).Order().ToList();
 
         var dev = device ?? CPU;
