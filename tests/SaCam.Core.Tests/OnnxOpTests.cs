@@ -16,6 +16,59 @@ public class OnnxOpTests
         return module.forward(input);
     }
 
+    /// <summary>Slice with a negative start, an end past the size and a step of 2 (starts, ends, axes, steps as inputs).</summary>
+    [Test]
+    public void Slice_clamps_negative_and_oversized_indices_and_steps()
+    {
+        using var scope = NewDisposeScope();
+        var b = new OnnxBuilder().Input("x", 1, 1, 1, 8).Output("y", 4)
+            .Initializer("starts", [1], [-7]).Initializer("ends", [1], [100]).Initializer("axes", [1], [3]).Initializer("steps", [1], [2])
+            .Node("Slice", ["x", "starts", "ends", "axes", "steps"], ["y"]);
+        var y = Run(b, arange(8f).reshape(1, 1, 1, 8));
+        Assert.That(y.flatten().data<float>().ToArray(), Is.EqualTo(new float[] { 1, 3, 5, 7 }));
+    }
+
+    /// <summary>Resize: nearest, asymmetric, floor, by scales 2 (an FPN's upsampling); linear with align_corners to
+    /// sizes (a segmenter's logits to the input): 0, 1 over 3 pixels is 0, 0.5, 1.</summary>
+    [Test]
+    public void Resize_nearest_by_scales_and_linear_with_align_corners_by_sizes()
+    {
+        using var scope = NewDisposeScope();
+        var nearest = new OnnxBuilder().Input("x", 1, 1, 2, 2).Output("y", 4).Initializer("scales", [4], [1, 1, 2, 2])
+            .Node("Resize", ["x", "", "scales"], ["y"], null, ("mode", "nearest"), ("coordinate_transformation_mode", "asymmetric"), ("nearest_mode", "floor"));
+        var y = Run(nearest, arange(4f).reshape(1, 1, 2, 2));
+        Assert.That(y[0, 0].flatten().data<float>().ToArray(), Is.EqualTo(new float[] { 0, 0, 1, 1, 0, 0, 1, 1, 2, 2, 3, 3, 2, 2, 3, 3 }));
+        var linear = new OnnxBuilder().Input("x", 1, 1, 1, 2).Output("y", 4).Initializer("sizes", [4], [1, 1, 1, 3])
+            .Node("Resize", ["x", "", "", "sizes"], ["y"], null, ("mode", "linear"), ("coordinate_transformation_mode", "align_corners"));
+        var z = Run(linear, tensor(new float[] { 0, 1 }).reshape(1, 1, 1, 2));
+        Assert.That(z.flatten().data<float>().ToArray(), Is.EqualTo(new float[] { 0, 0.5f, 1 }).Within(1e-6));
+    }
+
+    [Test]
+    public void A_resize_mode_the_importer_lacks_is_named()
+    {
+        var b = new OnnxBuilder().Input("x", 1, 1, 2, 2).Output("y", 4).Initializer("scales", [4], [1, 1, 2, 2])
+            .Node("Resize", ["x", "", "scales"], ["y"], "up", ("mode", "cubic"));
+        var e = Assert.Throws<ModelLoadException>(() => OnnxImporter.Import(OnnxFileReader.Parse(b.Build()), "test.onnx"));
+        Assert.That(e!.Message, Does.Contain("'up' (Resize)").And.Contain("cubic"));
+    }
+
+    /// <summary>Expand broadcasts [1, 2, 1, 1] to [1, 2, 2, 3]; Where picks by an Equal mask.</summary>
+    [Test]
+    public void Expand_broadcasts_and_where_picks_by_an_equal_mask()
+    {
+        using var scope = NewDisposeScope();
+        var expand = new OnnxBuilder().Input("x", 1, 2, 1, 1).Output("y", 4).Initializer("shape", [4], [1, 1, 2, 3])
+            .Node("Expand", ["x", "shape"], ["y"]);
+        var y = Run(expand, tensor(new float[] { 5, 7 }).reshape(1, 2, 1, 1));
+        Assert.That(y.shape, Is.EqualTo(new long[] { 1, 2, 2, 3 }));
+        Assert.That(y[0, 1].flatten().data<float>().ToArray(), Is.All.EqualTo(7f));
+        var pick = new OnnxBuilder().Input("x", 1, 1, 1, 4).Output("y", 4).Initializer("two", [1], [2]).Initializer("zero", [1], [0])
+            .Node("Equal", ["x", "two"], ["is_two"]).Node("Where", ["is_two", "zero", "x"], ["y"]);
+        var z = Run(pick, tensor(new float[] { 1, 2, 3, 2 }).reshape(1, 1, 1, 4));
+        Assert.That(z.flatten().data<float>().ToArray(), Is.EqualTo(new float[] { 1, 0, 3, 0 }));
+    }
+
     [Test]
     public void MaxPool_with_asymmetric_pads_and_ceil_mode()
     {

@@ -30,8 +30,9 @@ public static class ModelInspection
                 lines.Add(string.Create(CultureInfo.InvariantCulture,
                     $"decoding {d.Format.ToString().ToLowerInvariant()}, scores {d.ScoreActivation.ToString().ToLowerInvariant()}, background column {(d.BackgroundClass is int bg ? bg.ToString(CultureInfo.InvariantCulture) : "none")}, " +
                     $"threshold {d.ScoreThreshold}, NMS IoU {d.NmsIou}, at most {d.MaxDetections}"));
-            lines.Add($"methods  {string.Join(", ", MethodRegistry.GradientFree)}; gradient methods: " +
-                      (task.UnsupportedOps.Count > 0 ? $"not available (TorchSharp's importer lacks {string.Join(", ", task.UnsupportedOps)})" : "not available for task models yet"));
+            lines.Add(task.HasGradients
+                ? $"methods  all ({string.Join(", ", MethodRegistry.Ids)}): gradients through the head after '{task.DefaultLayer}' in TorchSharp"
+                : $"methods  {string.Join(", ", MethodRegistry.GradientFree)}; gradient methods: not available ({task.GradientNote})");
         }
         else
         {

@@ -118,7 +118,11 @@ public sealed class OnnxGraphModule : nn.Module<Tensor, Tensor>
     /// through the head alone is the full model's gradient: nothing upstream depends on the layer. Null when the
     /// layer is the input (there is no trunk to run elsewhere) or the output does not depend on the layer.
     /// </summary>
-    public HeadPlan? PlanHead(string layer)
+    public HeadPlan? PlanHead(string layer) => PlanHead(layer, [OutputName]);
+
+    /// <summary>The same split for a head that must compute every one of <paramref name="outputs"/> (a detector's boxes
+    /// and scores); null when one of them does not depend on the layer.</summary>
+    public HeadPlan? PlanHead(string layer, IReadOnlyList<string> outputs)
     {
         if (layer == InputName) return null;
         var produced = new HashSet<string> { layer };
@@ -129,7 +133,7 @@ public sealed class OnnxGraphModule : nn.Module<Tensor, Tensor>
             head.Add(i);
             foreach (var o in _nodes[i].Outputs) produced.Add(o);
         }
-        if (!produced.Contains(OutputName)) return null;
+        if (!outputs.All(produced.Contains)) return null;
         var boundary = new List<string> { layer };
         var constants = new List<string>();
         foreach (int i in head)
@@ -144,7 +148,10 @@ public sealed class OnnxGraphModule : nn.Module<Tensor, Tensor>
 
     /// <summary>Runs only the head of <paramref name="plan"/>, from its boundary values (the layer's should be a
     /// leaf that requires grad), and returns the output.</summary>
-    internal Tensor RunHead(HeadPlan plan, IReadOnlyDictionary<string, Tensor> boundary)
+    internal Tensor RunHead(HeadPlan plan, IReadOnlyDictionary<string, Tensor> boundary) => RunHead(plan, boundary, [OutputName])[OutputName];
+
+    /// <summary>Runs only the head and returns the named values it computed.</summary>
+    internal IReadOnlyDictionary<string, Tensor> RunHead(HeadPlan plan, IReadOnlyDictionary<string, Tensor> boundary, IReadOnlyList<string> outputs)
     {
         // Only the head's own constants, looked up by name: listing all of the module's parameters costs ~1 ms a pass.
         var values = new Dictionary<string, Tensor>(plan.Constants.Count + plan.Boundary.Count + plan.Nodes.Count);
@@ -160,10 +167,10 @@ public sealed class OnnxGraphModule : nn.Module<Tensor, Tensor>
             var node = _nodes[i];
             args.Clear();
             foreach (var name in node.Inputs) args.Add(name.Length == 0 ? null : values[name]);
-            var outputs = node.Op.Run(args);
-            for (int o = 0; o < node.Outputs.Count && o < outputs.Length; o++) values[node.Outputs[o]] = outputs[o];
+            var computed = node.Op.Run(args);
+            for (int o = 0; o < node.Outputs.Count && o < computed.Length; o++) values[node.Outputs[o]] = computed[o];
         }
-        return values[OutputName];
+        return outputs.ToDictionary(name => name, name => values[name]);
     }
 
     private Dictionary<string, Tensor> ConstantsOnCurrentDevice()

@@ -41,6 +41,11 @@ internal static class OnnxOpRegistry
         ["Cast"] = ShapeOps.Cast,
         ["ConstantOfShape"] = ShapeOps.ConstantOfShape,
         ["Constant"] = ShapeOps.Constant,
+        ["Slice"] = ResizeOps.Slice,
+        ["Resize"] = ResizeOps.Resize,
+        ["Expand"] = ResizeOps.Expand,
+        ["Equal"] = ResizeOps.Equal,
+        ["Where"] = ResizeOps.Where,
     };
 
     public static IReadOnlyCollection<string> SupportedOps => Compilers.Keys;

@@ -2,6 +2,7 @@ using SaCam.Core.Engines;
 using SaCam.Core.Models;
 using SaCam.Core.Onnx;
 using SaCam.Core.Preprocessing;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SaCam.Core.Tasks;
@@ -20,6 +21,9 @@ public sealed class OnnxTaskModel : IExplainableModel
     private readonly DetectionDecoder? _decoder;
     private readonly Tensor? _anchors;
     private readonly IReadOnlyList<string> _unsupportedOps;
+    private OnnxGraphModule? _graph;
+    private HeadPlan? _head;
+    private string? _gradientNote;
 
     private OnnxTaskModel(string name, ModelCard card, OnnxRuntimeEngine engine, PreprocessSpec preprocess, IReadOnlyList<string> outputs,
         DetectionDecoder? decoder, Tensor? anchors, IReadOnlyList<string> unsupportedOps, Device device)
@@ -58,7 +62,7 @@ public sealed class OnnxTaskModel : IExplainableModel
     /// <summary>The ONNX ops of the graph TorchSharp's importer lacks (why gradient methods are not available).</summary>
     public IReadOnlyList<string> UnsupportedOps => _unsupportedOps;
 
-    public nn.Module Module => throw new NotSupportedException(
+    public nn.Module Module => _graph ?? throw new NotSupportedException(
         $"Model '{Name}' runs on ONNX Runtime only ({GradientNote}): checks that edit its parameters (sanity) do not apply.");
 
     /// <summary>Loads <paramref name="path"/> as <paramref name="card"/> says. <paramref name="layer"/>: the target layer
@@ -113,8 +117,17 @@ public sealed class OnnxTaskModel : IExplainableModel
             var decoder = card.Detection is null ? null : new DetectionDecoder(card.Detection, preprocess.Width, preprocess.Height, anchors);
             var outputs = decoder?.Outputs(graphOutputs[0]) ?? [card.Output ?? graphOutputs[0]];
             var model = new OnnxTaskModel(Path.GetFileNameWithoutExtension(path), card, engine, preprocess, outputs, decoder, anchors, unsupported, dev);
-            model.Labels = card.LoadLabels();
-            model.Probe(probe, targetLayer);
+            try
+            {
+                model.Labels = card.LoadLabels();
+                model.Probe(probe, targetLayer);
+                model.AttachGradientHead(proto, path, channels);
+            }
+            catch
+            {
+                model.Dispose();
+                throw;
+            }
             return model;
         }
         catch
@@ -122,6 +135,72 @@ public sealed class OnnxTaskModel : IExplainableModel
             engine.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Imports the graph into TorchSharp for gradients through the head (the nodes after the target layer, fed by
+    /// ONNX Runtime's values at the split, as <see cref="OnnxCnnModel"/> does for classifiers), if the importer takes
+    /// every op and the head computes every output the card reads. The head must agree with ONNX Runtime on a probe
+    /// input (within 1e-4 of the outputs' scale); otherwise gradient methods are refused, saying why.
+    /// </summary>
+    private void AttachGradientHead(OnnxModelProto proto, string path, long channels)
+    {
+        if (_unsupportedOps.Count > 0) return;
+        OnnxGraphModule graph;
+        try
+        {
+            graph = ModuleOwnership.DetachFromCallerScope(OnnxImporter.Import(proto, path));
+        }
+        catch (ModelLoadException e)
+        {
+            _gradientNote = $"TorchSharp's importer cannot take it: {e.Message}";
+            return;
+        }
+        graph.eval();
+        if (Device.type != DeviceType.CPU) ModuleOwnership.DetachFromCallerScope(graph.to(Device));
+        var plan = graph.PlanHead(DefaultLayer, _outputs);
+        if (plan is null)
+        {
+            graph.Dispose();
+            _gradientNote = $"not every output it reads ({string.Join(", ", _outputs)}) depends on layer '{DefaultLayer}'";
+            return;
+        }
+        (_graph, _head) = (graph, plan);
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var x = randn([1, channels, Preprocess.Height, Preprocess.Width], generator: new Generator(11)).to(Device);
+        var fast = Predict(x);
+        var head = HeadForward(x, DefaultLayer, requireGrad: false).Output;
+        double diff = (fast - head).abs().max().item<float>(), scale = Math.Max(1, fast.abs().max().item<float>());
+        if (diff > 1e-4 * scale)
+        {
+            (_graph, _head) = (null, null);
+            graph.Dispose();
+            _gradientNote = $"its TorchSharp head and ONNX Runtime disagree (outputs differ by up to {diff:G3})";
+        }
+    }
+
+    /// <summary>True when gradient methods can run: the head is in TorchSharp and agrees with ONNX Runtime.</summary>
+    public bool HasGradients => _head is not null;
+
+    /// <summary>The trunk on ONNX Runtime up to the split, the head in TorchSharp from a leaf at the layer.</summary>
+    private CapturedForward HeadForward(Tensor input, string layer, bool requireGrad)
+    {
+        var values = new Dictionary<string, Tensor>(_engine.Values(input, _head!.Boundary));
+        var leaf = values[layer].requires_grad_(requireGrad);
+        values[layer] = leaf;
+        var outputs = _graph!.RunHead(_head, values, _outputs);
+        return new CapturedForward(Pack(outputs), leaf);
+    }
+
+    /// <summary>The whole graph in TorchSharp, the layer captured as a leaf: what head-only gradients must equal (the
+    /// parity tests compare them). Not used to explain: the trunk on ONNX Runtime is the fast way to the same values.</summary>
+    internal CapturedForward ForwardThroughWholeGraph(Tensor input, string layer)
+    {
+        if (_graph is null) throw new InvalidOperationException($"Model '{Name}' has no TorchSharp graph ({GradientNote}).");
+        var values = new Dictionary<string, Tensor>();
+        var run = _graph.Run(input, layer, captureAsLeaf: true, observe: (name, t) => { if (_outputs.Contains(name)) values[name] = t.alias(); }); // an alias: the run frees outputs nobody reads
+        return new CapturedForward(Pack(values), run.Captured!);
     }
 
     private void Probe(Tensor x, string layer)
@@ -158,15 +237,20 @@ public sealed class OnnxTaskModel : IExplainableModel
         };
     }
 
-    private string GradientNote => _unsupportedOps.Count > 0
+    /// <summary>Why gradient methods cannot run (null when they can).</summary>
+    public string? GradientNote => HasGradients ? null : _unsupportedOps.Count > 0
         ? $"TorchSharp's importer lacks op{(_unsupportedOps.Count > 1 ? "s" : "")} {string.Join(", ", _unsupportedOps)}"
-        : "its graph is not imported into TorchSharp for task models";
+        : _gradientNote ?? "its graph is not in TorchSharp";
 
     public CapturedForward ForwardWithActivation(Tensor input, string layer)
     {
-        if (is_grad_enabled())
-            throw new ArgumentException($"Gradient methods cannot explain model '{Name}' ({GradientNote}): use a method that needs no gradients: {string.Join(", ", Methods.MethodRegistry.GradientFree)}.");
         if (layer != DefaultLayer) throw ModelLayers.UnknownLayer(Name, layer, Layers);
+        if (is_grad_enabled())
+        {
+            if (!HasGradients)
+                throw new ArgumentException($"Gradient methods cannot explain model '{Name}' ({GradientNote}): use a method that needs no gradients: {string.Join(", ", Methods.MethodRegistry.GradientFree)}.");
+            return HeadForward(input, layer, requireGrad: true);
+        }
         var values = _engine.Values(input, [layer, .. _outputs]);
         return new CapturedForward(Pack(values), values[layer]);
     }
@@ -175,6 +259,7 @@ public sealed class OnnxTaskModel : IExplainableModel
 
     public void Dispose()
     {
+        _graph?.Dispose();
         _anchors?.Dispose();
         _engine.Dispose();
     }
