@@ -286,7 +286,7 @@ public sealed class OnnxCnnModel : IExplainableModel, Methods.IHasInputChannels,
         return best ?? layers[^1].Name;
     }
 
-    private static ClassLabels? FindLabelsBeside(string modelPath, IReadOnlyDictionary<string, string> metadata)
+    internal static ClassLabels? FindLabelsBeside(string modelPath, IReadOnlyDictionary<string, string> metadata)
     {
         if (!metadata.TryGetValue("sacam.labels", out var text)) return null;
         var fileName = text.Split(' ')[0];

@@ -119,7 +119,8 @@ public sealed class OnnxTaskModel : IExplainableModel
             var model = new OnnxTaskModel(Path.GetFileNameWithoutExtension(path), card, engine, preprocess, outputs, decoder, anchors, unsupported, dev);
             try
             {
-                model.Labels = card.LoadLabels();
+                // The card's labels, else a file the model's metadata names beside it (sacam.labels), as for classifiers.
+                model.Labels = card.LoadLabels() ?? OnnxCnnModel.FindLabelsBeside(path, proto.MetadataProps);
                 model.Probe(probe, targetLayer);
                 model.AttachGradientHead(proto, path, channels);
             }
