@@ -52,8 +52,8 @@ public static class ExplainCommand
                 Image = parse.GetValue(image), InputTensor = parse.GetValue(inputTensor),
                 Model = SpecOptions.Model(parse, model, labels, labelsOffset, device, engine, threads) with { Card = parse.GetValue(modelCard) },
                 Method = new MethodSpec { Id = parse.GetValue(method)! },
-                SaveMaps = parse.GetValue(saveMaps), MaxObjects = parse.GetValue(maxObjects),
-                Target = new TargetSpec { Class = parse.GetValue(classOption), Target = parse.GetValue(targetOption) },
+                SaveMaps = parse.GetValue(saveMaps),
+                Target = new TargetSpec { Class = parse.GetValue(classOption), Target = parse.GetValue(targetOption), MaxObjects = parse.GetValue(maxObjects) },
                 Layer = parse.GetValue(layer), Resize = parse.GetValue(resize), SaveMap = parse.GetValue(saveMap), Overlay = parse.GetValue(output),
                 ColorMap = parse.GetValue(colorMap)!, Medical = medical.ReadSpec(parse), Plugins = parse.GetValue(plugins),
             };

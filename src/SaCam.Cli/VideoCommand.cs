@@ -75,7 +75,9 @@ public sealed class VideoOptions
     public Option<long?> MaxFrames { get; } = new Option<long?>("--max-frames") { Description = "Stop after N frames." }.AtLeast(1L);
     public Option<long> StartFrame { get; } = new Option<long>("--start-frame") { Description = "Exact mode: begin at this frame index (earlier frames are read, not explained).", DefaultValueFactory = _ => 0 }.AtLeast(0L);
     public Option<string?> Class { get; } = new("--class") { Description = "Class to explain on every frame (default: each frame's top-1)." };
-    public Option<string?> Target { get; } = new("--target") { Description = "Instead of --class: exemplar:IMAGE (similarity to that image), or a plugin's ID:ARG." };
+    public Option<string?> Target { get; } = new("--target") { Description = "Instead of --class: det:all, det:LABEL or det:K (a detector's objects, tracked across frames), seg:CLASS[@x,y,w,h] (a segmenter's class), output:NAME[i], exemplar:IMAGE (similarity to that image), or a plugin's ID:ARG." };
+    public Option<string?> ModelCard { get; } = ModelOptions.Card();
+    public Option<int> MaxObjects { get; } = new Option<int>("--max-objects") { Description = "The most objects det:all and det:LABEL explain per frame.", DefaultValueFactory = _ => 5 }.AtLeast(1);
     public Option<string?> Mode { get; } = SpecOptions.Mode();
     public Option<string> Device { get; } = ModelOptions.Device();
     public Option<string> Engine { get; } = ModelOptions.Engine();
@@ -87,22 +89,22 @@ public sealed class VideoOptions
     public Option<string?> Plugins { get; } = PluginOptions.Create();
     public Option<string[]> Sink { get; } = new("--sink") { Description = "A plugin sink, ID[:ARG] (repeatable), e.g. csv:frames.csv.", AllowMultipleArgumentsPerToken = false };
     public Option<string[]> Overlay { get; } = new("--overlay") { Description = "A plugin overlay, ID[:ARG] (repeatable), drawn over the heat map." };
-    public Option<string?> Run { get; } = new("--run") { Description = "Write a run folder for `sacam review`: manifest, JSONL, annotated and original video, maps." };
+    public Option<string?> Run { get; } = new("--run") { Description = "Write a run folder for `sacam review`: manifest, JSONL, the original video, the maps and how they lie on the frames." };
 
     public IEnumerable<Option> All =>
-        new Option[] { Model, Labels, LabelsOffset, Method, Budget, Output, Jsonl, SaveMaps, PngEvery, PngDir, Show, Stride, MaxFrames, StartFrame, Class, Target,
+        new Option[] { Model, ModelCard, Labels, LabelsOffset, Method, Budget, Output, Jsonl, SaveMaps, PngEvery, PngDir, Show, Stride, MaxFrames, StartFrame, Class, Target, MaxObjects,
             Mode, Device, Engine, Threads, ColorMap, SideBySide, Smoothing, Layer, Run, Plugins, Sink, Overlay }.Concat(Medical.All);
 
     /// <summary>What a fleet plan may carry: what a shard explains and how. Outputs, frame ranges and the mode are the fleet's own.</summary>
     public IEnumerable<Option> PlanOptions =>
-        [Model, Labels, LabelsOffset, Method, Budget, Class, Target, Layer, Device, Engine, Threads, ColorMap, SideBySide, Smoothing, Stride, Plugins, Overlay];
+        [Model, ModelCard, Labels, LabelsOffset, Method, Budget, Class, Target, MaxObjects, Layer, Device, Engine, Threads, ColorMap, SideBySide, Smoothing, Stride, Plugins, Overlay];
 
     public VideoRunSpec ToSpec(ParseResult parse, string source) => new()
     {
         Source = source,
-        Model = SpecOptions.Model(parse, Model, Labels, LabelsOffset, Device, Engine, Threads),
+        Model = SpecOptions.Model(parse, Model, Labels, LabelsOffset, Device, Engine, Threads) with { Card = parse.GetValue(ModelCard) },
         Method = new MethodSpec { Id = parse.GetValue(Method)!, BudgetMs = MethodSpec.ParseBudget(parse.GetValue(Budget)!), Smoothing = parse.GetValue(Smoothing) },
-        Target = new TargetSpec { Class = parse.GetValue(Class), Target = parse.GetValue(Target) },
+        Target = new TargetSpec { Class = parse.GetValue(Class), Target = parse.GetValue(Target), MaxObjects = parse.GetValue(MaxObjects) },
         Layer = parse.GetValue(Layer),
         Frames = new FrameSelection
         {

@@ -27,7 +27,7 @@ public static class ObjectExplainRun
     public static ExplainOutcome Run(ExplainSpec spec, IExplainableModel model, ICamMethod method, Tensor input, FrameGeometry geometry, Mat? frame,
         IRunFeedback feedback, CancellationToken stop)
     {
-        var objects = ObjectTargets.Find(spec.Target.Target!, model, input, geometry, spec.MaxObjects);
+        var objects = ObjectTargets.Find(spec.Target.Target!, model, input, geometry, spec.Target.MaxObjects);
         try
         {
             if (objects.Count == 0) feedback.Warning($"{spec.Target.Target}: model '{model.Name}' detects nothing on this image above its card's score threshold; no map is written.");

@@ -43,12 +43,14 @@ public static partial class ObjectTargets
                                || target.StartsWith("output:", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>The objects <paramref name="text"/> names on this input. A detector that finds nothing gives none.</summary>
-    public static IReadOnlyList<ExplainedObject> Find(string text, IExplainableModel model, Tensor input, FrameGeometry geometry, int maxObjects)
+    /// <param name="segmentRequired">Whether a segment the model assigns no pixel to is an error (one image) or no
+    /// object (a video frame).</param>
+    public static IReadOnlyList<ExplainedObject> Find(string text, IExplainableModel model, Tensor input, FrameGeometry geometry, int maxObjects, bool segmentRequired = true)
     {
         string kind = text[..text.IndexOf(':')].ToLowerInvariant(), argument = text[(text.IndexOf(':') + 1)..];
         return kind switch
         {
-            "seg" => [Segment(text, argument, model, input, geometry)],
+            "seg" => Segment(text, argument, model, input, geometry, segmentRequired) is { } segment ? [segment] : [],
             "det" => Detections(text, argument, model, input, geometry, maxObjects),
             _ => [Output(text, argument, model)],
         };
@@ -85,7 +87,7 @@ public static partial class ObjectTargets
         }
     }
 
-    private static ExplainedObject Segment(string text, string argument, IExplainableModel model, Tensor input, FrameGeometry geometry)
+    private static ExplainedObject? Segment(string text, string argument, IExplainableModel model, Tensor input, FrameGeometry geometry, bool required)
     {
         if (model.OutputKind != OutputKind.Segmentation) throw WrongModel(text, model, "segmentation");
         var m = SegmentPattern().Match(argument);
@@ -110,6 +112,7 @@ public static partial class ObjectTargets
         string? label = model.Labels?[c];
         if (!mask.any().item<bool>())
         {
+            if (!required) return null;
             var counts = classes.flatten().bincount(null, model.OutputSize).to_type(ScalarType.Float32) / classes.numel();
             var found = Enumerable.Range(0, (int)model.OutputSize).Select(k => (k, share: counts[k].item<float>())).Where(t => t.share > 0).OrderByDescending(t => t.share)
                 .Select(t => $"{model.Labels?[t.k] ?? $"class {t.k}"} {t.share * 100:F1}%");

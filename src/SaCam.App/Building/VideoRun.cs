@@ -31,12 +31,12 @@ public sealed class VideoRun : IDisposable
     private readonly List<IDisposable> _owned = [];
     private readonly List<IFrameSink> _sinks = [];
     private readonly VideoPipeline _pipeline;
-    private readonly FrameExplainer _explainer;
+    private readonly IFrameExplainer _explainer;
     private readonly RunFolder? _runFolder;
     private readonly RunManifest _manifest;
     private readonly IRunFeedback _feedback;
 
-    private VideoRun(VideoPipeline pipeline, FrameExplainer explainer, RunFolder? runFolder, RunManifest manifest, IRunFeedback feedback)
+    private VideoRun(VideoPipeline pipeline, IFrameExplainer explainer, RunFolder? runFolder, RunManifest manifest, IRunFeedback feedback)
     {
         _pipeline = pipeline;
         _explainer = explainer;
@@ -74,11 +74,9 @@ public sealed class VideoRun : IDisposable
             var mode = spec.Frames.Mode ?? (source.IsLive ? PipelineMode.Live : PipelineMode.Exact);
             var model = ModelLoader.Load(spec.Model, feedback);
             owned.Add(model);
-            var target = Targets.Create(spec.Target, model, catalog);
-            if (target is IDisposable disposableTarget) owned.Add(disposableTarget);
-            var method = MethodFactory.Create(spec.Method, catalog, feedback);
-            var explainer = new FrameExplainer(model, method, target, spec.Layer);
+            var explainer = CreateExplainer(spec, model, catalog, feedback, owned);
             owned.Add(explainer);
+            if (explainer is ObjectFrameExplainer) extraOverlays.Insert(0, new ObjectBoxesOverlay());
             var overlay = new OverlayOptions { ColorMap = colors, ContourLevel = 0.5, PeakMarker = true };
             var renderer = new FrameRenderer(new RenderOptions
             {
@@ -103,6 +101,19 @@ public sealed class VideoRun : IDisposable
             for (int i = owned.Count - 1; i >= 0; i--) owned[i].Dispose();
             throw;
         }
+    }
+
+    /// <summary>One target per frame (a class, an exemplar, a plugin's), or each object of an object target.</summary>
+    private static IFrameExplainer CreateExplainer(VideoRunSpec spec, IExplainableModel model, Plugins.PluginCatalog catalog, IRunFeedback feedback, List<IDisposable> owned)
+    {
+        if (ObjectTargets.Names(spec.Target.Target))
+        {
+            if (!spec.Method.Explains) throw new ArgumentException($"--target {spec.Target.Target} explains objects: give a method other than {MethodSpec.ClassifyOnly}.");
+            return new ObjectFrameExplainer(model, () => MethodFactory.Create(spec.Method, catalog, feedback)!, spec.Target.Target!, spec.Target.MaxObjects, spec.Layer);
+        }
+        var target = Targets.Create(spec.Target, model, catalog);
+        if (target is IDisposable disposableTarget) owned.Add(disposableTarget);
+        return new FrameExplainer(model, MethodFactory.Create(spec.Method, catalog, feedback), target, spec.Layer);
     }
 
     private void OpenSinks(IFrameSource source, double fps, Plugins.PluginCatalog catalog)

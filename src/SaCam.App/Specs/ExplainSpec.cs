@@ -17,8 +17,6 @@ public sealed record ExplainSpec
     public string? SaveMap { get; init; }
     /// <summary>Per object of a seg:/det:/output: target: DIR/obj-K.npy (the map at the image's size) and DIR/objects.json.</summary>
     public string? SaveMaps { get; init; }
-    /// <summary>The most objects det:all and det:LABEL explain.</summary>
-    public int MaxObjects { get; init; } = 5;
     /// <summary>The overlay image.</summary>
     public string? Overlay { get; init; }
     public string ColorMap { get; init; } = "jet";
@@ -34,7 +32,6 @@ public sealed record ExplainSpec
         if (Overlay is not null && Image is null) throw new ArgumentException("--out draws the overlay on the IMAGE: give one.");
         Model.Validate();
         Method.Validate();
-        if (MaxObjects < 1) throw new ArgumentException($"--max-objects must be at least 1 (got {MaxObjects}).");
         if (SaveMaps is not null && !ObjectTargetsNamed) throw new ArgumentException("--save-maps writes one map per object: give a --target seg:, det: or output: (for one map, --save-map FILE).");
         Target.Validate();
         Imaging.ColorMaps.Parse(ColorMap);

@@ -8,6 +8,8 @@ public sealed record TargetSpec
 
     public string? Class { get; init; }
     public string? Target { get; init; }
+    /// <summary>The most objects det:all and det:LABEL explain (per image, per frame).</summary>
+    public int MaxObjects { get; init; } = 5;
 
     /// <summary>The file a built-in target names (exemplar:IMAGE): an input no output may overwrite.</summary>
     public string? ExemplarFile =>
@@ -16,5 +18,6 @@ public sealed record TargetSpec
     public void Validate()
     {
         if (Class is not null && Target is not null) throw new ArgumentException("Give --class or --target, not both.");
+        if (MaxObjects < 1) throw new ArgumentException($"--max-objects must be at least 1 (got {MaxObjects}).");
     }
 }

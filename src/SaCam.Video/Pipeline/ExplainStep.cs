@@ -7,9 +7,9 @@ namespace SaCam.Video.Pipeline;
 /// explain the frame, count it in the statistics, and stamp it with the drops so far. The frame is disposed when
 /// its explanation fails, so no caller leaks one on an error.
 /// </summary>
-public sealed class ExplainStep(FrameExplainer explainer, PipelineStatistics statistics)
+public sealed class ExplainStep(IFrameExplainer explainer, PipelineStatistics statistics)
 {
-    public FrameExplainer Explainer => explainer;
+    public IFrameExplainer Explainer => explainer;
     public PipelineStatistics Statistics => statistics;
 
     /// <param name="cancellation">A stop: a perturbation method ends between two batches (OperationCanceledException).</param>

@@ -13,7 +13,7 @@ namespace SaCam.Video.Pipeline;
 /// speed figure is measured against), and keep what the later stages need. One dispose scope per frame; only the
 /// map (moved to the CPU) leaves it. Not thread-safe: one instance per pipeline, called from one thread at a time.
 /// </summary>
-public sealed class FrameExplainer : IDisposable
+public sealed class FrameExplainer : IFrameExplainer
 {
     public const string ClassifyOnly = "none";
 

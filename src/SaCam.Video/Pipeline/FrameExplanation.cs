@@ -19,7 +19,15 @@ public sealed class FrameExplanation : IDisposable
     public required double ExplainMs { get; init; }
     public IReadOnlyDictionary<string, double> Diagnostics { get; init; } = new Dictionary<string, double>();
 
-    public void Dispose() => Map?.Dispose();
+    /// <summary>For an object target (det:, seg:): each object explained on this frame (empty when the model found
+    /// none); null for a frame explained for one class or exemplar. <see cref="Map"/> is then the largest of their maps.</summary>
+    public IReadOnlyList<ObjectExplanation>? Objects { get; init; }
+
+    public void Dispose()
+    {
+        Map?.Dispose();
+        if (Objects is not null) foreach (var o in Objects) o.Dispose();
+    }
 }
 
 /// <summary>Where the map points, in frame pixels: its peak, the box around the attended area (map >= 0.5), and its

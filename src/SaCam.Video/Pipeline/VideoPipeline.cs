@@ -38,7 +38,7 @@ public sealed record PipelineRunResult(long FramesWritten, long FramesDropped, E
 /// capture (its own thread) -> explain (its own thread, drop or wait policy) -> overlay + sinks (its own thread).
 /// The threads and the drop policy are visible here, in the composition; each stage is a small operator.
 /// </summary>
-public sealed class VideoPipeline(IFrameSource source, FrameExplainer explainer, FrameRenderer renderer, PipelineOptions options)
+public sealed class VideoPipeline(IFrameSource source, IFrameExplainer explainer, FrameRenderer renderer, PipelineOptions options)
 {
     public PipelineStatistics Statistics { get; } = new();
     public PipelineOptions Options { get; } = options;

@@ -46,6 +46,13 @@ public sealed class JsonLinesSink : IFrameSink
             line["box"] = new JsonObject { ["x"] = s.AttendedBox.X, ["y"] = s.AttendedBox.Y, ["w"] = s.AttendedBox.Width, ["h"] = s.AttendedBox.Height };
             line["entropy"] = Math.Round(s.Entropy, 6);
         }
+        if (e.Objects is not null)
+            line["objects"] = new JsonArray(e.Objects.Select(o => (JsonNode)new JsonObject
+            {
+                ["track"] = o.Track, ["label"] = o.Label, ["class"] = o.Class, ["score"] = Math.Round(o.Score, 6),
+                ["box"] = new JsonArray(o.Box.X, o.Box.Y, o.Box.X + o.Box.Width, o.Box.Y + o.Box.Height),
+                ["peak"] = new JsonArray(o.Peak.X, o.Peak.Y), ["energy_in_box"] = Math.Round(o.EnergyInBox, 4), ["explain_ms"] = Math.Round(o.ExplainMs, 2),
+            }).ToArray());
         foreach (var (key, value) in e.Diagnostics) line[key] = Math.Round(value, 4);
         return line;
     }

@@ -3,11 +3,17 @@ using SaCam.Video.Pipeline;
 
 namespace SaCam.Video.Sinks;
 
-/// <summary>Each frame's map as float32 .npy [H, W] in [0, 1] at the model's input size, named by frame index (000123.npy).</summary>
+/// <summary>Each frame's map as float32 .npy [H, W] in [0, 1] at the model's input size, named by frame index
+/// (000123.npy); for an object target, each object's map, named by frame and track (000123-4.npy).</summary>
 public sealed class MapFileSink(string folder) : IFrameSink
 {
     public void Write(AnnotatedFrame frame)
     {
+        if (frame.Explanation.Objects is { } objects)
+        {
+            foreach (var o in objects) NpyFile.Write(Path.Combine(folder, $"{frame.Frame.Index:D6}-{o.Track}.npy"), o.Map);
+            return;
+        }
         if (frame.Explanation.Map is null) return;
         NpyFile.Write(Path.Combine(folder, $"{frame.Frame.Index:D6}.npy"), frame.Explanation.Map);
     }

@@ -1,0 +1,105 @@
+using System.Diagnostics;
+using OpenCvSharp;
+using SaCam.Core.Methods;
+using SaCam.Core.Models;
+using SaCam.Imaging;
+using SaCam.Video;
+using SaCam.Video.Pipeline;
+using static TorchSharp.torch;
+
+namespace SaCam.App.Building;
+
+/// <summary>
+/// The explain stage for object targets through video: on each frame the model's own objects are found again
+/// (detections after the card's postprocessing, or the segment's pixels), detections get stable ids from an
+/// <see cref="IouTracker"/>, and each object is explained with the run's method. A method that keeps state across
+/// frames (sacam-rt: its score cache, its scene-change meter) gets one instance per track, so one car's cache never
+/// scores another's; it is disposed when its track ends. A frame without objects is a record with an empty list.
+/// </summary>
+public sealed class ObjectFrameExplainer : IFrameExplainer
+{
+    private readonly string _target;
+    private readonly int _maxObjects;
+    private readonly string? _layer;
+    private readonly Func<ICamMethod> _createMethod;
+    private readonly ICamMethod? _shared;
+    private readonly Dictionary<int, ICamMethod> _perTrack = [];
+    private readonly CamEngine _engine;
+    private readonly IouTracker? _tracker;
+
+    public ObjectFrameExplainer(IExplainableModel model, Func<ICamMethod> createMethod, string target, int maxObjects, string? layer)
+    {
+        Model = model;
+        _createMethod = createMethod;
+        _target = target;
+        _maxObjects = maxObjects;
+        _layer = layer;
+        _engine = new CamEngine(model);
+        var probe = createMethod();
+        MethodId = probe.Id;
+        if (probe is IPerStreamMethod) (probe as IDisposable)?.Dispose();
+        else _shared = probe;
+        _tracker = target.StartsWith("det:", StringComparison.OrdinalIgnoreCase) ? new IouTracker() : null;
+    }
+
+    public string MethodId { get; }
+    public IExplainableModel Model { get; }
+
+    public FrameExplanation Explain(VideoFrame frame, CancellationToken cancellation = default)
+    {
+        var clock = Stopwatch.StartNew();
+        using var scope = NewDisposeScope();
+        var (input, geometry) = ImagePreprocessor.ToTensor(frame.ModelImage ?? frame.Image, Model.Preprocess, Model.Device);
+        var found = ObjectTargets.Find(_target, Model, input, geometry, _maxObjects, segmentRequired: false);
+        var objects = new List<ObjectExplanation>();
+        try
+        {
+            int[] tracks = found.Select(o => o.Index).ToArray();
+            if (_tracker is not null)
+            {
+                var (ids, ended) = _tracker.Update(found.Select(o => o.Box!).ToList());
+                tracks = ids;
+                foreach (int id in ended)
+                    if (_perTrack.Remove(id, out var method)) (method as IDisposable)?.Dispose();
+            }
+            for (int k = 0; k < found.Count; k++)
+            {
+                var o = found[k];
+                var objectClock = Stopwatch.StartNew();
+                var method = _shared ?? (_perTrack.TryGetValue(tracks[k], out var m) ? m : _perTrack[tracks[k]] = _createMethod());
+                using var result = _engine.Explain(input, method, o.Target, _layer, cancellation);
+                var map = result.Map.detach().cpu().MoveToOuterDisposeScope();
+                var box = o.Box is { } b ? new Rect((int)b[0], (int)b[1], Math.Max(1, (int)(b[2] - b[0])), Math.Max(1, (int)(b[3] - b[1]))) : new Rect(0, 0, geometry.FrameSize.Width, geometry.FrameSize.Height);
+                using var onFrame = HeatmapOverlay.MapToFrame(map, geometry);
+                Cv2.MinMaxLoc(onFrame, out _, out _, out _, out Point peak);
+                double energy = o.Box is { } bx ? ObjectExplainRun.EnergyIn(onFrame, bx) : 1;
+                objects.Add(new ObjectExplanation(tracks[k], o.Class, o.Label, (float)o.Score, box, map, peak, energy, objectClock.Elapsed.TotalMilliseconds));
+            }
+        }
+        catch
+        {
+            foreach (var o in objects) o.Dispose();
+            throw;
+        }
+        finally
+        {
+            foreach (var o in found) o.Dispose();
+        }
+        // The frame's map is the largest of its objects' maps, so the overlay, the run folder and the review show them all.
+        Tensor? combined = objects.Count == 0 ? null : objects.Select(o => o.Map).Aggregate((a, b) => maximum(a, b)).MoveToOuterDisposeScope();
+        var best = objects.OrderByDescending(o => o.Score).FirstOrDefault();
+        return new FrameExplanation
+        {
+            MethodId = MethodId, ClassIndex = best?.Class ?? -1, Label = objects.Count == 0 ? "no object" : $"{objects.Count} object{(objects.Count == 1 ? "" : "s")}",
+            Score = best?.Score ?? 0, Top5 = [], Map = combined, Geometry = geometry,
+            Statistics = combined is null ? null : MapStatistics.Of(combined, geometry), ExplainMs = clock.Elapsed.TotalMilliseconds, Objects = objects,
+        };
+    }
+
+    public void Dispose()
+    {
+        foreach (var m in _perTrack.Values) (m as IDisposable)?.Dispose();
+        _perTrack.Clear();
+        (_shared as IDisposable)?.Dispose();
+    }
+}

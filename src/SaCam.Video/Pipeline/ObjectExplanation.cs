@@ -1,0 +1,23 @@
+using OpenCvSharp;
+using static TorchSharp.torch;
+
+namespace SaCam.Video.Pipeline;
+
+/// <summary>One object of a frame, explained: its track (stable across frames for detections), what it is, where
+/// (frame pixels), its map (CPU tensor [H, W] in [0, 1] at the model's input size), where the map peaks and how much
+/// of its mass lies in the box.</summary>
+public sealed class ObjectExplanation(int track, int? classIndex, string? label, float score, Rect box, Tensor map, Point peak, double energyInBox, double explainMs)
+    : IDisposable
+{
+    public int Track { get; } = track;
+    public int? Class { get; } = classIndex;
+    public string? Label { get; } = label;
+    public float Score { get; } = score;
+    public Rect Box { get; } = box;
+    public Tensor Map { get; } = map;
+    public Point Peak { get; } = peak;
+    public double EnergyInBox { get; } = energyInBox;
+    public double ExplainMs { get; } = explainMs;
+
+    public void Dispose() => Map.Dispose();
+}
