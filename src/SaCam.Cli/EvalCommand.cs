@@ -31,7 +31,9 @@ public static class EvalCommand
         {
             if (EvalSpec.SplitMethods(r.GetValueOrDefault<string>() ?? "").Length == 0) r.AddError("--methods names no method: give comma-separated ids (see `sacam methods`).");
         });
-        var targetOption = new Option<string?>("--target") { Description = "deletion-insertion, sanity, temporal: explain exemplar:IMAGE (or a plugin's ID:ARG) instead of each image's top-1 class; the way to evaluate a backbone with no classifier." };
+        var targetOption = new Option<string?>("--target") { Description = "deletion-insertion, sanity, temporal: explain exemplar:IMAGE (or a plugin's ID:ARG) instead of each image's top-1 class; the way to evaluate a backbone with no classifier. pointing, deletion-insertion: det:all, det:LABEL, seg:CLASS evaluate each of a detector's or segmenter's own objects (with --model-card)." };
+        var modelCard = ModelOptions.Card();
+        var maxObjects = new Option<int>("--max-objects") { Description = "pointing, deletion-insertion with det:all or det:LABEL: the most objects per image.", DefaultValueFactory = _ => 5 }.AtLeast(1);
         var images = new Option<string?>("--images") { Description = "Folder (or glob) of images." };
         var video = new Option<string?>("--video") { Description = "Video file (temporal)." };
         var output = new Option<string>("--out") { Description = "Report folder.", Required = true };
@@ -44,12 +46,12 @@ public static class EvalCommand
         var threads = ModelOptions.Threads();
         var command = new Command("eval", "Faithfulness and localization figures, side by side for several methods, as a report.");
         command.Arguments.Add(kind);
-        foreach (var o in new Option[] { model, labels, labelsOffset, methods, targetOption, images, video, output, boxes, stepPixels, sanitySteps, maxFrames, device, engine, threads }) command.Options.Add(o);
+        foreach (var o in new Option[] { model, modelCard, labels, labelsOffset, methods, targetOption, maxObjects, images, video, output, boxes, stepPixels, sanitySteps, maxFrames, device, engine, threads }) command.Options.Add(o);
         command.SetAction(parse => CliRunner.Guard(stop => Run(new EvalSpec
         {
             Kind = EvalSpec.KindNames[parse.GetValue(kind)!],
-            Model = SpecOptions.Model(parse, model, labels, labelsOffset, device, engine, threads),
-            Methods = EvalSpec.SplitMethods(parse.GetValue(methods)!), Target = parse.GetValue(targetOption),
+            Model = SpecOptions.Model(parse, model, labels, labelsOffset, device, engine, threads) with { Card = parse.GetValue(modelCard) },
+            Methods = EvalSpec.SplitMethods(parse.GetValue(methods)!), Target = parse.GetValue(targetOption), MaxObjects = parse.GetValue(maxObjects),
             Images = parse.GetValue(images), Video = parse.GetValue(video), Out = parse.GetValue(output)!, Boxes = parse.GetValue(boxes),
             StepPixels = parse.GetValue(stepPixels), SanitySteps = parse.GetValue(sanitySteps), MaxFrames = parse.GetValue(maxFrames),
         }, stop)));

@@ -46,6 +46,14 @@ public static class Evaluations
         var catalog = PluginCatalogs.Load(null);
         using var claims = outputs.Claim();
         using var model = ModelLoader.Load(a.Model, feedback);
+        if (ObjectTargets.Names(a.Target))
+        {
+            var objectReport = new Report(a.Out, $"sacam eval {a.KindName}: {model.Name}, {a.Target}");
+            objectReport.Paragraph($"Model `{a.Model.Id}`, target `{a.Target}`, methods {string.Join(", ", a.Methods)}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC.");
+            ObjectEvaluations.Report(new EvaluationRun(a, model, null, stop, progress), objectReport);
+            objectReport.Save();
+            return Path.Combine(a.Out, "report.md");
+        }
         if (a.Kind == EvalKind.Pointing && model.OutputKind != OutputKind.Logits)
             throw new ArgumentException($"pointing explains the class of each box, and model '{model.Name}' has no classifier head: use a classifier " +
                                         "(e.g. --model torchvision:resnet18), or evaluate this backbone with deletion-insertion, sanity or temporal (with --target exemplar:IMAGE).");
@@ -65,7 +73,7 @@ public static class Evaluations
         return Path.Combine(a.Out, "report.md");
     }
 
-    private static IReadOnlyList<string> ImageFiles(string spec) => new ImageFolderSource(spec).Files;
+    internal static IReadOnlyList<string> ImageFiles(string spec) => new ImageFolderSource(spec).Files;
 
     /// <summary>An image's input and what to explain on it: the run's --target, else the image's top-1 class, else
     /// (a backbone) the projection on its own embedding. The target lives in the caller's dispose scope.</summary>
@@ -83,7 +91,7 @@ public static class Evaluations
         return (x, new ClassTarget(top, model.Labels?[top]));
     }
 
-    private static string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
+    internal static string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
 
     private static void DeletionInsertionReport(EvaluationRun run, Report report)
     {

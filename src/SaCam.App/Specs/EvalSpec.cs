@@ -21,6 +21,8 @@ public sealed record EvalSpec
     public required IReadOnlyList<string> Methods { get; init; }
     /// <summary>exemplar:IMAGE or a plugin's ID:ARG instead of each image's top-1 class.</summary>
     public string? Target { get; init; }
+    /// <summary>With an object target (det:, seg:): the most objects per image.</summary>
+    public int MaxObjects { get; init; } = 5;
     public string? Images { get; init; }
     public string? Video { get; init; }
     public required string Out { get; init; }
@@ -38,7 +40,12 @@ public sealed record EvalSpec
     {
         if (Kind == EvalKind.Temporal ? Video is null : Images is null)
             throw new ArgumentException(Kind == EvalKind.Temporal ? "temporal needs --video FILE." : $"{KindName} needs --images DIR.");
-        if (Kind == EvalKind.Pointing && Target is not null) throw new ArgumentException("pointing explains the class of each box: --target does not apply.");
+        bool objects = Building.ObjectTargets.Names(Target);
+        if (Kind == EvalKind.Pointing && Target is not null && !objects)
+            throw new ArgumentException("pointing explains the class of each box, or each of a detector's or segmenter's objects (--target det:... or seg:...): other targets do not apply.");
+        if (objects && Kind is not (EvalKind.Pointing or EvalKind.DeletionInsertion))
+            throw new ArgumentException($"--target {Target} evaluates objects with pointing or deletion-insertion, not {KindName}.");
+        if (MaxObjects < 1) throw new ArgumentException($"--max-objects must be at least 1 (got {MaxObjects}).");
         if (Methods.Count == 0) throw new ArgumentException("--methods names no method: give comma-separated ids (see `sacam methods`).");
         if (StepPixels < 1) throw new ArgumentException($"--step-pixels must be at least 1 (got {StepPixels}).");
         if (SanitySteps < 1) throw new ArgumentException($"--sanity-steps must be at least 1 (got {SanitySteps}).");

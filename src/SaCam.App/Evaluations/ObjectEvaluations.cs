@@ -1,0 +1,89 @@
+using OpenCvSharp;
+using SaCam.App.Building;
+using SaCam.App.Specs;
+using SaCam.Core.Methods;
+using SaCam.Evaluation;
+using SaCam.Imaging;
+using SaCam.Reports;
+using static TorchSharp.torch;
+
+namespace SaCam.App.Evaluations;
+
+/// <summary>
+/// `sacam eval pointing|deletion-insertion --target det:...|seg:...`: each of a detector's or segmenter's own objects
+/// on each image (found as `sacam explain` finds them), explained by each method. Pointing: the energy-based pointing
+/// game, the share of the map's mass inside the object's box (detections) or on its pixels (segments), and whether
+/// the peak is inside. Deletion/insertion: the RISE curves of the object's own confidence (a detection's matched
+/// class score, a segment's mean class probability), so any target's faithfulness is measured as a class's is.
+/// </summary>
+internal static class ObjectEvaluations
+{
+    public static void Report(EvaluationRun run, Report report)
+    {
+        var (a, model) = (run.Args, run.Model);
+        var files = Evaluations.ImageFiles(a.Images!);
+        var engine = new CamEngine(model, CamEngine.PreferredBatchSize(model));
+        var metric = new DeletionInsertion(model, a.StepPixels);
+        bool pointing = a.Kind == EvalKind.Pointing;
+        var figures = a.Methods.ToDictionary(m => m, _ => new List<(double A, double B)>());
+        var rows = new List<string[]>();
+        int n = 0;
+        foreach (var file in files)
+        {
+            using var scope = NewDisposeScope();
+            using var image = ImageFile.ReadBgr(file);
+            var (x, geometry) = ImagePreprocessor.ToTensor(image, model.Preprocess, model.Device);
+            var objects = ObjectTargets.Find(a.Target!, model, x, geometry, a.MaxObjects, segmentRequired: false);
+            try
+            {
+                foreach (var o in objects)
+                    foreach (var id in a.Methods)
+                    {
+                        string name = Path.GetFileName(file), what = $"{o.Index} {o.Label ?? o.Class?.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+                        run.Working(++n, files.Count * Math.Max(1, objects.Count) * a.Methods.Count, $"{name} object {what}", id);
+                        using var method = EvalMethods.Create(id);
+                        using var result = engine.Explain(x, method.Method, o.Target, cancellation: run.Stop, progress: run.Progress);
+                        if (pointing)
+                        {
+                            using var onImage = HeatmapOverlay.MapToFrame(result.Map, geometry);
+                            Cv2.MinMaxLoc(onImage, out _, out _, out _, out Point peak);
+                            double energy = o.Mask is not null ? ObjectExplainRun.EnergyIn(onImage, o.Mask) : ObjectExplainRun.EnergyIn(onImage, o.Box!);
+                            bool hit = o.Mask is not null ? o.Mask.At<float>(peak.Y, peak.X) > 0
+                                : peak.X >= o.Box![0] && peak.X <= o.Box[2] && peak.Y >= o.Box[1] && peak.Y <= o.Box[3];
+                            figures[id].Add((energy, hit ? 1 : 0));
+                            report.Value("pointing-energy", id, name, what, energy);
+                            report.Value("pointing-hit", id, name, what, hit ? 1 : 0);
+                            rows.Add([name, what, id, Evaluations.F(energy), hit ? "hit" : "miss"]);
+                        }
+                        else
+                        {
+                            var r = metric.Evaluate(x, result.Map, o.Target.Confidence, run.Stop);
+                            figures[id].Add((r.DeletionAuc, r.InsertionAuc));
+                            report.Value("deletion", id, name, what, r.DeletionAuc);
+                            report.Value("insertion", id, name, what, r.InsertionAuc);
+                            rows.Add([name, what, id, Evaluations.F(r.DeletionAuc), Evaluations.F(r.InsertionAuc), Evaluations.F(r.Overall)]);
+                        }
+                    }
+            }
+            finally
+            {
+                foreach (var o in objects) o.Dispose();
+            }
+        }
+        if (rows.Count == 0) throw new ArgumentException($"--target {a.Target}: model '{model.Name}' finds no object on any image of '{a.Images}'.");
+        int count = rows.Count / a.Methods.Count;
+        if (pointing)
+        {
+            report.Paragraph($"Energy-based pointing game on the model's own objects ({a.Target}): the share of each object's map inside its box (detections) or on its pixels (segments), and whether the map's peak is inside. {count} objects on {files.Count} images.");
+            report.Table(["method", "mean energy in object", "peak hit rate"], a.Methods.Select(m => new[] { m, Evaluations.F(figures[m].Average(f => f.A)), Evaluations.F(figures[m].Average(f => f.B)) }));
+            report.Table(["image", "object", "method", "energy in object", "peak"], rows);
+        }
+        else
+        {
+            report.Paragraph($"RISE deletion and insertion of each object's own confidence ({a.Target}: a detection's matched class score, a segment's mean class probability), {a.StepPixels} pixels per step. {count} objects on {files.Count} images.");
+            report.Table(["method", "deletion AUC (lower is better)", "insertion AUC (higher)", "overall = insertion - deletion"],
+                a.Methods.Select(m => new[] { m, Evaluations.F(figures[m].Average(f => f.A)), Evaluations.F(figures[m].Average(f => f.B)), Evaluations.F(figures[m].Average(f => f.B - f.A)) }));
+            report.Table(["image", "object", "method", "deletion", "insertion", "overall"], rows);
+        }
+    }
+}
