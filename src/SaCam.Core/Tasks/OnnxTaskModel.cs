@@ -119,9 +119,13 @@ public sealed class OnnxTaskModel : IExplainableModel
             var model = new OnnxTaskModel(Path.GetFileNameWithoutExtension(path), card, engine, preprocess, outputs, decoder, anchors, unsupported, dev);
             try
             {
-                // The card's labels, else a file the model's metadata names beside it (sacam.labels), as for classifiers.
-                model.Labels = card.LoadLabels() ?? OnnxCnnModel.FindLabelsBeside(path, proto.MetadataProps);
+                model.Labels = card.LoadLabels();
                 model.Probe(probe, targetLayer);
+                // Without labels in the card, a file the model's metadata names beside it (sacam.labels), as for
+                // classifiers. Fewer lines than classes name the last classes: the first are unlabelled (a detector's
+                // background column, as TensorFlow's 1001-class models keep class 0).
+                if (model.Labels is null && OnnxCnnModel.FindLabelsBeside(path, proto.MetadataProps) is { } beside && beside.Count <= model.OutputSize)
+                    model.Labels = beside.WithOffset((int)model.OutputSize - beside.Count);
                 model.AttachGradientHead(proto, path, channels);
             }
             catch
