@@ -150,10 +150,10 @@ public static class ReviewBuilder
     {
         var folder = new RunFolder(path);
         var manifest = folder.ReadManifest();
-        // A run whose maps carry their overlay (maps/overlay.json) needs only the original video; an older run, or one
-        // that kept its annotated frames, is shown from those. The videos are named before any is read: a run folder
+        // A run that kept its annotated frames (an older run; a plugin's overlay or object boxes drawn on them) is shown
+        // from those; any other run needs only the original video and draws its maps (maps/overlay.json). The videos are named before any is read: a run folder
         // missing one is not whole, and the error says which.
-        var overlay = Directory.Exists(folder.Maps) ? RunOverlay.Read(folder.Maps) : null;
+        var overlay = !File.Exists(folder.AnnotatedVideo) && Directory.Exists(folder.Maps) ? RunOverlay.Read(folder.Maps) : null;
         var videos = overlay is null ? new[] { folder.OriginalVideo, folder.AnnotatedVideo } : [folder.OriginalVideo];
         foreach (var video in videos)
             if (!File.Exists(video))

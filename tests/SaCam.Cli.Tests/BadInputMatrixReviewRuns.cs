@@ -26,6 +26,7 @@ public partial class BadInputMatrixTests
         File.Delete(Path.Combine(noOriginal, RunFolder.OriginalVideoName));
 
         var badOverlay = WriteRun(In("run-bad-overlay"), frames: 3);
+        File.Delete(Path.Combine(badOverlay, RunFolder.AnnotatedVideoName)); // a run as written now: the page draws its maps
         Directory.CreateDirectory(Path.Combine(badOverlay, RunFolder.MapsFolderName));
         File.WriteAllText(Path.Combine(badOverlay, RunFolder.MapsFolderName, RunOverlay.FileName), "{\"frame_size\": [64, ");
 

@@ -60,6 +60,20 @@ public class ObjectVideoTests : TempFolderTest
         });
     }
 
+    /// <summary>Object boxes are drawn on the frames, which the maps cannot redraw: the run folder keeps its annotated
+    /// video, and the review shows the method's panel from it.</summary>
+    [Test]
+    public void A_run_folder_of_objects_keeps_its_annotated_frames_for_the_review()
+    {
+        string run = Path.Combine(Dir, "run"), review = Path.Combine(Dir, "review");
+        var (exit, err, _) = Run(Card(), "--max-frames", "3", "--run", run);
+        Assert.That(exit, Is.EqualTo(0), err);
+        Assert.That(VideoFiles.CountDecodedFrames(Path.Combine(run, "annotated.avi")), Is.EqualTo(3));
+        (exit, _, err) = SacamInProcess.Run("review", run, "--out", review);
+        Assert.That(exit, Is.EqualTo(0), err);
+        Assert.That(Directory.GetFiles(Path.Combine(review, "frames")).Select(Path.GetFileName).Order(), Is.EqualTo(new[] { "m0-0.js", "original-0.js" }));
+    }
+
     [Test]
     public void Frames_without_detections_are_records_with_no_objects()
     {
