@@ -44,6 +44,17 @@ public class OutputTargetTests : TempFolderTest
         Assert.That(stdout, Does.Contain("target  output:steering[3]"));
     }
 
+    /// <summary>A video run checks its object target against the model before it opens any output.</summary>
+    [Test]
+    public void An_object_target_that_does_not_fit_the_model_fails_before_any_output_is_written()
+    {
+        var video = Path.Combine(Dir, "x.mp4");
+        var (exit, _, stderr) = SacamInProcess.Run("video", Path.Combine(SharedData.RepoRoot, "media", "street_clip.mp4"), "--target", "det:all", "--out", video, "--max-frames", "2");
+        Assert.That(stderr, Does.Contain("--target det:all needs a detection model").And.Not.Contain("frames done before it"));
+        Assert.That(exit, Is.EqualTo(2), stderr);
+        Assert.That(File.Exists(video), Is.False, "nothing was written");
+    }
+
     [Test]
     public void Bad_output_targets_and_a_gradient_method_the_graph_cannot_take_are_one_line_each()
     {

@@ -29,6 +29,7 @@ public sealed class ObjectFrameExplainer : IFrameExplainer
 
     public ObjectFrameExplainer(IExplainableModel model, Func<ICamMethod> createMethod, string target, int maxObjects, string? layer)
     {
+        ObjectTargets.Validate(target, model);
         Model = model;
         _createMethod = createMethod;
         _target = target;

@@ -43,6 +43,30 @@ public static partial class ObjectTargets
                                || target.StartsWith("output:", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>The objects <paramref name="text"/> names on this input. A detector that finds nothing gives none.</summary>
+    /// <summary>Checks, before any frame, that <paramref name="text"/> fits the model: the right task, a class it has,
+    /// an output it reads. A video run then fails before it writes anything, not on its first frame.</summary>
+    public static void Validate(string text, IExplainableModel model)
+    {
+        string kind = text[..text.IndexOf(':')].ToLowerInvariant(), argument = text[(text.IndexOf(':') + 1)..];
+        switch (kind)
+        {
+            case "seg":
+                if (model.OutputKind != OutputKind.Segmentation) throw WrongModel(text, model, "segmentation");
+                var m = SegmentPattern().Match(argument);
+                if (!m.Success) throw new ArgumentException($"--target {text}: write seg:CLASS or seg:CLASS@x,y,w,h (a region in image pixels).");
+                ClassOf(text, m.Groups[1].Value, model);
+                break;
+            case "det":
+                if (model is not OnnxTaskModel { Decoder: not null }) throw WrongModel(text, model, "detection");
+                if (!argument.Equals("all", StringComparison.OrdinalIgnoreCase) && !int.TryParse(argument, NumberStyles.Integer, CultureInfo.InvariantCulture, out _))
+                    ClassOf(text, argument, model);
+                break;
+            default:
+                Output(text, argument, model);
+                break;
+        }
+    }
+
     /// <param name="segmentRequired">Whether a segment the model assigns no pixel to is an error (one image) or no
     /// object (a video frame).</param>
     public static IReadOnlyList<ExplainedObject> Find(string text, IExplainableModel model, Tensor input, FrameGeometry geometry, int maxObjects, bool segmentRequired = true)
