@@ -14,7 +14,6 @@ namespace SaCam.Review.Tests;
 [TestFixture]
 public class MedicalReviewPageTests
 {
-    private const string Chromium = "/usr/bin/chromium";
     private const int Slices = 3, Width = 32, Height = 16;
     private IPlaywright _playwright = null!;
     private IBrowser _browser = null!;
@@ -27,13 +26,9 @@ public class MedicalReviewPageTests
     [OneTimeSetUp]
     public async Task StartBrowser()
     {
-        if (!File.Exists(Chromium)) Requirement.Missing(Chromium, "the review tests drive Debian's Chromium: apt-get install chromium");
+        HeadlessChromium.Require();
         _playwright = await Microsoft.Playwright.Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Chromium, Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        });
+        _browser = await HeadlessChromium.Launch(_playwright);
         _root = Directory.CreateTempSubdirectory("sacam-medical-review-").FullName;
         var run = SyntheticRun.Write(Path.Combine(_root, "gradcam"), "gradcam", Slices, channel: 2, source: "CT series, 3 slices (source 0a1b2c3d4e5f)");
         WriteExtras(new RunFolder(run));

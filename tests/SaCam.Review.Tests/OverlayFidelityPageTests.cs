@@ -18,14 +18,13 @@ namespace SaCam.Review.Tests;
 [TestFixture]
 public class OverlayFidelityPageTests
 {
-    private const string Chromium = "/usr/bin/chromium";
     private const int TimeoutMs = 10_000;
     private static readonly FrameGeometry Geometry = new(new Size(96, 64), new Size(40, 40), new Rect(8, 0, 80, 64), new Rect(0, 4, 40, 32));
 
     [Test]
     public async Task The_page_draws_a_runs_overlay_as_sacam_does()
     {
-        if (!File.Exists(Chromium)) Requirement.Missing(Chromium, "the review tests drive Debian's Chromium: apt-get install chromium");
+        HeadlessChromium.Require();
         var root = Directory.CreateTempSubdirectory("sacam-review-fidelity-").FullName;
         try
         {
@@ -34,11 +33,7 @@ public class OverlayFidelityPageTests
             var index = ReviewBuilder.Build([runPath], Path.Combine(root, "review")).IndexPath;
 
             using var playwright = await Microsoft.Playwright.Playwright.CreateAsync();
-            await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-            {
-                ExecutablePath = Chromium, Headless = true,
-                Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-            });
+            await using var browser = await HeadlessChromium.Launch(playwright);
             var page = await browser.NewPageAsync();
             await page.GotoAsync(new Uri(index).AbsoluteUri);
             await page.WaitForFunctionAsync("() => { const c = document.querySelector('.panel canvas'); const i = document.querySelector('.panel img'); return c && c.dataset.frame === '0' && c.width > 0 && i.complete && i.naturalWidth > 0; }",

@@ -12,7 +12,6 @@ namespace SaCam.Review.Tests;
 [TestFixture]
 public class ReviewPageTests
 {
-    private const string Chromium = "/usr/bin/chromium";
     private const int Frames = 12;
     private IPlaywright _playwright = null!;
     private IBrowser _browser = null!;
@@ -22,15 +21,9 @@ public class ReviewPageTests
     [OneTimeSetUp]
     public async Task StartBrowser()
     {
-        if (!File.Exists(Chromium)) Requirement.Missing(Chromium, "the review tests drive Debian's Chromium: apt-get install chromium");
+        HeadlessChromium.Require();
         _playwright = await Microsoft.Playwright.Playwright.CreateAsync();
-        _browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-        {
-            ExecutablePath = Chromium,
-            Headless = true,
-            // Without the background-networking flags Chromium keeps dialling Google's hosts, which this closed network refuses.
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-        });
+        _browser = await HeadlessChromium.Launch(_playwright);
         _root = Directory.CreateTempSubdirectory("sacam-review-").FullName;
         var gradcam = SyntheticRun.Write(Path.Combine(_root, "gradcam"), "gradcam", Frames, channel: 2);
         var sacam = SyntheticRun.Write(Path.Combine(_root, "sacam-rt"), "sacam-rt", Frames, channel: 1);

@@ -7,13 +7,12 @@ namespace SaCam.Review.Tests;
 [TestFixture]
 public class TwoModelsPageTests
 {
-    private const string Chromium = "/usr/bin/chromium";
     private const int PageLoadTimeoutMs = 10_000;
 
     [Test]
     public async Task The_header_names_both_models_and_each_panel_its_model()
     {
-        if (!File.Exists(Chromium)) Requirement.Missing(Chromium, "the review tests drive Debian's Chromium: apt-get install chromium");
+        HeadlessChromium.Require();
         var root = Directory.CreateTempSubdirectory("sacam-review-models-").FullName;
         try
         {
@@ -21,11 +20,7 @@ public class TwoModelsPageTests
             var b = SyntheticRun.Write(Path.Combine(root, "b"), "sacam-rt", 3, 1, model: "/models/mobilenet_v2.onnx");
             var index = ReviewBuilder.Build([a, b], Path.Combine(root, "review")).IndexPath;
             using var playwright = await Microsoft.Playwright.Playwright.CreateAsync();
-            await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
-            {
-                ExecutablePath = Chromium, Headless = true,
-                Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-            });
+            await using var browser = await HeadlessChromium.Launch(playwright);
             var page = await browser.NewPageAsync();
             await page.GotoAsync(new Uri(index).AbsoluteUri);
             await page.WaitForFunctionAsync("() => document.querySelectorAll('.panel h2').length === 3", null, new PageWaitForFunctionOptions { Timeout = PageLoadTimeoutMs });
