@@ -299,13 +299,17 @@ public static class ReviewBuilder
         var primary = runs[0];
         var frames = new JsonArray();
         foreach (var record in positions.Select(i => primary.ByIndex[i].Record))
-            frames.Add(new JsonObject
+        {
+            var frame = new JsonObject
             {
                 ["index"] = FrameIndex(record),
                 ["t"] = record["timestamp"]?.GetValue<double>() ?? 0,
                 ["label"] = record["label"]?.GetValue<string>() ?? record["class"]?.ToString(),
                 ["score"] = record["score"]?.GetValue<double>() ?? 0,
-            });
+            };
+            if (record["objects"] is JsonArray objects) frame["objects"] = ObjectsOnFrame(objects, size);
+            frames.Add(frame);
+        }
         var series = new JsonArray();
         for (int i = 0; i < runs.Count; i++)
         {
@@ -338,6 +342,24 @@ public static class ReviewBuilder
             ["series"] = series,
             ["built"] = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
         };
+    }
+
+    /// <summary>A frame's objects as the page draws them: track, label, score and the box as shares of the frame
+    /// (so it scales with the panel).</summary>
+    private static JsonArray ObjectsOnFrame(JsonArray objects, (int Width, int Height) size)
+    {
+        var result = new JsonArray();
+        foreach (var o in objects)
+        {
+            if (o?["track"] is not JsonValue track || o["box"] is not JsonArray { Count: 4 } box || size.Width <= 0 || size.Height <= 0) continue;
+            double B(int i, int extent) => Math.Round(box[i]!.GetValue<double>() / extent, 4);
+            result.Add(new JsonObject
+            {
+                ["track"] = track.GetValue<int>(), ["label"] = o["label"]?.DeepClone(), ["score"] = o["score"]?.DeepClone(),
+                ["box"] = new JsonArray(B(0, size.Width), B(1, size.Height), B(2, size.Width), B(3, size.Height)),
+            });
+        }
+        return result;
     }
 
     /// <summary>A panel: its key and title and, for a run drawn from its maps, where the maps are and how to draw them.</summary>

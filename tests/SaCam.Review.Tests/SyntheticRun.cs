@@ -22,7 +22,7 @@ internal static class SyntheticRun
     public static readonly OverlayOptions Overlay = new() { ColorMap = ColorMap.Jet, Alpha = 0.45 };
 
     public static string Write(string folder, string method, int frames, int channel, string source = "video 'synthetic.avi'", string model = "synthetic",
-        bool annotated = false)
+        bool annotated = false, Func<int, JsonArray>? objects = null)
     {
         var run = new RunFolder(folder);
         Directory.CreateDirectory(folder);
@@ -54,11 +54,15 @@ internal static class SyntheticRun
         }
         using var jsonl = new StreamWriter(run.Frames);
         for (int k = 0; k < frames; k++)
-            jsonl.WriteLine(new JsonObject
+        {
+            var record = new JsonObject
             {
                 ["index"] = k, ["timestamp"] = k / 10.0, ["method"] = method, ["class"] = 7, ["label"] = "cock",
                 ["score"] = k / (double)frames, ["peak"] = new JsonObject { ["x"] = k * 4, ["y"] = 24 }, ["entropy"] = 3 + k * 0.1,
-            }.ToJsonString());
+            };
+            if (objects is not null) record["objects"] = objects(k);
+            jsonl.WriteLine(record.ToJsonString());
+        }
         return folder;
     }
 

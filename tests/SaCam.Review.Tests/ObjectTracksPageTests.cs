@@ -1,0 +1,77 @@
+using System.Text.Json.Nodes;
+using Microsoft.Playwright;
+
+namespace SaCam.Review.Tests;
+
+/// <summary>
+/// The review page of an object run (records with an `objects` array, as `sacam video --target det:all` writes): the
+/// track list, and following one track: the page jumps to its first frame, outlines its box on every panel while it
+/// is in view (and not where it is not), and plots its score in the timeline.
+/// </summary>
+[TestFixture]
+public class ObjectTracksPageTests
+{
+    private const int Frames = 12;
+
+    /// <summary>Track 1 on frames 0-5 (box 8,8-24,24), track 2 on frames 3-11 (box 32,16-60,40), in 64x48 frames.</summary>
+    private static JsonArray ObjectsOf(int k)
+    {
+        var list = new JsonArray();
+        if (k <= 5) list.Add(new JsonObject { ["track"] = 1, ["label"] = "sedan", ["score"] = 0.4, ["box"] = new JsonArray(8, 8, 24, 24) });
+        if (k >= 3) list.Add(new JsonObject { ["track"] = 2, ["label"] = "bus", ["score"] = 0.3 + k * 0.01, ["box"] = new JsonArray(32, 16, 60, 40) });
+        return list;
+    }
+
+    [Test]
+    public async Task Following_a_track_jumps_to_it_outlines_its_box_and_plots_its_score()
+    {
+        HeadlessChromium.Require();
+        var root = Directory.CreateTempSubdirectory("sacam-review-tracks-").FullName;
+        try
+        {
+            var run = SyntheticRun.Write(Path.Combine(root, "run"), "xgradcam", Frames, 2, objects: ObjectsOf);
+            var index = ReviewBuilder.Build([run], Path.Combine(root, "review"), new ReviewOptions { ChunkSize = 4 }).IndexPath;
+            using var playwright = await Microsoft.Playwright.Playwright.CreateAsync();
+            await using var browser = await HeadlessChromium.Launch(playwright);
+            var page = await browser.NewPageAsync();
+            await page.GotoAsync(new Uri(index).AbsoluteUri);
+            await page.WaitForFunctionAsync("() => document.body.dataset.frame === '0'", null, new PageWaitForFunctionOptions { Timeout = 10_000 });
+            var options = await page.Locator("#track option").AllTextContentsAsync();
+            Assert.That(options, Is.EqualTo(new[] { "all objects", "#1 sedan (frames 1-6)", "#2 bus (frames 4-12)" }));
+
+            await page.SelectOptionAsync("#track", "2");
+            await page.WaitForFunctionAsync("() => document.body.dataset.frame === '3' && document.body.dataset.track === '2'", null, new PageWaitForFunctionOptions { Timeout = 10_000 });
+            var style = await page.EvaluateAsync<string[]>("() => { const b = document.querySelector('.track-box'); return [b.style.display, b.style.left, b.style.top, b.style.width, b.style.height]; }");
+            Assert.That(style, Is.EqualTo(new[] { "block", "50%", "33.33%", "43.75%", "50%" }), "box 32,16-60,40 of a 64x48 frame, as shares to 4 places");
+            Assert.That(await page.Locator("#timeline polyline[data-track='2']").CountAsync(), Is.EqualTo(1), "its score in the timeline");
+
+            await page.SelectOptionAsync("#track", "1");
+            await page.WaitForFunctionAsync("() => document.body.dataset.frame === '0' && document.body.dataset.track === '1'");
+            await page.Keyboard.PressAsync("End");
+            await page.WaitForFunctionAsync("() => document.body.dataset.frame === '11'");
+            Assert.That(await page.EvaluateAsync<string>("() => document.querySelector('.track-box').style.display"), Is.EqualTo("none"), "track 1 is not in view on the last frame");
+            Assert.That(await page.Locator("#timeline polyline[data-track='2']").CountAsync(), Is.Zero, "one track's line at a time");
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Test]
+    public void A_run_without_objects_has_no_track_list()
+    {
+        var root = Directory.CreateTempSubdirectory("sacam-review-notracks-").FullName;
+        try
+        {
+            var run = SyntheticRun.Write(Path.Combine(root, "run"), "gradcam", 3, 2);
+            var page = ReviewBuilder.Build([run], Path.Combine(root, "review"));
+            var frames = ReviewInputTests.PageData(page.IndexPath)["frames"]!.AsArray();
+            Assert.That(frames.All(f => f!["objects"] is null));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+}
