@@ -8,7 +8,7 @@ using SaCam.Core;
 string suite = Arg("--suite") ?? "explainer";
 // The video suites (and the per-frame gradient family) run as `sacam video` does (Streaming); the batched ones as
 // `sacam explain` (Batched).
-NativeRuntime.Configure(suite is "explainer" or "engines" or "sacam-batch" or "objects" ? NativeProfile.Batched : NativeProfile.Streaming);
+NativeRuntime.Configure(suite is "explainer" or "engines" or "sacam-batch" or "objects" or "objects-fidelity" ? NativeProfile.Batched : NativeProfile.Streaming);
 string shared = Arg("--shared") ?? FindShared();
 int rounds = int.Parse(Arg("--rounds") ?? "3", CultureInfo.InvariantCulture);
 string output = Arg("--out") ?? Path.Combine(RepoRoot(), "docs", "benchmarks.md");
@@ -72,11 +72,14 @@ switch (suite)
     case "objects":
         text = header("Objects of a detector and a segmenter (issue 21)") + new SaCam.Benchmarks.ObjectBenchmark(shared, rounds).Run(RepoRoot());
         break;
+    case "objects-fidelity":
+        text = header("sacam-rt per tracked object against full SA-CAM (issue 21)") + new SaCam.Benchmarks.ObjectBenchmark(shared, rounds).Fidelity(RepoRoot());
+        break;
     case "memory":
         text = header("Memory over a long run (issue 5)") + video.Memory(budget, 200, int.Parse(Arg("--frames") ?? "2000"));
         break;
     default:
-        throw new ArgumentException($"unknown --suite {suite}: explainer, sacam-batch, gradient-family, engines, throughput, latency, fidelity, fidelity-curve, default-budget, gpu, fidelity-floor, memory, serve, dicom, fleet, objects");
+        throw new ArgumentException($"unknown --suite {suite}: explainer, sacam-batch, gradient-family, engines, throughput, latency, fidelity, fidelity-curve, default-budget, gpu, fidelity-floor, memory, serve, dicom, fleet, objects, objects-fidelity");
 }
 // A variant of a suite keeps its own section beside the main one.
 string section = suite == "fidelity-floor" && args.Contains("--next-only") ? "fidelity-floor-next" : suite;
