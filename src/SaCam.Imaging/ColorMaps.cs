@@ -38,6 +38,9 @@ public static class ColorMaps
 
     public static readonly string[] Names = ["jet", "turbo", "viridis", "inferno"];
 
+    /// <summary>The name <see cref="Parse"/> reads back (the enum's order is the names').</summary>
+    public static string NameOf(ColorMap map) => Names[(int)map];
+
     public static ColorMap Parse(string name) => name.ToLowerInvariant() switch
     {
         "jet" => ColorMap.Jet,

@@ -130,7 +130,7 @@ public class OverlayFidelityPageTests
                 values[y * 40 + x] = (float)Math.Min(1, a + b);
             }
         Directory.CreateDirectory(run.Maps);
-        RunOverlay.Of(Geometry, overlay, "turbo").Write(run.Maps);
+        RunOverlay.Of(Geometry, overlay).Write(run.Maps);
         using (var map = Mat.FromPixelData(40, 40, MatType.CV_32FC1, values))
         using (var grey = RunMapSink.Quantize(map))
             Cv2.ImWrite(Path.Combine(run.Maps, RunFolder.MapFileName(0)), grey);

@@ -44,7 +44,7 @@ internal static class SyntheticRun
         if (!annotated)
         {
             Directory.CreateDirectory(run.Maps);
-            RunOverlay.Of(Geometry, Overlay, "jet").Write(run.Maps);
+            RunOverlay.Of(Geometry, Overlay).Write(run.Maps);
             for (int k = 0; k < frames; k++)
             {
                 using var map = new Mat(32, 32, MatType.CV_8UC1, Scalar.All(255));

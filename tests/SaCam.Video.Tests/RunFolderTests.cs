@@ -9,7 +9,7 @@ namespace SaCam.Tests;
 public class RunFolderTests : TempFolderTest
 {
     private static readonly RunManifest Manifest = new("video 'x.mp4'", "synthetic", "gradcam", "exact", 10, DateTime.UtcNow);
-    private static readonly RunMaps Maps = new(new OverlayOptions(), "jet");
+    private static readonly OverlayOptions Maps = new();
 
     [TestCase(true, false, new[] { RunFolder.OriginalVideoName })]
     [TestCase(true, true, new[] { RunFolder.AnnotatedVideoName, RunFolder.OriginalVideoName })]

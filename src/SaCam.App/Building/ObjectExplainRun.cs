@@ -33,29 +33,29 @@ public static class ObjectExplainRun
             if (objects.Count == 0) feedback.Warning($"{spec.Target.Target}: model '{model.Name}' detects nothing on this image above its card's score threshold; no map is written.");
             var engine = new CamEngine(model, CamEngine.PreferredBatchSize(model));
             var summaries = new List<ObjectSummary>();
-            var maps = new List<Mat>();
+            var maps = new List<ObjectMapFigures>();
             try
             {
                 foreach (var o in objects)
                 {
                     using var result = engine.Explain(input, method, o.Target, spec.Layer, stop, feedback.Perturbations(method.Id));
-                    var onImage = HeatmapOverlay.MapToFrame(result.Map, geometry);
-                    maps.Add(onImage);
+                    var figures = ObjectMapFigures.Of(result.Map, geometry, o);
+                    maps.Add(figures); // kept for the overlay of every object, disposed below
                     string? mapName = spec.SaveMaps is null ? null : $"obj-{o.Index}.npy";
                     if (mapName is not null)
                     {
-                        using var t = MatToTensor(onImage);
+                        using var t = MatToTensor(figures.OnImage);
                         NpyFile.Write(Path.Combine(spec.SaveMaps!, mapName), t);
                     }
                     if (spec.SaveMap is not null && objects.Count == 1) NpyFile.Write(spec.SaveMap, result.Map);
-                    Cv2.MinMaxLoc(onImage, out _, out _, out _, out Point peak);
+                    double? energyInMask = figures.EnergyInMask(), energyInBox = energyInMask is null ? figures.EnergyInBox() : null;
                     summaries.Add(new ObjectSummary(o.Index, o.Label, o.Class, Math.Round(o.Score, 4), o.Box?.Select(v => MathF.Round(v, 1)).ToArray(), mapName,
-                        [peak.X, peak.Y], o.Box is null || o.Mask is not null ? null : Math.Round(EnergyIn(onImage, o.Box), 4),
-                        o.Mask is null ? null : Math.Round(EnergyIn(onImage, o.Mask), 4), Math.Round(result.Elapsed.TotalMilliseconds, 1)));
+                        [figures.Peak.X, figures.Peak.Y], energyInBox is double b ? Math.Round(b, 4) : null, energyInMask is double m ? Math.Round(m, 4) : null,
+                        Math.Round(result.Elapsed.TotalMilliseconds, 1)));
                 }
                 if (spec.SaveMaps is not null)
                     AtomicFile.WriteAllText(Path.Combine(spec.SaveMaps, ObjectsFileName), JsonSerializer.Serialize(summaries, Json));
-                if (spec.Overlay is not null && frame is not null) WriteOverlay(spec, frame, objects, maps, method.Id);
+                if (spec.Overlay is not null && frame is not null) WriteOverlay(spec, frame, objects, maps.Select(m => m.OnImage).ToList(), method.Id);
             }
             finally
             {
@@ -67,28 +67,6 @@ public static class ObjectExplainRun
         {
             foreach (var o in objects) o.Dispose();
         }
-    }
-
-    /// <summary>The share of the map's mass inside a box (x0, y0, x1, y1, image pixels).</summary>
-    internal static double EnergyIn(Mat map, float[] box)
-    {
-        double total = Cv2.Sum(map).Val0;
-        if (total <= 0) return 0;
-        int x0 = Math.Clamp((int)Math.Floor(box[0]), 0, map.Width), y0 = Math.Clamp((int)Math.Floor(box[1]), 0, map.Height);
-        int x1 = Math.Clamp((int)Math.Ceiling(box[2]), x0, map.Width), y1 = Math.Clamp((int)Math.Ceiling(box[3]), y0, map.Height);
-        if (x1 == x0 || y1 == y0) return 0;
-        using var inside = new Mat(map, new Rect(x0, y0, x1 - x0, y1 - y0));
-        return Cv2.Sum(inside).Val0 / total;
-    }
-
-    /// <summary>The share of the map's mass on a 0/1 mask of the same size.</summary>
-    internal static double EnergyIn(Mat map, Mat mask)
-    {
-        double total = Cv2.Sum(map).Val0;
-        if (total <= 0) return 0;
-        using var product = new Mat();
-        Cv2.Multiply(map, mask, product);
-        return Cv2.Sum(product).Val0 / total;
     }
 
     /// <summary>One picture of every object: the largest of their maps over the image, each box with its index,

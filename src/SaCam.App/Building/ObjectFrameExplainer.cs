@@ -71,10 +71,9 @@ public sealed class ObjectFrameExplainer : IFrameExplainer
                 using var result = _engine.Explain(input, method, o.Target, _layer, cancellation);
                 var map = result.Map.detach().cpu().MoveToOuterDisposeScope();
                 var box = o.Box is { } b ? new Rect((int)b[0], (int)b[1], Math.Max(1, (int)(b[2] - b[0])), Math.Max(1, (int)(b[3] - b[1]))) : new Rect(0, 0, geometry.FrameSize.Width, geometry.FrameSize.Height);
-                using var onFrame = HeatmapOverlay.MapToFrame(map, geometry);
-                Cv2.MinMaxLoc(onFrame, out _, out _, out _, out Point peak);
-                double energy = o.Box is { } bx ? ObjectExplainRun.EnergyIn(onFrame, bx) : 1;
-                objects.Add(new ObjectExplanation(tracks[k], o.Class, o.Label, (float)o.Score, box, map, peak, energy, objectClock.Elapsed.TotalMilliseconds));
+                using var figures = ObjectMapFigures.Of(map, geometry, o);
+                objects.Add(new ObjectExplanation(tracks[k], o.Class, o.Label, (float)o.Score, box, map, figures.Peak, figures.EnergyInBox() ?? 1,
+                    objectClock.Elapsed.TotalMilliseconds));
             }
         }
         catch

@@ -128,7 +128,7 @@ public sealed class VideoRun : IDisposable
             if (o.Show) _sinks.Add(new WindowSink($"sacam: {source.Description}"));
             foreach (var sink in o.Sinks) _sinks.Add(catalog.CreateSink(sink));
             // The review redraws overlays from the maps; a plugin's drawing and object boxes need the annotated frames kept.
-            var maps = Spec.Method.Explains ? new RunMaps(Overlay, Spec.Render.ColorMap) : null;
+            var maps = Spec.Method.Explains ? Overlay : null;
             if (_runFolder is not null)
                 _sinks.AddRange(_runFolder.Create(_manifest, fps, maps, annotatedVideo: Spec.Render.Overlays.Count > 0 || _explainer is ObjectFrameExplainer,
                     source as IRunExtrasSource));

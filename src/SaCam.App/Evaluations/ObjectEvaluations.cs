@@ -45,11 +45,9 @@ internal static class ObjectEvaluations
                         using var result = engine.Explain(x, method.Method, o.Target, cancellation: run.Stop, progress: run.Progress);
                         if (pointing)
                         {
-                            using var onImage = HeatmapOverlay.MapToFrame(result.Map, geometry);
-                            Cv2.MinMaxLoc(onImage, out _, out _, out _, out Point peak);
-                            double energy = o.Mask is not null ? ObjectExplainRun.EnergyIn(onImage, o.Mask) : ObjectExplainRun.EnergyIn(onImage, o.Box!);
-                            bool hit = o.Mask is not null ? o.Mask.At<float>(peak.Y, peak.X) > 0
-                                : peak.X >= o.Box![0] && peak.X <= o.Box[2] && peak.Y >= o.Box[1] && peak.Y <= o.Box[3];
+                            using var placed = ObjectMapFigures.Of(result.Map, geometry, o);
+                            double energy = placed.EnergyInMask() ?? placed.EnergyInBox()!.Value;
+                            bool hit = placed.PeakInside;
                             figures[id].Add((energy, hit ? 1 : 0));
                             report.Value("pointing-energy", id, name, what, energy);
                             report.Value("pointing-hit", id, name, what, hit ? 1 : 0);

@@ -31,7 +31,7 @@ public sealed class IouTracker(double minIou = 0.3, int maxMisses = 5)
         for (int b = 0; b < boxes.Count; b++)
             foreach (var t in _tracks)
             {
-                double iou = Iou(boxes[b], t.Box);
+                double iou = Core.Tasks.DetectionDecoder.Iou(boxes[b], t.Box);
                 if (iou >= MinIou) pairs.Add((iou, b, t));
             }
         var matchedBoxes = new HashSet<int>();
@@ -62,10 +62,4 @@ public sealed class IouTracker(double minIou = 0.3, int maxMisses = 5)
         return (ids, ended);
     }
 
-    public static double Iou(float[] a, float[] b)
-    {
-        double ix = Math.Max(0, Math.Min(a[2], b[2]) - Math.Max(a[0], b[0])), iy = Math.Max(0, Math.Min(a[3], b[3]) - Math.Max(a[1], b[1]));
-        double inter = ix * iy, union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter;
-        return union > 0 ? inter / union : 0;
-    }
 }

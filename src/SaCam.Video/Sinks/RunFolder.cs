@@ -62,8 +62,9 @@ public sealed class RunFolder
     /// kept stores the footage once: the review draws the overlays from the original frames, the 8-bit maps and
     /// maps/overlay.json. The annotated video is written only when <paramref name="annotatedVideo"/> asks for it
     /// (something is drawn that the maps cannot redraw, such as a plugin's overlay) or when no maps are kept.
+    /// <paramref name="maps"/>: how the run draws its maps over the frames; null keeps no maps.
     /// </summary>
-    public IReadOnlyList<IFrameSink> Create(RunManifest manifest, double fps, RunMaps? maps, bool annotatedVideo = false, Sources.IRunExtrasSource? extras = null)
+    public IReadOnlyList<IFrameSink> Create(RunManifest manifest, double fps, Imaging.OverlayOptions? maps, bool annotatedVideo = false, Sources.IRunExtrasSource? extras = null)
     {
         ClearPreviousRun();
         Directory.CreateDirectory(Path);
@@ -77,7 +78,7 @@ public sealed class RunFolder
             if (maps is not null)
             {
                 Directory.CreateDirectory(Maps);
-                sinks.Add(new RunMapSink(Maps, maps.Overlay, maps.ColorMapName));
+                sinks.Add(new RunMapSink(Maps, maps));
             }
             if (extras is not null)
             {
@@ -191,9 +192,6 @@ public sealed class RunFolder
 
     private static string Excerpt(string line) => line.Length <= 40 ? $"\"{line}\"" : $"\"{line[..40]}...\"";
 }
-
-/// <summary>A run folder keeps its maps, drawn with these overlay settings.</summary>
-public sealed record RunMaps(Imaging.OverlayOptions Overlay, string ColorMapName);
 
 /// <summary>A run's frame records, each with the video frame it belongs to, and the lines that were not records
 /// (each named by file and line number).</summary>

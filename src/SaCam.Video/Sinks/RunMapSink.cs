@@ -12,7 +12,7 @@ namespace SaCam.Video.Sinks;
 /// <c>--save-maps DIR</c> (<see cref="MapFileSink"/>). With the first map it writes the run's <see cref="RunOverlay"/>,
 /// which is how the review draws these maps over the original frames.
 /// </summary>
-public sealed class RunMapSink(string folder, OverlayOptions overlay, string colorMapName) : IFrameSink
+public sealed class RunMapSink(string folder, OverlayOptions overlay) : IFrameSink
 {
     private bool _overlayWritten;
 
@@ -25,7 +25,7 @@ public sealed class RunMapSink(string folder, OverlayOptions overlay, string col
         if (frame.Explanation.Map is null) return;
         if (!_overlayWritten)
         {
-            RunOverlay.Of(frame.Explanation.Geometry, overlay, colorMapName).Write(folder);
+            RunOverlay.Of(frame.Explanation.Geometry, overlay).Write(folder);
             _overlayWritten = true;
         }
         using var map = MatTensor.ToFloatMat(frame.Explanation.Map);

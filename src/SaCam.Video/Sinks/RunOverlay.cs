@@ -16,7 +16,7 @@ public sealed record RunOverlay(int[] FrameSize, int[] InputSize, int[] SourceRe
 {
     public const string FileName = "overlay.json";
 
-    public static RunOverlay Of(FrameGeometry g, OverlayOptions options, string colorMapName)
+    public static RunOverlay Of(FrameGeometry g, OverlayOptions options)
     {
         var table = ColorMaps.Table(options.ColorMap);
         var rgb = new int[256][];
@@ -28,7 +28,7 @@ public sealed record RunOverlay(int[] FrameSize, int[] InputSize, int[] SourceRe
         return new RunOverlay([g.FrameSize.Width, g.FrameSize.Height], [g.InputSize.Width, g.InputSize.Height],
             [g.SourceRect.X, g.SourceRect.Y, g.SourceRect.Width, g.SourceRect.Height],
             [g.TargetRect.X, g.TargetRect.Y, g.TargetRect.Width, g.TargetRect.Height],
-            colorMapName, options.Alpha, options.ContourLevel, options.PeakMarker, rgb);
+            ColorMaps.NameOf(options.ColorMap), options.Alpha, options.ContourLevel, options.PeakMarker, rgb);
     }
 
     public FrameGeometry Geometry => new(new Size(FrameSize[0], FrameSize[1]), new Size(InputSize[0], InputSize[1]),
