@@ -31,7 +31,9 @@ public static class ServeCommand
         var method = new Option<string>("--method") { Description = "sacam-rt (default), none (classify only), or any method id (`sacam methods`).", DefaultValueFactory = _ => MethodSpec.Realtime };
         var budget = SpecOptions.Budget();
         var classOption = new Option<string?>("--class") { Description = "Class to explain on every frame (default: each frame's top-1)." };
-        var targetOption = new Option<string?>("--target") { Description = "Instead of --class: exemplar:IMAGE, or a plugin's ID:ARG." };
+        var targetOption = new Option<string?>("--target") { Description = "Instead of --class: exemplar:IMAGE, a plugin's ID:ARG, or an object target of a detector or segmenter (det:all, det:LABEL, det:K, seg:CLASS[@x,y,w,h], output:NAME[i]; with --model-card): each result then lists its objects." };
+        var maxObjects = new Option<int>("--max-objects") { Description = "The most objects det:all and det:LABEL explain per frame (a result carries up to 12).", DefaultValueFactory = _ => 5 }.AtLeast(1);
+        var modelCard = ModelOptions.Card();
         var layer = new Option<string?>("--layer") { Description = "Target layer." };
         var device = ModelOptions.Device();
         var engine = ModelOptions.Engine();
@@ -42,16 +44,16 @@ public static class ServeCommand
 
         var command = new Command("serve", "Serve the explainer to engines (Unity, others) on 127.0.0.1: frames through shared memory or TCP.");
         foreach (var o in new Option[] { port, parentPid, idleExit, shmDir, tokenEnv, maxSessions, loadDelay, model, labels, labelsOffset, method, budget,
-                     classOption, targetOption, layer, device, engine, threads, smoothing, colorMap, plugins })
+                     classOption, targetOption, maxObjects, modelCard, layer, device, engine, threads, smoothing, colorMap, plugins })
             command.Options.Add(o);
         command.SetAction(parse => CliRunner.Guard(stop => Run(new ServeArgs(
             parse.GetValue(port), parse.GetValue(parentPid), parse.GetValue(idleExit), parse.GetValue(shmDir), parse.GetValue(tokenEnv)!,
             parse.GetValue(maxSessions), parse.GetValue(loadDelay),
             new StreamSpec
             {
-                Model = SpecOptions.Model(parse, model, labels, labelsOffset, device, engine, threads),
+                Model = SpecOptions.Model(parse, model, labels, labelsOffset, device, engine, threads) with { Card = parse.GetValue(modelCard) },
                 Method = new MethodSpec { Id = parse.GetValue(method)!, BudgetMs = MethodSpec.ParseBudget(parse.GetValue(budget)!), Smoothing = parse.GetValue(smoothing) },
-                Target = new TargetSpec { Class = parse.GetValue(classOption), Target = parse.GetValue(targetOption) },
+                Target = new TargetSpec { Class = parse.GetValue(classOption), Target = parse.GetValue(targetOption), MaxObjects = parse.GetValue(maxObjects) },
                 Layer = parse.GetValue(layer), ColorMap = parse.GetValue(colorMap)!, Hud = false, Plugins = parse.GetValue(plugins),
             }), stop)));
         return command;

@@ -30,7 +30,7 @@ internal sealed unsafe class ServerSession : IDisposable
     private Region? _region;
     private readonly object _regionLock = new(); // the heartbeat thread writes into the region the session may replace
     private TripleBuffer _inputReader, _outputWriter, _localInputWriter;
-    private FrameExplainer? _explainer;
+    private IFrameExplainer? _explainer;
     private ExplainStep? _step; // the step live video and the in-process host take too
     private FrameRenderer? _renderer;
     private HelloMessage _hello = new();
@@ -411,6 +411,34 @@ internal sealed unsafe class ServerSession : IDisposable
         if (!region.Shared) SendResult(output, region);
     }
 
+    /// <summary>The explained objects of an object target (det:, seg:), as many as the slot holds, highest score
+    /// first; the number found is written too, so a client knows when some were left out.</summary>
+    private static void WriteObjects(byte* output, IReadOnlyList<ObjectExplanation>? objects)
+    {
+        if (objects is null) return;
+        var sent = objects.OrderByDescending(o => o.Score).Take(SharedLayout.ObjectCapacity).ToList();
+        Fields.I32(output, SharedLayout.OutObjectCount, sent.Count);
+        Fields.I32(output, SharedLayout.OutObjectsFound, objects.Count);
+        for (int i = 0; i < sent.Count; i++)
+        {
+            var o = sent[i];
+            byte* entry = output + SharedLayout.OutObjects + SharedLayout.ObjectBytes * i;
+            Fields.I32(entry, SharedLayout.ObjTrack, o.Track);
+            Fields.I32(entry, SharedLayout.ObjClass, o.Class ?? -1);
+            Fields.F32(entry, SharedLayout.ObjScore, o.Score);
+            Fields.F32(entry, SharedLayout.ObjBox, o.Box.X);
+            Fields.F32(entry, SharedLayout.ObjBox + 4, o.Box.Y);
+            Fields.F32(entry, SharedLayout.ObjBox + 8, o.Box.Width);
+            Fields.F32(entry, SharedLayout.ObjBox + 12, o.Box.Height);
+            Fields.F32(entry, SharedLayout.ObjPeak, o.Peak.X);
+            Fields.F32(entry, SharedLayout.ObjPeak + 4, o.Peak.Y);
+            Fields.F32(entry, SharedLayout.ObjEnergyInBox, (float)o.EnergyInBox);
+            Fields.F32(entry, SharedLayout.ObjExplainMs, (float)o.ExplainMs);
+            var label = new Span<byte>(entry + SharedLayout.ObjLabel, SharedLayout.ObjectLabelCapacity);
+            Fields.I32(entry, SharedLayout.ObjLabelLength, Utf8Prefix(o.Label ?? "", label));
+        }
+    }
+
     /// <summary>Fills an output slot from an explanation; returns the overlay's size in bytes (0 when not asked for).</summary>
     private int WriteResult(byte* output, AnnotatedFrame annotated, int capacity)
     {
@@ -442,6 +470,7 @@ internal sealed unsafe class ServerSession : IDisposable
             Fields.F64(entry, SharedLayout.DiagnosticNameBytes, value);
         }
         Fields.I32(output, SharedLayout.OutDiagnosticsCount, d);
+        WriteObjects(output, e.Objects);
 
         byte* payload = output + SharedLayout.OutputHeaderBytes;
         int mapBytes = 0;

@@ -256,7 +256,7 @@ public class ServeTests : TempFolderTest
         var server = CliProcess.Start(["serve", .. CarServerArguments(), "--idle-exit", "30", .. extra]);
         WaitFor(() => server.Output.Contains("SACAM-SERVE") || server.HasExited, TimeSpan.FromSeconds(60), () => "the ready line");
         var line = server.Output.Split('\n').First(l => l.StartsWith("SACAM-SERVE", StringComparison.Ordinal)).Trim();
-        Assert.That(line, Does.Match(@"^SACAM-SERVE 1 ready port=\d+ pid=\d+ token=\S+$"));
+        Assert.That(line, Does.Match(@"^SACAM-SERVE 2 ready port=\d+ pid=\d+ token=\S+$"));
         string Part(string name) => line.Split(' ').First(p => p.StartsWith(name + "=", StringComparison.Ordinal))[(name.Length + 1)..];
         return (server, int.Parse(Part("port")), Part("token"));
     }
@@ -324,14 +324,15 @@ public class ServeTests : TempFolderTest
     [Test]
     public void A_client_of_another_version_is_told_both_versions_by_the_ready_line()
     {
-        // A stand-in server that announces protocol 2.
+        // A stand-in server that announces the next protocol.
+        int other = Protocol.Version + 1;
         string fake = Path.Combine(Dir, "sacam");
-        File.WriteAllText(fake, "#!/bin/sh\necho 'SACAM-SERVE 2 ready port=1 pid=1'\nsleep 5\n");
+        File.WriteAllText(fake, $"#!/bin/sh\necho 'SACAM-SERVE {other} ready port=1 pid=1'\nsleep 5\n");
         if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(fake, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         using var client = NewClient(o => o.ServerPath = fake);
         client.Start();
         WaitFor(() => client.State == ClientState.Failed, TimeSpan.FromSeconds(10), () => $"Failed (state {client.State})");
-        Assert.That(client.LastError, Does.Contain("protocol 2").And.Contain("speaks 1"));
+        Assert.That(client.LastError, Does.Contain($"protocol {other}").And.Contain($"speaks {Protocol.Version}"));
     }
 
     [Test]

@@ -67,3 +67,32 @@ public static class ProjectMedia
         return [.. command.Groups[1].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries)];
     }
 }
+
+/// <summary>The project's model cards for the shared segmenter and detector (docs/model-cards), written into a test's
+/// folder with their labels file pointed at ../shared wherever that is (the cards in docs name it relative to a checkout
+/// beside ../shared).</summary>
+public static class SharedModelCards
+{
+    public static string Write(string dir, string model, double? scoreThreshold = null)
+    {
+        var card = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(SharedData.RepoRoot, "docs", "model-cards", model + ".card.json")))!.AsObject();
+        string labels = Path.GetFileName(card["labels_file"]!.GetValue<string>());
+        card["labels_file"] = SharedData.Path_("models", labels);
+        if (scoreThreshold is double t) card["detection"]!["score_threshold"] = t;
+        var path = Path.Combine(dir, model + ".card.json");
+        File.WriteAllText(path, card.ToJsonString());
+        return path;
+    }
+
+    public static string Model(string model) => SharedData.Path_("models", model + ".onnx");
+
+    /// <summary>Frame <paramref name="index"/> of a shared driving clip, BGR.</summary>
+    public static Mat DrivingFrame(string clip, int index)
+    {
+        using var capture = new VideoCapture(SharedData.Path_("media", "driving", clip));
+        var frame = new Mat();
+        for (int i = 0; i <= index; i++)
+            if (!capture.Read(frame) || frame.Empty()) throw new InvalidOperationException($"{clip} has no frame {index}");
+        return frame;
+    }
+}

@@ -160,3 +160,29 @@ public static class TinyCnn
             .Save(fileName);
     }
 }
+
+/// <summary>
+/// A tiny regressor as ONNX: Conv 3x3 (8 channels) -> Relu = "features" -> Tanh -> GlobalAveragePool -> Flatten:
+/// eight raw outputs "steering", and the model card that says so. Perturbation methods explain one of its values
+/// (output:steering[i]); the gradient family cannot (the importer lacks Tanh), which tests of that refusal want.
+/// </summary>
+public static class TinyRegressor
+{
+    public static (string Model, string Card) Save(string dir)
+    {
+        var random = new Random(5);
+        float[] Weights(int n) => Enumerable.Range(0, n).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray();
+        var model = new OnnxBuilder().Input("x", 1, 3, 32, 32).Output("steering", 2)
+            .Initializer("conv_w", [8, 3, 3, 3], Weights(8 * 27))
+            .Initializer("conv_b", [8], Weights(8))
+            .Node("Conv", ["x", "conv_w", "conv_b"], ["conv"], "conv", ("kernel_shape", new long[] { 3, 3 }), ("pads", new long[] { 1, 1, 1, 1 }))
+            .Node("Relu", ["conv"], ["features"], "relu")
+            .Node("Tanh", ["features"], ["squashed"], "tanh")
+            .Node("GlobalAveragePool", ["squashed"], ["pooled"], "pool")
+            .Node("Flatten", ["pooled"], ["steering"], "flatten")
+            .Save("regressor.onnx");
+        var card = Path.Combine(dir, "regressor.card.json");
+        File.WriteAllText(card, """{ "task": "regression", "output": "steering", "target_layer": "features" }""");
+        return (model, card);
+    }
+}

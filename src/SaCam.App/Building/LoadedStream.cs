@@ -30,6 +30,8 @@ public sealed class LoadedStream : IDisposable
         {
             Hud = spec.Hud,
             Overlay = new OverlayOptions { ColorMap = ColorMaps.Parse(spec.ColorMap), ContourLevel = 0.5, PeakMarker = true },
+            // Object targets draw each object's box, track, label and score over the combined map, as video runs do.
+            Extra = FrameExplainers.ExplainsObjects(spec.Target) ? [new ObjectBoxesOverlay()] : [],
         };
     }
 
@@ -54,7 +56,9 @@ public sealed class LoadedStream : IDisposable
         var model = ModelLoader.Load(spec.Model, feedback, download);
         try
         {
-            var target = Targets.Create(spec.Target, model, catalog);
+            IExplanationTarget? target = null;
+            if (FrameExplainers.ExplainsObjects(spec.Target)) FrameExplainers.CheckObjects(spec.Target, spec.Method, model);
+            else target = Targets.Create(spec.Target, model, catalog);
             return new LoadedStream(spec, model, target, catalog, feedback);
         }
         catch
@@ -67,8 +71,9 @@ public sealed class LoadedStream : IDisposable
     /// <summary>A fresh method for one stream (null: classify only); the caller owns it.</summary>
     public ICamMethod? CreateMethod() => MethodFactory.Create(Spec.Method, _catalog, _feedback);
 
-    /// <summary>A fresh explainer for one stream; disposing it disposes its method, not the shared model.</summary>
-    public FrameExplainer CreateExplainer() => new(Model, CreateMethod(), Target, Layer);
+    /// <summary>A fresh explainer for one stream (per object for object targets, each stream with its own tracker);
+    /// disposing it disposes its methods, not the shared model.</summary>
+    public IFrameExplainer CreateExplainer() => FrameExplainers.Create(Spec.Target, Spec.Method, Layer, Model, Target, _catalog, _feedback);
 
     public void Dispose()
     {

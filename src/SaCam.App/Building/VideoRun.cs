@@ -2,6 +2,7 @@ using SaCam.App.Specs;
 using SaCam.Core.IO;
 using SaCam.Core.Methods;
 using SaCam.Core.Models;
+using SaCam.Core.Targets;
 using SaCam.Imaging;
 using SaCam.Video.Overlays;
 using SaCam.Video.Pipeline;
@@ -106,14 +107,13 @@ public sealed class VideoRun : IDisposable
     /// <summary>One target per frame (a class, an exemplar, a plugin's), or each object of an object target.</summary>
     private static IFrameExplainer CreateExplainer(VideoRunSpec spec, IExplainableModel model, Plugins.PluginCatalog catalog, IRunFeedback feedback, List<IDisposable> owned)
     {
-        if (ObjectTargets.Names(spec.Target.Target))
+        IExplanationTarget? target = null;
+        if (!FrameExplainers.ExplainsObjects(spec.Target))
         {
-            if (!spec.Method.Explains) throw new ArgumentException($"--target {spec.Target.Target} explains objects: give a method other than {MethodSpec.ClassifyOnly}.");
-            return new ObjectFrameExplainer(model, () => MethodFactory.Create(spec.Method, catalog, feedback)!, spec.Target.Target!, spec.Target.MaxObjects, spec.Layer);
+            target = Targets.Create(spec.Target, model, catalog);
+            if (target is IDisposable disposableTarget) owned.Add(disposableTarget);
         }
-        var target = Targets.Create(spec.Target, model, catalog);
-        if (target is IDisposable disposableTarget) owned.Add(disposableTarget);
-        return new FrameExplainer(model, MethodFactory.Create(spec.Method, catalog, feedback), target, spec.Layer);
+        return FrameExplainers.Create(spec.Target, spec.Method, spec.Layer, model, target, catalog, feedback);
     }
 
     private void OpenSinks(IFrameSource source, double fps, Plugins.PluginCatalog catalog)

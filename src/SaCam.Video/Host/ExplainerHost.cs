@@ -5,9 +5,21 @@ using SaCam.Video.Pipeline;
 
 namespace SaCam.Video.Host;
 
-/// <summary>An explained frame as an engine wants it: the overlay as RGBA bytes, plus what the model said.</summary>
+/// <summary>An explained frame as an engine wants it: the overlay as RGBA bytes, plus what the model said. Object
+/// targets (det:, seg:) add each explained object; other targets give an empty list.</summary>
 public sealed record HostResult(long FrameId, byte[] OverlayRgba, int Width, int Height, int ClassIndex, string? Label, float Score,
-    double LatencyMs, IReadOnlyDictionary<string, double> Diagnostics);
+    double LatencyMs, IReadOnlyDictionary<string, double> Diagnostics)
+{
+    public IReadOnlyList<HostObject> Objects { get; init; } = [];
+}
+
+/// <summary>One explained object of a frame, in the submitted frame's pixels: its track (stable across frames for
+/// detections), what it is, its box, where its map peaks and the share of its map's mass inside the box. Its map
+/// is part of the frame's overlay (the largest of the objects' maps at each pixel).</summary>
+public sealed record HostObject(int Track, int? Class, string? Label, float Score, Rect Box, Point Peak, double EnergyInBox, double ExplainMs)
+{
+    public static HostObject Of(ObjectExplanation o) => new(o.Track, o.Class, o.Label, o.Score, o.Box, o.Peak, o.EnergyInBox, o.ExplainMs);
+}
 
 /// <summary>
 /// For engines that call once a frame (Unity's Update, a game loop, a UI timer): <see cref="Submit"/> copies an
@@ -34,7 +46,7 @@ public sealed class ExplainerHost : IDisposable
 
     /// <param name="owned">Disposed with the host, after its worker stopped (the explainer and model a factory made
     /// for it, say); whoever passes nothing keeps ownership of what they passed.</param>
-    public ExplainerHost(FrameExplainer explainer, FrameRenderer renderer, IEnumerable<IDisposable>? owned = null)
+    public ExplainerHost(IFrameExplainer explainer, FrameRenderer renderer, IEnumerable<IDisposable>? owned = null)
     {
         _step = new ExplainStep(explainer, _statistics);
         _renderer = renderer;
@@ -102,7 +114,10 @@ public sealed class ExplainerHost : IDisposable
         System.Runtime.InteropServices.Marshal.Copy(outRgba.Data, bytes, 0, bytes.Length);
         var explanation = annotated.Explanation;
         return new HostResult(job.Id, bytes, outRgba.Width, outRgba.Height, explanation.ClassIndex, explanation.Label,
-            explanation.Score, annotated.LatencyMs, explanation.Diagnostics);
+            explanation.Score, annotated.LatencyMs, explanation.Diagnostics)
+        {
+            Objects = explanation.Objects?.Select(HostObject.Of).ToList() ?? [],
+        };
     }
 
     public void Dispose()

@@ -63,9 +63,9 @@ namespace SaCam.Client
     public static class Protocol
     {
         /// <summary>Bumped whenever a message or the shared layout changes meaning; both sides refuse another.</summary>
-        public const ushort Version = 1;
+        public const ushort Version = 2;
 
-        /// <summary>The line `sacam serve` prints on stdout once it listens: "SACAM-SERVE 1 ready port=P pid=Q".</summary>
+        /// <summary>The line `sacam serve` prints on stdout once it listens: "SACAM-SERVE 2 ready port=P pid=Q".</summary>
         public const string ReadyLinePrefix = "SACAM-SERVE";
 
         /// <summary>Environment variable that carries the session token to a server the client starts.</summary>

@@ -11,6 +11,22 @@ namespace SaCam.Client
         public float X, Y, Width, Height;
     }
 
+    /// <summary>One explained object of a result (object targets: det:, seg:), in the submitted frame's pixels.</summary>
+    public sealed class SaCamObject
+    {
+        /// <summary>Stable across frames for detections (the server's tracker); 0 for a segment.</summary>
+        public int Track;
+        /// <summary>The model's class index, or -1 when the target names no class.</summary>
+        public int ClassIndex;
+        public string Label = "";
+        public float Score;
+        public float BoxX, BoxY, BoxWidth, BoxHeight;
+        public float PeakX, PeakY;
+        /// <summary>The share of the object's map inside its box (0..1).</summary>
+        public float EnergyInBox;
+        public float ExplainMs;
+    }
+
     /// <summary>
     /// The newest result, filled in place by <see cref="SaCamClient.TryGetLatest"/>: the arrays are reused (grown only
     /// when a larger map or overlay arrives) and the label string is only made anew when the label changes, so a
@@ -50,6 +66,13 @@ namespace SaCam.Client
         public int DiagnosticsCount;
         public readonly string[] DiagnosticNames = new string[SharedLayout.DiagnosticsCapacity];
         public readonly double[] DiagnosticValues = new double[SharedLayout.DiagnosticsCapacity];
+
+        /// <summary>The explained objects of an object target: the first <see cref="ObjectCount"/> entries are this
+        /// result's, highest score first (the entries are reused from frame to frame). <see cref="ObjectsFound"/> is
+        /// how many the frame had: more than the count when the slot had no room for all.</summary>
+        public readonly SaCamObject[] Objects = NewObjects();
+        public int ObjectCount;
+        public int ObjectsFound;
 
         /// <summary>True once the server that made this result went away: the last overlay is kept, marked stale.</summary>
         public bool Stale;
@@ -116,6 +139,7 @@ namespace SaCam.Client
                 }
                 DiagnosticValues[i] = Fields.F64(entry, SharedLayout.DiagnosticNameBytes);
             }
+            ReadObjects(slot);
             Error = Status == 0 ? "" : Fields.Text(slot, SharedLayout.OutErrorLength, SharedLayout.OutError, SharedLayout.ErrorCapacity);
 
             byte* payload = slot + SharedLayout.OutputHeaderBytes;
@@ -125,6 +149,45 @@ namespace SaCam.Client
             OverlayBytes = Math.Max(0, Fields.I32(slot, SharedLayout.OutOverlayBytes));
             if (Overlay.Length < OverlayBytes) Overlay = new byte[OverlayBytes];
             if (OverlayBytes > 0) Fields.Copy(payload + mapBytes, Overlay, OverlayBytes);
+        }
+
+        private static SaCamObject[] NewObjects()
+        {
+            var objects = new SaCamObject[SharedLayout.ObjectCapacity];
+            for (int i = 0; i < objects.Length; i++) objects[i] = new SaCamObject();
+            return objects;
+        }
+
+        private unsafe void ReadObjects(byte* slot)
+        {
+            ObjectCount = Math.Max(0, Math.Min(Fields.I32(slot, SharedLayout.OutObjectCount), SharedLayout.ObjectCapacity));
+            ObjectsFound = Math.Max(ObjectCount, Fields.I32(slot, SharedLayout.OutObjectsFound));
+            for (int i = 0; i < ObjectCount; i++)
+            {
+                byte* entry = slot + SharedLayout.OutObjects + SharedLayout.ObjectBytes * i;
+                var o = Objects[i];
+                o.Track = Fields.I32(entry, SharedLayout.ObjTrack);
+                o.ClassIndex = Fields.I32(entry, SharedLayout.ObjClass);
+                o.Score = Fields.F32(entry, SharedLayout.ObjScore);
+                o.BoxX = Fields.F32(entry, SharedLayout.ObjBox);
+                o.BoxY = Fields.F32(entry, SharedLayout.ObjBox + 4);
+                o.BoxWidth = Fields.F32(entry, SharedLayout.ObjBox + 8);
+                o.BoxHeight = Fields.F32(entry, SharedLayout.ObjBox + 12);
+                o.PeakX = Fields.F32(entry, SharedLayout.ObjPeak);
+                o.PeakY = Fields.F32(entry, SharedLayout.ObjPeak + 4);
+                o.EnergyInBox = Fields.F32(entry, SharedLayout.ObjEnergyInBox);
+                o.ExplainMs = Fields.F32(entry, SharedLayout.ObjExplainMs);
+                // A label is a few bytes and rarely changes for a track: a new string only when its text differs.
+                int length = Math.Max(0, Math.Min(Fields.I32(entry, SharedLayout.ObjLabelLength), SharedLayout.ObjectLabelCapacity));
+                if (!SameText(o.Label, entry + SharedLayout.ObjLabel, length)) o.Label = Encoding.UTF8.GetString(entry + SharedLayout.ObjLabel, length);
+            }
+        }
+
+        private static unsafe bool SameText(string text, byte* bytes, int length)
+        {
+            if (text.Length != length) return false; // labels are ASCII in practice; any other text is simply re-read
+            for (int i = 0; i < length; i++) if (bytes[i] >= 0x80 || text[i] != bytes[i]) return false;
+            return true;
         }
 
         /// <summary>A class's label is the same on every frame of a session: kept per class index, so a class seen

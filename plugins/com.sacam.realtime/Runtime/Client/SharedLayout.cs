@@ -16,10 +16,10 @@ namespace SaCam.Client
     public static class SharedLayout
     {
         public const ulong Magic = 0x4D48534D41434153; // "SACAMSHM"
-        public const int LayoutVersion = 1;
+        public const int LayoutVersion = 2;
         public const int HeaderBytes = 256;
         public const int InputHeaderBytes = 64;
-        public const int OutputHeaderBytes = 1024;
+        public const int OutputHeaderBytes = 2048;
         public const int Slots = 3;
         /// <summary>Room for the map in an output slot (a 1024x1024 R8 map).</summary>
         public const int MapCapacity = 1 << 20;
@@ -27,6 +27,10 @@ namespace SaCam.Client
         public const int DiagnosticsCapacity = 16;
         public const int DiagnosticNameBytes = 24;
         public const int ErrorCapacity = 252;
+        /// <summary>Objects an output slot carries (object targets: det:, seg:); a frame with more says how many it found.</summary>
+        public const int ObjectCapacity = 12;
+        public const int ObjectBytes = 80;
+        public const int ObjectLabelCapacity = 32;
 
         // Header fields.
         public const int MagicOffset = 0, VersionOffset = 8, GenerationOffset = 16, ServerPidOffset = 24, HeartbeatOffset = 32,
@@ -40,7 +44,11 @@ namespace SaCam.Client
         public const int OutFrameId = 0, OutStatus = 8, OutClass = 12, OutScore = 16, OutLatency = 20, OutExplain = 24, OutMapWidth = 28,
             OutMapHeight = 32, OutFrameWidth = 36, OutFrameHeight = 40, OutSourceRect = 44, OutTargetRect = 60, OutOverlayBytes = 76,
             OutLabelLength = 80, OutLabel = 84, OutTop5 = 208, OutDiagnosticsCount = 248, OutDiagnostics = 256, OutErrorLength = 768,
-            OutError = 772;
+            OutError = 772, OutObjectCount = 1024, OutObjectsFound = 1028, OutObjects = 1032;
+
+        // Fields of one object record (at OutObjects + ObjectBytes * i): box and peak in the submitted frame's pixels.
+        public const int ObjTrack = 0, ObjClass = 4, ObjScore = 8, ObjBox = 12, ObjPeak = 28, ObjEnergyInBox = 36, ObjExplainMs = 40,
+            ObjLabelLength = 44, ObjLabel = 48;
 
         /// <summary>Triple-buffer state word: the index of the slot in the middle, and this bit when it is new.</summary>
         public const int Dirty = 4;

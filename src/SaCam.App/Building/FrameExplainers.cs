@@ -1,0 +1,35 @@
+using SaCam.App.Specs;
+using SaCam.Core.Models;
+using SaCam.Core.Targets;
+using SaCam.Plugins;
+
+namespace SaCam.App.Building;
+
+/// <summary>
+/// The one decision every front-end shares on what explains a frame: one target per frame (a class, an exemplar, a
+/// plugin's target, or each frame's top class) through a <see cref="Video.Pipeline.FrameExplainer"/>, or each object
+/// an object target names (seg:, det:, output:) through an <see cref="ObjectFrameExplainer"/>. Video runs, the
+/// in-process host and `sacam serve` all come here, so a target works the same in all three.
+/// </summary>
+public static class FrameExplainers
+{
+    /// <summary>Whether <paramref name="target"/> explains objects rather than one target per frame.</summary>
+    public static bool ExplainsObjects(TargetSpec target) => ObjectTargets.Names(target.Target);
+
+    /// <summary>Checks an object target against the model before any frame (a seg: target on a classifier, a class
+    /// the detector lacks): a run or a server then fails at once, not on its first frame.</summary>
+    public static void CheckObjects(TargetSpec target, MethodSpec method, IExplainableModel model)
+    {
+        if (!method.Explains) throw new ArgumentException($"--target {target.Target} explains objects: give a method other than {MethodSpec.ClassifyOnly}.");
+        ObjectTargets.Validate(target.Target!, model);
+    }
+
+    /// <param name="sharedTarget">The per-frame target, made once per model (<see cref="Targets.Create"/>); unused for object targets.</param>
+    public static Video.Pipeline.IFrameExplainer Create(TargetSpec target, MethodSpec method, string? layer, IExplainableModel model,
+        IExplanationTarget? sharedTarget, PluginCatalog catalog, IRunFeedback feedback)
+    {
+        if (!ExplainsObjects(target)) return new Video.Pipeline.FrameExplainer(model, MethodFactory.Create(method, catalog, feedback), sharedTarget, layer);
+        CheckObjects(target, method, model);
+        return new ObjectFrameExplainer(model, () => MethodFactory.Create(method, catalog, feedback)!, target.Target!, target.MaxObjects, layer);
+    }
+}
