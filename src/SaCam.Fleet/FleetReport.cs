@@ -28,6 +28,7 @@ public static class FleetReport
         var status = FleetStatus.Read(layout);
         var (plan, _) = layout.LoadPlan();
         var rows = new List<Row>();
+        var objects = new List<TrackObservation>();
         foreach (int shard in status.Done)
             foreach (var part in plan.Shards[shard].Parts)
             {
@@ -38,10 +39,18 @@ public static class FleetReport
                 var (width, height) = FrameSize(run); // once per part: it opens the part's video
                 int position = 0;
                 foreach (var r in run.ReadFrames())
-                    rows.Add(new Row(recording.Id, Path.GetFileName(recording.Path), folder, position++, r["index"]?.GetValue<long>() ?? 0,
+                {
+                    long frame = r["index"]?.GetValue<long>() ?? 0;
+                    string file = Path.GetFileName(recording.Path);
+                    if (r["objects"] is JsonArray explained)
+                        foreach (var o in explained.OfType<JsonObject>())
+                            objects.Add(new TrackObservation(recording.Id, file, folder, position, frame, o["track"]?.GetValue<int>() ?? 0,
+                                o["label"]?.GetValue<string>() ?? $"class {o["class"]}", o["score"]?.GetValue<double>() ?? 0, o["energy_in_box"]?.GetValue<double>() ?? 1));
+                    rows.Add(new Row(recording.Id, file, folder, position++, frame,
                         r["class"]?.GetValue<int>() ?? -1, r["label"]?.GetValue<string>() ?? "", r["score"]?.GetValue<double>() ?? 0,
                         r["peak"]?["x"]?.GetValue<double>(), r["peak"]?["y"]?.GetValue<double>(), r["entropy"]?.GetValue<double>(), r["explain_ms"]?.GetValue<double>(),
                         width, height));
+                }
             }
         Directory.CreateDirectory(output);
         var summaries = rows.GroupBy(r => r.Recording).Select(Summarize).ToList();
@@ -54,6 +63,13 @@ public static class FleetReport
             if (buildReview is null) return f;
             if (!reviews.TryGetValue(row.PartFolder, out var index)) reviews[row.PartFolder] = index = buildReview(row.PartFolder);
             return index is null ? f : f with { Link = Path.GetRelativePath(output, index).Replace('\\', '/') + $"#frame={row.Position}" };
+        }).ToList();
+
+        var tracks = TrackRanking.WorthALook(objects).Take(maxFlagged).Select(t =>
+        {
+            if (buildReview is null) return t;
+            if (!reviews.TryGetValue(t.PartFolder, out var index)) reviews[t.PartFolder] = index = buildReview(t.PartFolder);
+            return index is null ? t : t with { Link = Path.GetRelativePath(output, index).Replace('\\', '/') + $"#frame={t.FirstPosition}" };
         }).ToList();
 
         double workerSeconds = status.DoneRecords.Sum(r => r.Seconds);
@@ -86,6 +102,19 @@ public static class FleetReport
         md.AppendLine("| --- | ---: | --- | --- | ---: | --- |");
         foreach (var f in flagged)
             md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| {f.File} | {f.Frame} | {f.Reasons} | {f.Label} | {f.Score:F3} | {(f.Link is null ? "" : $"[open]({f.Link})")} |"));
+        if (objects.Count > 0)
+        {
+            md.AppendLine("\n## Tracks worth a look\n");
+            md.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"Objects followed through a part: flagged when the score fell {TrackRanking.ScoreDropThreshold * 100:F0}% below its best, or the map held under {TrackRanking.InsideBoxThreshold * 100:F0}% of its mass in the box on {TrackRanking.OutsideShareThreshold * 100:F0}% of the track's frames. {objects.Select(o => (o.PartFolder, o.Track)).Distinct().Count()} tracks, {tracks.Count} flagged.\n"));
+            md.AppendLine("| recording | track | label | frames | mean score | score drop | outside box | why | review |");
+            md.AppendLine("| --- | ---: | --- | --- | ---: | ---: | ---: | --- | --- |");
+            foreach (var t in tracks)
+                md.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| {t.File} | {t.Track} | {t.Label} | {t.FirstFrame}-{t.LastFrame} ({t.Frames}) | {t.MeanScore:F3} | {t.ScoreDrop * 100:F0}% | {t.ShareOutsideBox * 100:F0}% | {t.Reasons} | {(t.Link is null ? "" : $"[open]({t.Link})")} |"));
+            File.WriteAllText(Path.Combine(output, "tracks-to-review.csv"), "recording,file,track,label,first_frame,last_frame,frames,mean_score,score_drop,share_outside_box,why,review\n" +
+                string.Concat(tracks.Select(t => string.Create(CultureInfo.InvariantCulture,
+                    $"{t.Recording},{Csv(t.File)},{t.Track},{Csv(t.Label)},{t.FirstFrame},{t.LastFrame},{t.Frames},{t.MeanScore:F4},{t.ScoreDrop:F4},{t.ShareOutsideBox:F4},{Csv(t.Reasons)},{Csv(t.Link ?? "")}\n"))));
+        }
         File.WriteAllText(Path.Combine(output, "report.md"), md.ToString());
 
         File.WriteAllText(Path.Combine(output, "recordings.csv"), "recording,file,frames,dominant_classes,mean_score,mean_entropy,peak_travel_per_frame,explain_ms\n" +
@@ -94,7 +123,7 @@ public static class FleetReport
             string.Concat(flagged.Select(f => string.Create(CultureInfo.InvariantCulture, $"{f.Recording},{Csv(f.File)},{f.Frame},{Csv(f.Reasons)},{Csv(f.Label)},{f.Score:F4},{Csv(f.Link ?? "")}\n"))));
         File.WriteAllText(Path.Combine(output, "failures.csv"), "shard,recording,reason\n" +
             string.Concat(status.FailedRecords.Select(f => $"{f.Shard},{f.Recording},{Csv(f.Reason ?? "")}\n")));
-        File.WriteAllText(Path.Combine(output, "index.html"), Html(md.ToString(), flagged, plots));
+        File.WriteAllText(Path.Combine(output, "index.html"), Html(md.ToString(), flagged, tracks, plots));
         return Path.Combine(output, "index.html");
     }
 
@@ -196,7 +225,7 @@ public static class FleetReport
         return plots;
     }
 
-    private static string Html(string markdown, IReadOnlyList<FlaggedFrame> flagged, IReadOnlyList<(string Title, string File)> plots)
+    private static string Html(string markdown, IReadOnlyList<FlaggedFrame> flagged, IReadOnlyList<FlaggedTrack> tracks, IReadOnlyList<(string Title, string File)> plots)
     {
         var h = new StringBuilder("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Fleet report</title><style>body{font-family:system-ui,sans-serif;margin:24px;max-width:1200px}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px}pre{white-space:pre-wrap}</style></head><body>");
         h.Append("<h1>Fleet report</h1><p>Also as <a href=\"report.md\">report.md</a>, <a href=\"recordings.csv\">recordings.csv</a>, <a href=\"frames-to-review.csv\">frames-to-review.csv</a>, <a href=\"failures.csv\">failures.csv</a>.</p>");
@@ -204,6 +233,13 @@ public static class FleetReport
         foreach (var f in flagged)
             h.Append(CultureInfo.InvariantCulture, $"<tr><td>{WebUtility.HtmlEncode(f.File)}</td><td>{f.Frame}</td><td>{WebUtility.HtmlEncode(f.Reasons)}</td><td>{WebUtility.HtmlEncode(f.Label)}</td><td>{f.Score:F3}</td><td>{(f.Link is null ? "" : $"<a href=\"{WebUtility.HtmlEncode(f.Link)}\">open</a>")}</td></tr>");
         h.Append("</table>");
+        if (tracks.Count > 0)
+        {
+            h.Append("<h2>Tracks worth a look</h2><table id=\"tracks\"><tr><th>file</th><th>track</th><th>label</th><th>frames</th><th>why</th><th>review</th></tr>");
+            foreach (var t in tracks)
+                h.Append(CultureInfo.InvariantCulture, $"<tr><td>{WebUtility.HtmlEncode(t.File)}</td><td>{t.Track}</td><td>{WebUtility.HtmlEncode(t.Label)}</td><td>{t.FirstFrame}-{t.LastFrame}</td><td>{WebUtility.HtmlEncode(t.Reasons)}</td><td>{(t.Link is null ? "" : $"<a href=\"{WebUtility.HtmlEncode(t.Link)}\">open</a>")}</td></tr>");
+            h.Append("</table>");
+        }
         foreach (var (title, file) in plots) h.Append(CultureInfo.InvariantCulture, $"<h2>{WebUtility.HtmlEncode(title)}</h2><img src=\"{file}\" alt=\"{WebUtility.HtmlEncode(title)}\">");
         h.Append("<h2>Summary</h2><pre>").Append(WebUtility.HtmlEncode(markdown)).Append("</pre></body></html>");
         return h.ToString();
