@@ -14,7 +14,8 @@ namespace SaCam.App.Building;
 /// (detections after the card's postprocessing, or the segment's pixels), detections get stable ids from an
 /// <see cref="IouTracker"/>, and each object is explained with the run's method. A method that keeps state across
 /// frames (sacam-rt: its score cache, its scene-change meter) gets one instance per track, so one car's cache never
-/// scores another's; it is disposed when its track ends. A frame without objects is a record with an empty list.
+/// scores another's; it is disposed when its track ends. A budgeted method (sacam-rt) gets an equal share of the
+/// frame's budget per object explained on the frame (unused shares carry over on each track, as a single stream's do). A frame without objects is a record with an empty list.
 /// </summary>
 public sealed class ObjectFrameExplainer : IFrameExplainer
 {
@@ -68,6 +69,8 @@ public sealed class ObjectFrameExplainer : IFrameExplainer
                 var o = found[k];
                 var objectClock = Stopwatch.StartNew();
                 var method = _shared ?? (_perTrack.TryGetValue(tracks[k], out var m) ? m : _perTrack[tracks[k]] = _createMethod());
+                // The frame's budget is divided among its objects: three tracked cars cost one frame's scoring time.
+                if (method is IBudgetedMethod budgeted) budgeted.BudgetShare = 1.0 / found.Count;
                 using var result = _engine.Explain(input, method, o.Target, _layer, cancellation);
                 var map = result.Map.detach().cpu().MoveToOuterDisposeScope();
                 var box = o.Box is { } b ? new Rect((int)b[0], (int)b[1], Math.Max(1, (int)(b[2] - b[0])), Math.Max(1, (int)(b[3] - b[1]))) : new Rect(0, 0, geometry.FrameSize.Width, geometry.FrameSize.Height);

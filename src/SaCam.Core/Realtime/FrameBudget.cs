@@ -20,8 +20,18 @@ internal sealed class FrameBudget(RealtimeSaCamOptions options)
     /// <summary>The measured cost of one perturbed image (exponential average), null until a channel was scored.</summary>
     public double? CostPerImageMs => _costPerImageMs;
 
-    /// <summary>This frame's budget: the fixed one, or the auto budget from the measured forward-and-backward cost.</summary>
-    public double BudgetMs => options.BudgetMs ?? options.AutoBudgetFactor * (_gradientPassMs ?? 0);
+    /// <summary>The share of the frame's budget this stream spends (one of several objects explained on a frame).</summary>
+    public double Share
+    {
+        get => _share;
+        set => _share = value is > 0 and <= 1 ? value : throw new ArgumentOutOfRangeException(nameof(Share), value, "a budget share lies in (0, 1]");
+    }
+
+    private double _share = 1;
+
+    /// <summary>This frame's budget: the fixed one, or the auto budget from the measured forward-and-backward cost,
+    /// times this stream's share of it.</summary>
+    public double BudgetMs => Share * (options.BudgetMs ?? options.AutoBudgetFactor * (_gradientPassMs ?? 0));
 
     /// <summary>The frame's forward and backward took <paramref name="spentMs"/> (the auto budget follows it).</summary>
     public void ObserveGradientPass(double spentMs) =>

@@ -21,7 +21,7 @@ namespace SaCam.Core.Realtime;
 /// With a still scene the cache fills, lambda reaches 1 and the result equals full SA-CAM. State is per stream: use
 /// one instance per video, and do not share it between threads. docs/realtime.md has the reasoning and numbers.
 /// </summary>
-public sealed class RealtimeSaCam : IPerStreamMethod
+public sealed class RealtimeSaCam : IPerStreamMethod, IBudgetedMethod
 {
     private readonly ClassScoreCaches _caches;
     private readonly SceneChangeMeter _scene = new();
@@ -46,8 +46,16 @@ public sealed class RealtimeSaCam : IPerStreamMethod
     public bool NeedsGradients => true;
     public bool RenormalizeAfterResize => false;
 
-    /// <summary>This frame's budget: the fixed one, or the auto budget from the measured forward-and-backward cost.</summary>
+    /// <summary>This frame's budget: the fixed one, or the auto budget from the measured forward-and-backward cost,
+    /// times <see cref="BudgetShare"/>.</summary>
     public double BudgetMs => _budget.BudgetMs;
+
+    /// <inheritdoc/>
+    public double BudgetShare
+    {
+        get => _budget.Share;
+        set => _budget.Share = value;
+    }
 
     /// <summary>Forgets everything learned from earlier frames.</summary>
     public void Reset()
