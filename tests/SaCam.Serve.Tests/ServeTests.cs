@@ -302,7 +302,7 @@ public class ServeTests : TempFolderTest
         {
             var (type, payload) = RawHello(port, new HelloMessage { ProtocolVersion = 7, Token = token });
             Assert.That(type, Is.EqualTo(MessageType.Error));
-            Assert.That(ErrorText(payload), Does.Contain("7").And.Contain("1"), "both versions named");
+            Assert.That(ErrorText(payload), Does.Contain("protocol 7").And.Contain($"speaks {Protocol.Version}"), "both versions named");
 
             (type, payload) = RawHello(port, new HelloMessage { Token = "not-the-token" });
             Assert.That(type, Is.EqualTo(MessageType.Error));
