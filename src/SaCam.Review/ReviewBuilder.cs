@@ -117,7 +117,11 @@ public static class ReviewBuilder
             Png("values", primary, "values");
             for (int i = 0; i < runs.Count; i++) Png($"map{i}", runs[i], "maps");
         }
+        // An object run's per-object maps, one stacked PNG per frame (rows in the order of the frame's objects), for
+        // the panel that follows one track.
+        bool trackMaps = medical is null && primary.MapsOverlay is not null && WriteObjectMaps(TrackMapsKey, primary, positions, framesDir, options, Inline);
         var data = PageData(runs, layers.Select(l => (l.Key, l.Title)).ToList(), positions, size, options, drawOverlays: medical is null);
+        if (trackMaps) data["trackMaps"] = new JsonObject { ["key"] = TrackMapsKey, ["overlay"] = OverlayData(primary.MapsOverlay!) };
         if (medical is not null) data["medical"] = MedicalPageData(medical, positions);
         string html = LoadTemplate()
             .Replace(DataPlaceholder, data.ToJsonString(), StringComparison.Ordinal)
@@ -141,7 +145,11 @@ public static class ReviewBuilder
     }
 
     /// <summary>A run as the page needs it: its records by frame index, each with the video frame it belongs to.</summary>
-    private sealed record Run(RunFolder Folder, RunManifest Manifest, FrameLines Lines, Dictionary<long, (JsonObject Record, int VideoFrame)> ByIndex, RunOverlay? Overlay);
+    /// <param name="Overlay">Set when the page draws this run's panel from its maps (no annotated video).</param>
+    /// <param name="MapsOverlay">How the run's maps are drawn, whenever it kept maps (object runs keep an annotated
+    /// video for their boxes, and their per-object maps are drawn from this).</param>
+    private sealed record Run(RunFolder Folder, RunManifest Manifest, FrameLines Lines, Dictionary<long, (JsonObject Record, int VideoFrame)> ByIndex, RunOverlay? Overlay,
+        RunOverlay? MapsOverlay);
 
     /// <summary>The chunk key of run <paramref name="i"/>'s 8-bit maps.</summary>
     private static string OverlayMapsKey(int i) => $"ov{i}";
@@ -153,7 +161,8 @@ public static class ReviewBuilder
         // A run that kept its annotated frames (an older run; a plugin's overlay or object boxes drawn on them) is shown
         // from those; any other run needs only the original video and draws its maps (maps/overlay.json). The videos are named before any is read: a run folder
         // missing one is not whole, and the error says which.
-        var overlay = !File.Exists(folder.AnnotatedVideo) && Directory.Exists(folder.Maps) ? RunOverlay.Read(folder.Maps) : null;
+        var mapsOverlay = Directory.Exists(folder.Maps) ? RunOverlay.Read(folder.Maps) : null;
+        var overlay = !File.Exists(folder.AnnotatedVideo) ? mapsOverlay : null;
         var videos = overlay is null ? new[] { folder.OriginalVideo, folder.AnnotatedVideo } : [folder.OriginalVideo];
         foreach (var video in videos)
             if (!File.Exists(video))
@@ -163,7 +172,7 @@ public static class ReviewBuilder
         var lines = folder.ReadFrameLines();
         var byIndex = new Dictionary<long, (JsonObject, int)>();
         foreach (var r in lines.Records) byIndex.TryAdd(FrameIndex(r.Record), r);
-        return new Run(folder, manifest, lines, byIndex, overlay);
+        return new Run(folder, manifest, lines, byIndex, overlay, mapsOverlay);
     }
 
     private static long FrameIndex(JsonObject record) =>
@@ -257,6 +266,47 @@ public static class ReviewBuilder
         chunk.Finish();
     }
 
+    private const string TrackMapsKey = "objmaps";
+
+    /// <summary>The tracks of a frame's objects that have a map in the run folder, in the order of the record's
+    /// objects: row k of the frame's stacked map image is the k-th of them.</summary>
+    private static List<int> TracksWithMaps(Run run, long index)
+    {
+        var tracks = new List<int>();
+        if (!run.ByIndex.TryGetValue(index, out var r) || r.Record["objects"] is not JsonArray objects) return tracks;
+        foreach (var o in objects)
+            if (o?["track"] is JsonValue track && File.Exists(Path.Combine(run.Folder.Maps, RunFolder.ObjectMapFileName(index, track.GetValue<int>()))))
+                tracks.Add(track.GetValue<int>());
+        return tracks;
+    }
+
+    /// <summary>Per frame, its objects' 8-bit maps stacked top to bottom in one PNG (the levels as stored); false when
+    /// the run has no object maps at all.</summary>
+    private static bool WriteObjectMaps(string key, Run run, List<long> positions, string framesDir, ReviewOptions options, Action<string> onChunk)
+    {
+        if (!positions.Any(i => TracksWithMaps(run, i).Count > 0)) return false;
+        var chunk = new ChunkWriter(key, framesDir, options.ChunkSize, positions.Count, onChunk);
+        for (int p = 0; p < positions.Count; p++)
+        {
+            var tracks = TracksWithMaps(run, positions[p]);
+            if (tracks.Count == 0) continue;
+            var maps = tracks.Select(t => Cv2.ImRead(Path.Combine(run.Folder.Maps, RunFolder.ObjectMapFileName(positions[p], t)), ImreadModes.Grayscale)).ToArray();
+            try
+            {
+                using var stacked = new Mat();
+                Cv2.VConcat(maps, stacked);
+                Cv2.ImEncode(".png", stacked, out byte[] png);
+                chunk.Add(p, "data:image/png;base64," + Convert.ToBase64String(png));
+            }
+            finally
+            {
+                foreach (var m in maps) m.Dispose();
+            }
+        }
+        chunk.Finish();
+        return true;
+    }
+
     /// <summary>Collects one layer's frames in review order and writes each chunk script once the frames have moved
     /// past it (frames arrive in order; a frame the video lacks stays null, an empty panel in the page).</summary>
     private sealed class ChunkWriter(string key, string folder, int chunkSize, int frames, Action<string> onChunk)
@@ -307,7 +357,7 @@ public static class ReviewBuilder
                 ["label"] = record["label"]?.GetValue<string>() ?? record["class"]?.ToString(),
                 ["score"] = record["score"]?.GetValue<double>() ?? 0,
             };
-            if (record["objects"] is JsonArray objects) frame["objects"] = ObjectsOnFrame(objects, size);
+            if (record["objects"] is JsonArray objects) frame["objects"] = ObjectsOnFrame(objects, size, TracksWithMaps(primary, FrameIndex(record)));
             frames.Add(frame);
         }
         var series = new JsonArray();
@@ -345,8 +395,9 @@ public static class ReviewBuilder
     }
 
     /// <summary>A frame's objects as the page draws them: track, label, score and the box as shares of the frame
-    /// (so it scales with the panel).</summary>
-    private static JsonArray ObjectsOnFrame(JsonArray objects, (int Width, int Height) size)
+    /// (so it scales with the panel); the peak in frame pixels and the row of the frame's stacked object maps that
+    /// holds the object's map, when the run kept it.</summary>
+    private static JsonArray ObjectsOnFrame(JsonArray objects, (int Width, int Height) size, List<int> tracksWithMaps)
     {
         var result = new JsonArray();
         foreach (var o in objects)
@@ -357,6 +408,8 @@ public static class ReviewBuilder
             {
                 ["track"] = track.GetValue<int>(), ["label"] = o["label"]?.DeepClone(), ["score"] = o["score"]?.DeepClone(),
                 ["box"] = new JsonArray(B(0, size.Width), B(1, size.Height), B(2, size.Width), B(3, size.Height)),
+                ["peak"] = o["peak"]?.DeepClone(),
+                ["map"] = tracksWithMaps.IndexOf(track.GetValue<int>()) is int row and >= 0 ? row : null,
             });
         }
         return result;
@@ -368,7 +421,13 @@ public static class ReviewBuilder
         var layer = new JsonObject { ["key"] = key, ["title"] = title };
         if (run?.Overlay is not RunOverlay o) return layer;
         layer["maps"] = OverlayMapsKey(runIndex);
-        layer["overlay"] = new JsonObject
+        layer["overlay"] = OverlayData(o);
+        return layer;
+    }
+
+    /// <summary>How the page draws a run's 8-bit maps over its original frames, as sacam's overlay does.</summary>
+    private static JsonObject OverlayData(RunOverlay o) =>
+        new()
         {
             ["frame"] = new JsonArray(o.FrameSize.Select(v => (JsonNode)v).ToArray()),
             ["input"] = new JsonArray(o.InputSize.Select(v => (JsonNode)v).ToArray()),
@@ -380,8 +439,6 @@ public static class ReviewBuilder
             ["colormap"] = o.ColorMap,
             ["table"] = new JsonArray(o.ColorTableRgb.SelectMany(c => c).Select(v => (JsonNode)v).ToArray()),
         };
-        return layer;
-    }
 
     /// <summary>The source/medical.json of a run written from a DICOM source, or null.</summary>
     private static JsonObject? MedicalExtras(Run run)

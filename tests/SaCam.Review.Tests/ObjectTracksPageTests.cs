@@ -58,6 +58,74 @@ public class ObjectTracksPageTests
         }
     }
 
+    /// <summary>Track 1's map is flat at level 200, track 2's at 60 (inside the map's content rectangle).</summary>
+    private static int TrackLevel(int track) => track == 1 ? 200 : 60;
+
+    /// <summary>
+    /// An object run as `sacam video --run` writes one: its annotated video (boxes drawn on it), its maps with their
+    /// overlay, and each object's own map (maps/000003-t2.png). Following a track opens a panel with that object's map
+    /// alone over the original frame, drawn as sacam draws an overlay; a frame without the track leaves it empty.
+    /// </summary>
+    [Test]
+    public async Task Following_a_track_shows_its_own_map_over_the_original_frame()
+    {
+        HeadlessChromium.Require();
+        var root = Directory.CreateTempSubdirectory("sacam-review-trackmap-").FullName;
+        try
+        {
+            var folder = SyntheticRun.Write(Path.Combine(root, "run"), "sacam-rt", Frames, 2, annotated: true, objects: ObjectsOf);
+            var run = new SaCam.Video.Sinks.RunFolder(folder);
+            Directory.CreateDirectory(run.Maps);
+            SaCam.Video.Sinks.RunOverlay.Of(SyntheticRun.Geometry, SyntheticRun.Overlay).Write(run.Maps);
+            for (int k = 0; k < Frames; k++)
+                foreach (var o in ObjectsOf(k))
+                {
+                    int track = o!["track"]!.GetValue<int>();
+                    using var map = new OpenCvSharp.Mat(32, 32, OpenCvSharp.MatType.CV_8UC1, OpenCvSharp.Scalar.All(255));
+                    map[SyntheticRun.Geometry.TargetRect].SetTo(OpenCvSharp.Scalar.All(TrackLevel(track)));
+                    OpenCvSharp.Cv2.ImWrite(Path.Combine(run.Maps, SaCam.Video.Sinks.RunFolder.ObjectMapFileName(k, track)), map);
+                }
+            var index = ReviewBuilder.Build([folder], Path.Combine(root, "review"), new ReviewOptions { ChunkSize = 4 }).IndexPath;
+            using var playwright = await Microsoft.Playwright.Playwright.CreateAsync();
+            await using var browser = await HeadlessChromium.Launch(playwright);
+            var page = await browser.NewPageAsync();
+            var errors = new List<string>();
+            page.PageError += (_, e) => errors.Add(e);
+            await page.GotoAsync(new Uri(index).AbsoluteUri);
+            await page.WaitForFunctionAsync("() => document.body.dataset.frame === '0'", null, new PageWaitForFunctionOptions { Timeout = 10_000 });
+            Assert.That(await page.Locator(".panel[data-layer='track']").IsHiddenAsync(), "no track followed: no track panel");
+
+            async Task<(int Level, int[] Colour)> Shown(int frame)
+            {
+                await page.WaitForFunctionAsync("p => document.querySelector(\"canvas[data-layer='track']\").dataset.frame === String(p)", frame,
+                    new PageWaitForFunctionOptions { Timeout = 10_000 });
+                int level = await page.EvaluateAsync<int>("() => window.sacamReview.overlayLevel('track', 30, 20)");
+                var colour = await page.EvaluateAsync<int[]>("() => Array.from(document.querySelector(\"canvas[data-layer='track']\").getContext('2d').getImageData(30, 20, 1, 1).data.slice(0, 3))");
+                return (level, colour);
+            }
+
+            await page.SelectOptionAsync("#track", "2");
+            var (level2, colour2) = await Shown(3);
+            Assert.That(level2, Is.EqualTo(TrackLevel(2)), "track 2's own map, not the frame's");
+            var expected = SyntheticRun.Blend(SyntheticRun.Level(3), TrackLevel(2));
+            Assert.That(colour2, Is.EqualTo(new[] { (int)expected.Item2, expected.Item1, expected.Item0 }).Within(3),
+                "sacam's blend of the original frame (MJPG: within 3 grey levels) and the map's colour");
+            Assert.That(await page.TextContentAsync(".panel[data-layer='track'] h2"), Is.EqualTo("track #2 bus: its map"));
+
+            await page.SelectOptionAsync("#track", "1");
+            var (level1, _) = await Shown(0);
+            Assert.That(level1, Is.EqualTo(TrackLevel(1)));
+            await page.Keyboard.PressAsync("End");
+            await page.WaitForFunctionAsync("() => document.body.dataset.frame === '11' && document.querySelector(\"canvas[data-layer='track']\").dataset.frame === '11'");
+            Assert.That(await page.EvaluateAsync<int>("() => document.querySelector(\"canvas[data-layer='track']\").width"), Is.Zero, "track 1 is not on the last frame: an empty panel");
+            Assert.That(errors, Is.Empty, "script errors on the page");
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
     [Test]
     public void A_run_without_objects_has_no_track_list()
     {

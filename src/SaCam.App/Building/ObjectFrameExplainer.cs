@@ -76,7 +76,7 @@ public sealed class ObjectFrameExplainer : IFrameExplainer
                 var box = o.Box is { } b ? new Rect((int)b[0], (int)b[1], Math.Max(1, (int)(b[2] - b[0])), Math.Max(1, (int)(b[3] - b[1]))) : new Rect(0, 0, geometry.FrameSize.Width, geometry.FrameSize.Height);
                 using var figures = ObjectMapFigures.Of(map, geometry, o);
                 objects.Add(new ObjectExplanation(tracks[k], o.Class, o.Label, (float)o.Score, box, map, figures.Peak, figures.EnergyInBox() ?? 1,
-                    objectClock.Elapsed.TotalMilliseconds));
+                    objectClock.Elapsed.TotalMilliseconds) { Outline = o.Mask is { } mask ? OutlineOf(mask) : null });
             }
         }
         catch
@@ -97,6 +97,15 @@ public sealed class ObjectFrameExplainer : IFrameExplainer
             Score = best?.Score ?? 0, Top5 = [], Map = combined, Geometry = geometry,
             Statistics = combined is null ? null : MapStatistics.Of(combined, geometry), ExplainMs = clock.Elapsed.TotalMilliseconds, Objects = objects,
         };
+    }
+
+    /// <summary>The outer contours of a 0/1 mask at frame size.</summary>
+    private static Point[][] OutlineOf(Mat mask)
+    {
+        using var mask8 = new Mat();
+        mask.ConvertTo(mask8, MatType.CV_8UC1);
+        Cv2.FindContours(mask8, out Point[][] contours, out _, RetrievalModes.External, ContourApproximationModes.ApproxSimple);
+        return contours;
     }
 
     public void Dispose()

@@ -18,6 +18,9 @@ public sealed class ObjectExplanation(int track, int? classIndex, string? label,
     public Point Peak { get; } = peak;
     public double EnergyInBox { get; } = energyInBox;
     public double ExplainMs { get; } = explainMs;
+    /// <summary>A segment's outline in frame pixels (the contours of the model's mask), drawn instead of a box; null
+    /// for detections and raw outputs.</summary>
+    public Point[][]? Outline { get; init; }
 
     public void Dispose() => Map.Dispose();
 }

@@ -35,6 +35,9 @@ public sealed class RunFolder
     /// <summary>The name of a frame's map in <see cref="MapsFolderName"/>: an 8-bit PNG (see <see cref="RunMapSink"/>).</summary>
     public static string MapFileName(long frameIndex) => $"{frameIndex:D6}.png";
 
+    /// <summary>One explained object's map on a frame (object targets), beside the frame's combined map.</summary>
+    public static string ObjectMapFileName(long frameIndex, int track) => $"{frameIndex:D6}-t{track}.png";
+
     /// <summary>A frame's map as CV_32FC1 in [0, 1] at the model's input size, or null when the run kept none. Reads
     /// the 8-bit PNGs runs write now (16-bit PNGs too) and the float32 .npy files of runs written before them.</summary>
     public OpenCvSharp.Mat? ReadMap(long frameIndex)

@@ -10,7 +10,8 @@ namespace SaCam.Video.Sinks;
 /// sees: a map read back from its PNG draws an overlay whose colour index differs by at most one level (measured
 /// figures in docs/review.md), at about a 35th of the bytes of a float32 .npy (measured 2026-12-02). The user's own float maps are
 /// <c>--save-maps DIR</c> (<see cref="MapFileSink"/>). With the first map it writes the run's <see cref="RunOverlay"/>,
-/// which is how the review draws these maps over the original frames.
+/// which is how the review draws these maps over the original frames. Object targets add each object's map
+/// (maps/000123-t2.png for track 2), which the review shows when a track is followed.
 /// </summary>
 public sealed class RunMapSink(string folder, OverlayOptions overlay) : IFrameSink
 {
@@ -28,10 +29,18 @@ public sealed class RunMapSink(string folder, OverlayOptions overlay) : IFrameSi
             RunOverlay.Of(frame.Explanation.Geometry, overlay).Write(folder);
             _overlayWritten = true;
         }
-        using var map = MatTensor.ToFloatMat(frame.Explanation.Map);
+        WritePng(frame.Explanation.Map, RunFolder.MapFileName(frame.Frame.Index));
+        // Object targets: each object's own map too, so a review can follow one track with its map.
+        foreach (var o in frame.Explanation.Objects ?? [])
+            WritePng(o.Map, RunFolder.ObjectMapFileName(frame.Frame.Index, o.Track));
+    }
+
+    private void WritePng(TorchSharp.torch.Tensor floatMap, string name)
+    {
+        using var map = MatTensor.ToFloatMat(floatMap);
         using var grey = Quantize(map);
         Cv2.ImEncode(".png", grey, out byte[] png, new ImageEncodingParam(ImwriteFlags.PngCompression, PngCompression));
-        Core.IO.AtomicFile.WriteAllBytes(Path.Combine(folder, RunFolder.MapFileName(frame.Frame.Index)), png);
+        Core.IO.AtomicFile.WriteAllBytes(Path.Combine(folder, name), png);
     }
 
     /// <summary>A float map in [0, 1] as 8 bits: round(255 x value), saturated (what the overlay does with it).</summary>
