@@ -174,6 +174,34 @@ public class PluginTests : TempFolderTest
         Assert.That(stdout, Does.Contain("3 frames written").And.Contain("eigencam"));
         Assert.That(File.ReadAllLines(csv), Has.Length.EqualTo(4));
     }
+
+    /// <summary>Object targets reach plugins as they reach built-ins: a plugin method explains each tracked detection
+    /// of the shared SSD, and the plugin sink writes a row per object with the same track, box and score as the run's
+    /// JSON Lines.</summary>
+    [Test]
+    [NeedsSharedData]
+    public void A_plugin_method_explains_each_tracked_object_and_the_plugin_sink_writes_a_row_per_object()
+    {
+        var csv = Path.Combine(Dir, "objects.csv");
+        var jsonl = Path.Combine(Dir, "objects.jsonl");
+        var (exit, stdout, stderr) = SacamInProcess.Run("video", SharedData.Path_("media", "driving", "traffic_frames.mp4"),
+            "--model", SharedModelCards.Model("traffic_ssd"), "--model-card", SharedModelCards.Write(Dir, "traffic_ssd"),
+            "--target", "det:all", "--plugins", PluginFolder, "--method", "eigencam", "--sink", $"csv:{csv}", "--jsonl", jsonl,
+            "--max-frames", "3");
+        Assert.That(exit, Is.EqualTo(0), stdout + stderr);
+
+        var expected = File.ReadAllLines(jsonl)
+            .Select(l => System.Text.Json.Nodes.JsonNode.Parse(l)!)
+            .SelectMany(frame => frame["objects"]!.AsArray().Select(o => string.Join(',',
+                frame["index"]!.GetValue<int>(), o!["track"]!.GetValue<int>(),
+                string.Join(',', o["box"]!.AsArray().Select(v => v!.GetValue<int>())))))
+            .ToList();
+        var rows = File.ReadAllLines(csv);
+        Assert.That(rows[0], Does.StartWith("index,timestamp_s,track,class,label,score,x0,y0,x1,y1,"), "the object header");
+        var written = rows.Skip(1).Select(r => r.Split(',')).Select(c => string.Join(',', c[0], c[2], c[6], c[7], c[8], c[9])).ToList();
+        Assert.That(expected, Has.Count.GreaterThanOrEqualTo(6), "the SSD finds about three cars a frame on this clip");
+        Assert.That(written, Is.EqualTo(expected), "frame, track and box of every object, in the run's order");
+    }
 }
 
 /// <summary>What a plugin registers is what the host resolves: sources by scheme, overlays in the renderer, targets.
