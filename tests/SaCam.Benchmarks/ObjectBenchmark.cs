@@ -191,7 +191,7 @@ public sealed class ObjectBenchmark(string sharedRoot, int rounds)
             text.AppendLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {name} | {Measure.Median(values):F2} | {Measure.MedianRatio(values, fps["detection"]):F2}x |"));
         text.AppendLine();
-        text.AppendLine("The goal for sacam-rt with 3 tracked objects is 0.4x of detection alone. Each track's sacam-rt runs with its own automatic budget (2x its own forward and backward), so a frame costs the sum of its objects' budgets.");
+        text.AppendLine("The goal for sacam-rt with 3 tracked objects is 0.4x of detection alone. The frame's budget (sacam-rt's automatic one, 2x a forward and backward) is divided between the objects on the frame (IBudgetedMethod.BudgetShare); each object still costs its own gradient pass.");
         foreach (var f in frames) f.Dispose();
     }
 }
