@@ -1,3 +1,4 @@
+using SaCam.Core.Methods;
 using SaCam.Core.Models;
 using TorchSharp;
 using SaCam.Core.Targets;
@@ -66,5 +67,43 @@ public class TaskModelGradientTests
             Assert.That(diff, Is.LessThanOrEqualTo(1e-5 * Math.Max(1, scale)), $"max |head - whole| against scale {scale:G3}");
         });
         (target as IDisposable)?.Dispose();
+    }
+
+    /// <summary>Three objects of one image explained from one forward (<see cref="CamEngine.ExplainEach"/>:
+    /// one backward each through the kept graph) get the maps they get when each is explained alone, also with a
+    /// different method per object: no object's gradient leaks into another's.</summary>
+    [Test]
+    public void Objects_explained_from_one_forward_get_the_maps_they_get_alone()
+    {
+        using var model = OnnxTaskModel.Load(SharedData.Path_("models", "traffic_ssd.onnx"), Card("detection", "logits"));
+        using var scope = NewDisposeScope();
+        using var image = SaCam.Imaging.ImageFile.ReadBgr(SharedData.Path_("media", "seg-det", "traffic_0001.png"));
+        var (x, _) = SaCam.Imaging.ImagePreprocessor.ToTensor(image, model.Preprocess);
+        List<Detection> found;
+        using (no_grad()) found = model.Decoder!.Detect(model.Predict(x)[0], null).Take(3).ToList();
+        Assert.That(found, Has.Count.EqualTo(3), "the SSD finds three cars on traffic_0001 (README-seg-det.md)");
+        var targets = found.Select(d => new DetectionTarget(d, backgroundClass: 0)).ToArray();
+        ICamMethod[] methods = [new XGradCam(), new LayerCam(), new XGradCam()];
+        var engine = new CamEngine(model);
+        var together = engine.ExplainEach(x, targets.Select((t, k) => new CamJob(methods[k], t)).ToList());
+        try
+        {
+            Assert.That(together, Has.Count.EqualTo(3));
+            for (int k = 0; k < 3; k++)
+            {
+                using var alone = engine.Explain(x, methods[k], targets[k]);
+                double diff = (together[k].LowResMap - alone.LowResMap).abs().max().item<float>();
+                double scale = alone.LowResMap.abs().max().item<float>();
+                Assert.That(scale, Is.GreaterThan(0), $"object {k} has a map");
+                Assert.That(diff, Is.LessThanOrEqualTo(1e-5 * Math.Max(1, scale)), $"object {k}: max |together - alone| against scale {scale:G3}");
+                Assert.That(together[k].Target, Is.SameAs(targets[k]), "results come in the jobs' order");
+            }
+            double between = (together[0].LowResMap - together[2].LowResMap).abs().max().item<float>();
+            Assert.That(between, Is.GreaterThan(1e-3), "two objects with the same method get different maps");
+        }
+        finally
+        {
+            foreach (var r in together) r.Dispose();
+        }
     }
 }

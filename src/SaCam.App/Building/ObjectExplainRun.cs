@@ -36,9 +36,11 @@ public static class ObjectExplainRun
             var maps = new List<ObjectMapFigures>();
             try
             {
-                foreach (var o in objects)
+                // One forward for all of the image's objects; each gets its own backward (CamEngine.ExplainEach).
+                var results = engine.ExplainEach(input, objects.Select(o => new CamJob(method, o.Target)).ToList(), spec.Layer, stop, feedback.Perturbations(method.Id));
+                foreach (var (o, result) in objects.Zip(results))
                 {
-                    using var result = engine.Explain(input, method, o.Target, spec.Layer, stop, feedback.Perturbations(method.Id));
+                    using var owned = result;
                     var figures = ObjectMapFigures.Of(result.Map, geometry, o);
                     maps.Add(figures); // kept for the overlay of every object, disposed below
                     string? mapName = spec.SaveMaps is null ? null : $"obj-{o.Index}.npy";

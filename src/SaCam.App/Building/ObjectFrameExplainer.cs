@@ -64,19 +64,30 @@ public sealed class ObjectFrameExplainer : IFrameExplainer
                 foreach (int id in ended)
                     if (_perTrack.Remove(id, out var method)) (method as IDisposable)?.Dispose();
             }
+            var methods = new ICamMethod[found.Count];
             for (int k = 0; k < found.Count; k++)
             {
-                var o = found[k];
-                var objectClock = Stopwatch.StartNew();
-                var method = _shared ?? (_perTrack.TryGetValue(tracks[k], out var m) ? m : _perTrack[tracks[k]] = _createMethod());
+                methods[k] = _shared ?? (_perTrack.TryGetValue(tracks[k], out var m) ? m : _perTrack[tracks[k]] = _createMethod());
                 // The frame's budget is divided among its objects: three tracked cars cost one frame's scoring time.
-                if (method is IBudgetedMethod budgeted) budgeted.BudgetShare = 1.0 / found.Count;
-                using var result = _engine.Explain(input, method, o.Target, _layer, cancellation);
-                var map = result.Map.detach().cpu().MoveToOuterDisposeScope();
-                var box = o.Box is { } b ? new Rect((int)b[0], (int)b[1], Math.Max(1, (int)(b[2] - b[0])), Math.Max(1, (int)(b[3] - b[1]))) : new Rect(0, 0, geometry.FrameSize.Width, geometry.FrameSize.Height);
-                using var figures = ObjectMapFigures.Of(map, geometry, o);
-                objects.Add(new ObjectExplanation(tracks[k], o.Class, o.Label, (float)o.Score, box, map, figures.Peak, figures.EnergyInBox() ?? 1,
-                    objectClock.Elapsed.TotalMilliseconds) { Outline = o.Mask is { } mask ? OutlineOf(mask) : null });
+                if (methods[k] is IBudgetedMethod budgeted) budgeted.BudgetShare = 1.0 / found.Count;
+            }
+            // One forward for the frame's objects; each gets its own backward and its own method's step.
+            var results = _engine.ExplainEach(input, found.Select((o, k) => new CamJob(methods[k], o.Target)).ToList(), _layer, cancellation);
+            try
+            {
+                for (int k = 0; k < found.Count; k++)
+                {
+                    var o = found[k];
+                    var map = results[k].Map.detach().cpu().MoveToOuterDisposeScope();
+                    var box = o.Box is { } b ? new Rect((int)b[0], (int)b[1], Math.Max(1, (int)(b[2] - b[0])), Math.Max(1, (int)(b[3] - b[1]))) : new Rect(0, 0, geometry.FrameSize.Width, geometry.FrameSize.Height);
+                    using var figures = ObjectMapFigures.Of(map, geometry, o);
+                    objects.Add(new ObjectExplanation(tracks[k], o.Class, o.Label, (float)o.Score, box, map, figures.Peak, figures.EnergyInBox() ?? 1,
+                        results[k].Elapsed.TotalMilliseconds) { Outline = o.Mask is { } mask ? OutlineOf(mask) : null });
+                }
+            }
+            finally
+            {
+                foreach (var r in results) r.Dispose();
             }
         }
         catch

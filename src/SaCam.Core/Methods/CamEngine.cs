@@ -47,10 +47,21 @@ public sealed class CamEngine
     /// for a model without a classifier head. Layer: the model's default. A cancellation stops a perturbation method
     /// between two batches (OperationCanceledException); progress counts its perturbed images.</summary>
     public CamResult Explain(Tensor input, ICamMethod method, IExplanationTarget? target = null, string? layer = null,
+        CancellationToken cancellation = default, IProgress<PerturbationProgress>? progress = null) =>
+        ExplainEach(input, [new CamJob(method, target)], layer, cancellation, progress)[0];
+
+    /// <summary>
+    /// Explains several targets of one image (the objects of a frame), each with its own method, from one forward
+    /// pass: the model runs once, and each gradient-needing job gets dScore/dA from its own backward through the same
+    /// graph (kept until the last one). Each result equals what <see cref="Explain"/> gives for that job alone; a
+    /// frame of three cars pays one forward instead of three. Results are in the jobs' order; the caller disposes them.
+    /// </summary>
+    public IReadOnlyList<CamResult> ExplainEach(Tensor input, IReadOnlyList<CamJob> jobs, string? layer = null,
         CancellationToken cancellation = default, IProgress<PerturbationProgress>? progress = null)
     {
+        if (jobs.Count == 0) return [];
         cancellation.ThrowIfCancellationRequested();
-        var clock = Stopwatch.StartNew();
+        var forwardClock = Stopwatch.StartNew();
         double startedAtMs = Clock.NowMs;
         layer ??= _model.DefaultLayer;
         if (!_model.Layers.Any(l => l.Name == layer)) throw ModelLayers.UnknownLayer(_model.Name, layer, _model.Layers);
@@ -58,53 +69,84 @@ public sealed class CamEngine
         // pass over every input value cost ~0.7 ms, a tenth of a fast forward.
         InputValidator.ValidateShape(input, _model);
 
-        using var scope = NewDisposeScope();
-        var x = input.to(_model.Device).detach();
-        Tensor activations, output;
-        Tensor? gradients = null;
-        bool defaultTarget = target is null;
-        using (method.NeedsGradients ? enable_grad() : no_grad())
+        var results = new List<CamResult>(jobs.Count);
+        try
         {
-            var forward = _model.ForwardWithActivation(x, layer);
-            output = forward.Output;
-            if (!isfinite(output).all().item<bool>())
+            using var scope = NewDisposeScope();
+            var x = input.to(_model.Device).detach();
+            bool anyGradients = jobs.Any(j => j.Method.NeedsGradients);
+            using (anyGradients ? enable_grad() : no_grad())
             {
-                InputValidator.RequireFinite(x);
-                throw new ArgumentException($"Model '{_model.Name}' gives NaN or infinite outputs for this input.");
+                var forward = _model.ForwardWithActivation(x, layer);
+                if (!isfinite(forward.Output).all().item<bool>())
+                {
+                    InputValidator.RequireFinite(x);
+                    throw new ArgumentException($"Model '{_model.Name}' gives NaN or infinite outputs for this input.");
+                }
+                var activations = forward.Activation.detach();
+                var forwardTime = forwardClock.Elapsed;
+                double forwardMs = Clock.NowMs - startedAtMs;
+                int lastGradientJob = jobs.Select((j, i) => j.Method.NeedsGradients ? i : -1).Max();
+                for (int i = 0; i < jobs.Count; i++)
+                {
+                    cancellation.ThrowIfCancellationRequested();
+                    var jobClock = Stopwatch.StartNew();
+                    // A budgeted method times its gradient pass from here: its own backward plus its share of the one
+                    // forward (for a single job, exactly the time since the call began).
+                    double jobStartedAtMs = Clock.NowMs - forwardMs / jobs.Count;
+                    var (method, target) = jobs[i];
+                    bool defaultTarget = target is null;
+                    target ??= DefaultTarget(forward.Output.detach());
+                    TargetValidator.Validate(target, _model);
+                    Tensor? gradients = null;
+                    if (method.NeedsGradients)
+                    {
+                        var score = target.Score(forward.Output).sum();
+                        if (!score.requires_grad)
+                            throw new InvalidOperationException($"The target '{target.Description}' does not depend on layer '{layer}': no gradient flows to it.");
+                        // The graph stays for the jobs after this one; the last backward frees it.
+                        gradients = autograd.grad([score], [forward.Activation], retain_graph: i < lastGradientJob)[0];
+                    }
+                    using (no_grad())
+                    {
+                        results.Add(Compute(x, activations, gradients, forward.Output.detach(), method, target, defaultTarget, layer,
+                            jobStartedAtMs, forwardTime, jobClock, cancellation, progress));
+                    }
+                }
             }
-            target ??= DefaultTarget(output.detach());
-            TargetValidator.Validate(target, _model);
-            if (method.NeedsGradients)
-            {
-                var score = target.Score(output).sum();
-                if (!score.requires_grad)
-                    throw new InvalidOperationException($"The target '{target.Description}' does not depend on layer '{layer}': no gradient flows to it.");
-                gradients = autograd.grad([score], [forward.Activation])[0];
-            }
-            activations = forward.Activation.detach();
+            // Out of this scope into the caller's, as a single Explain's result always went.
+            foreach (var r in results) r.MoveToOuterDisposeScope();
+            return results;
         }
+        catch
+        {
+            foreach (var r in results) r.Dispose();
+            throw;
+        }
+    }
 
-        CamComputation computed;
-        using (no_grad())
-        {
-            var runner = new PerturbationRunner(_model, PerturbationBatchSize, cancellation, progress);
-            runner.BatchRun += images => PerturbationBatchRun?.Invoke(images);
-            var inputs = new CamInputs(x, activations, gradients, target, runner, Clock, startedAtMs);
-            computed = method.Compute(inputs);
-        }
+    /// <summary>The method's own step on one job's inputs, then the final map; its tensors leave the caller's scope.</summary>
+    private CamResult Compute(Tensor x, Tensor activations, Tensor? gradients, Tensor output, ICamMethod method, IExplanationTarget target,
+        bool ownsTarget, string layer, double startedAtMs, TimeSpan forwardTime, Stopwatch jobClock, CancellationToken cancellation,
+        IProgress<PerturbationProgress>? progress)
+    {
+        using var scope = NewDisposeScope();
+        var runner = new PerturbationRunner(_model, PerturbationBatchSize, cancellation, progress);
+        runner.BatchRun += images => PerturbationBatchRun?.Invoke(images);
+        var inputs = new CamInputs(x, activations, gradients, target, runner, Clock, startedAtMs);
+        var computed = method.Compute(inputs);
         var map = FinalMap(computed.LowResMap, [x.shape[2], x.shape[3]], method.RenormalizeAfterResize);
         var signed = !KeepSignedMaps ? null
             : computed.ChannelWeights is { } cw ? (cw.reshape(-1, 1, 1) * activations[0]).sum(dim: 0) : computed.LowResMap;
-        var result = new CamResult(method.Id, layer, target, map.MoveToOuterDisposeScope(), computed.LowResMap.MoveToOuterDisposeScope(),
+        return new CamResult(method.Id, layer, target, map.MoveToOuterDisposeScope(), computed.LowResMap.MoveToOuterDisposeScope(),
             computed.ChannelWeights?.MoveToOuterDisposeScope(),
             computed.Parts.ToDictionary(p => p.Key, p => p.Value.MoveToOuterDisposeScope()),
-            output.detach()[0].MoveToOuterDisposeScope(), clock.Elapsed)
+            output[0].MoveToOuterDisposeScope(), forwardTime + jobClock.Elapsed)
         {
             Diagnostics = computed.Diagnostics,
-            OwnsTarget = defaultTarget,
+            OwnsTarget = ownsTarget,
             SignedLowResMap = signed?.MoveToOuterDisposeScope(),
         };
-        return result;
     }
 
     /// <summary>min-max (eps 1e-7) at layer resolution, bilinear resize (half-pixel centres, as cv2.resize), and
@@ -131,3 +173,6 @@ public sealed class CamEngine
         return new ClassTarget(top, _model.Labels?[top]);
     }
 }
+
+/// <summary>One explanation of an image: a method and its target (null: the model's top class).</summary>
+public readonly record struct CamJob(ICamMethod Method, IExplanationTarget? Target);
