@@ -124,23 +124,27 @@ public class QualityCheckTests : TempFolderTest
     }
 
     /// <summary>
-    /// 8 steps of 32 pixels. The map on the object deletes its 64 pixels in the first two steps: deletion 1, 0.5, 0,
-    /// then 0, AUC (1 + 0.5 - 0.5) / 8 = 0.125 (blurring a flat image changes nothing, so insertion stays 1: 1). The
-    /// inverted map deletes the 192 others first: 1 until six steps are done (7 points), then 0.5, 0: AUC (7 + 0.5 - 0.5) / 8 = 0.875.
+    /// At the default 4 steps of 64 pixels, the map on the object deletes its 64 pixels in the first step: deletion
+    /// 1, 0, 0, 0, 0, AUC (1 - 0.5) / 4 = 0.125 (blurring a flat image changes nothing, so insertion stays 1: 1). The
+    /// inverted map deletes the 192 others first: 1, 1, 1, 1, 0, AUC (4 - 0.5) / 4 = 0.875. At 8 steps of 32 pixels
+    /// the areas are the same: (1 + 0.5 - 0.5) / 8 and (7 + 0.5 - 0.5) / 8.
     /// </summary>
     [Test]
     public void A_map_on_the_known_object_scores_better_deletion_than_the_inverted_map()
     {
         using var scope = NewDisposeScope();
         using var model = new RegionMeanModel();
-        var check = new DeletionInsertionCheck(model);
         var x = ones(1, 3, 16, 16);
         var onObject = zeros(16, 16);
         onObject[..8, ..8] = tensor(1f);
+        var check = new DeletionInsertionCheck(model);
         var right = check.Check(x, onObject, new FirstOutput(), CancellationToken.None);
         var inverted = check.Check(x, 1 - onObject, new FirstOutput(), CancellationToken.None);
+        var fine = new DeletionInsertionCheck(model, steps: 8);
         Assert.Multiple(() =>
         {
+            Assert.That(fine.Check(x, onObject, new FirstOutput(), CancellationToken.None).Deletion, Is.EqualTo(0.125).Within(1e-9));
+            Assert.That(fine.Check(x, 1 - onObject, new FirstOutput(), CancellationToken.None).Deletion, Is.EqualTo(0.875).Within(1e-9));
             Assert.That(right.Deletion, Is.EqualTo(0.125).Within(1e-9));
             Assert.That(inverted.Deletion, Is.EqualTo(0.875).Within(1e-9));
             Assert.That(right.Deletion, Is.LessThan(inverted.Deletion), "better (lower) deletion on the object");

@@ -11,12 +11,17 @@ namespace SaCam.App.Building;
 /// and insertion (<see cref="DeletionInsertion"/>), at a few coarse steps instead of the evaluation's 224 pixels, so
 /// a check costs two batched forward passes of <see cref="Steps"/> + 1 images (one per curve) rather than hundreds.
 /// The areas keep their meaning (x in [0, 1], the target's confidence as y); a coarse curve only samples it sparser.
+/// Its cost is that of 2 x (steps + 1) full forward passes, whatever the method: on a 2-core CPU a check at the
+/// default 4 steps costs about nine sacam-rt frames of the default model (docs/benchmarks.md, "Map quality checks").
 /// </summary>
-public sealed class DeletionInsertionCheck(IExplainableModel model) : IMapQualityCheck
+public sealed class DeletionInsertionCheck(IExplainableModel model, int steps = DeletionInsertionCheck.DefaultSteps) : IMapQualityCheck
 {
-    /// <summary>Steps per curve: each removes (or restores) an eighth of the pixels. Eight keeps the check under the
-    /// cost goal (docs/benchmarks.md) while its areas still order maps as the fine curves do (docs/evaluation.md).</summary>
-    public const int Steps = 8;
+    /// <summary>Steps per curve by default: each removes (or restores) a quarter of the pixels, so each curve has five
+    /// points (0, 25, 50, 75, 100%). Eight steps cost 1.8 times as much (docs/benchmarks.md) for a finer curve that
+    /// orders maps alike; two leave one point per curve that depends on the map.</summary>
+    public const int DefaultSteps = 4;
+
+    public int Steps { get; } = steps >= 1 ? steps : throw new ArgumentOutOfRangeException(nameof(steps), steps, "A curve needs at least one step.");
 
     public MapQuality Check(Tensor input, Tensor map, IExplanationTarget target, CancellationToken cancellation)
     {
