@@ -17,8 +17,8 @@ namespace SaCam.App.Building;
 public sealed class DeletionInsertionCheck(IExplainableModel model, int steps = DeletionInsertionCheck.DefaultSteps) : IMapQualityCheck
 {
     /// <summary>Steps per curve by default: each removes (or restores) a quarter of the pixels, so each curve has five
-    /// points (0, 25, 50, 75, 100%). Eight steps cost 1.8 times as much (docs/benchmarks.md) for a finer curve that
-    /// orders maps alike; two leave one point per curve that depends on the map.</summary>
+    /// points (0, 25, 50, 75, 100%). Eight steps cost 1.8 times as much (docs/benchmarks.md); two leave one point per
+    /// curve that depends on the map.</summary>
     public const int DefaultSteps = 4;
 
     public int Steps { get; } = steps >= 1 ? steps : throw new ArgumentOutOfRangeException(nameof(steps), steps, "A curve needs at least one step.");
