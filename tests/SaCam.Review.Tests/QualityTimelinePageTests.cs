@@ -70,6 +70,49 @@ public class QualityTimelinePageTests
         }
     }
 
+    /// <summary>An object run checked on frames 0 and 2: two cars each; on frame 2 one car's map fails and the other's
+    /// passes. The lane shows the worst object's figures, so frame 2 is marked and its header flagged.</summary>
+    [Test]
+    public async Task An_object_run_is_flagged_where_any_objects_map_fails()
+    {
+        HeadlessChromium.Require();
+        var root = Directory.CreateTempSubdirectory("sacam-review-objquality-").FullName;
+        try
+        {
+            static JsonObject Car(int track, double? deletion, double? insertion)
+            {
+                var o = new JsonObject { ["track"] = track, ["label"] = "sedan", ["score"] = 0.5, ["box"] = new JsonArray(8, 8, 24, 24) };
+                if (deletion is double d && insertion is double i) o["quality"] = new JsonObject { ["deletion"] = d, ["insertion"] = i };
+                return o;
+            }
+            JsonArray ObjectsOf(int k) => k switch
+            {
+                0 => new JsonArray(Car(1, 0.2, 0.9), Car(2, 0.1, 0.6)),
+                2 => new JsonArray(Car(1, 0.2, 0.9), Car(2, 0.6, 0.5)),
+                _ => new JsonArray(Car(1, null, null), Car(2, null, null)),
+            };
+            var run = SyntheticRun.Write(Path.Combine(root, "run"), "xgradcam", 4, 2, objects: ObjectsOf);
+            var index = ReviewBuilder.Build([run], Path.Combine(root, "review")).IndexPath;
+            using var playwright = await Microsoft.Playwright.Playwright.CreateAsync();
+            await using var browser = await HeadlessChromium.Launch(playwright);
+            var page = await browser.NewPageAsync();
+            await page.GotoAsync(new Uri(index).AbsoluteUri);
+            await page.WaitForFunctionAsync("() => document.body.dataset.frame === '0'", null, new PageWaitForFunctionOptions { Timeout = 10_000 });
+            Assert.That(await page.TextContentAsync("#quality-label"), Is.EqualTo("map quality: insertion 0.600, deletion 0.100"), "frame 0: the worse of 0.9 - 0.2 and 0.6 - 0.1");
+            await Go(page, 2);
+            await Assert.MultipleAsync(async () =>
+            {
+                Assert.That(await page.EvaluateAsync<string>("() => document.body.dataset.quality"), Is.EqualTo("fails"));
+                Assert.That(await page.TextContentAsync("#quality-label"), Is.EqualTo("map quality: insertion 0.500, deletion 0.600: fails the check"));
+                Assert.That(await page.Locator("#timeline .quality-fail").CountAsync(), Is.EqualTo(1));
+            });
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
     /// <summary>A run without checks: no quality lines, no marks, no label.</summary>
     [Test]
     public async Task A_run_without_checks_has_an_empty_quality_lane()
