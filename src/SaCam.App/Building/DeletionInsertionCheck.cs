@@ -12,12 +12,12 @@ namespace SaCam.App.Building;
 /// a check costs two batched forward passes of <see cref="Steps"/> + 1 images (one per curve) rather than hundreds.
 /// The areas keep their meaning (x in [0, 1], the target's confidence as y); a coarse curve only samples it sparser.
 /// Its cost is that of 2 x (steps + 1) full forward passes, whatever the method: on a 2-core CPU a check at the
-/// default 4 steps costs about nine sacam-rt frames of the default model (docs/benchmarks.md, "Map quality checks").
+/// default 4 steps costs four to five sacam-rt frames of the default model (docs/benchmarks.md, "Map quality checks").
 /// </summary>
 public sealed class DeletionInsertionCheck(IExplainableModel model, int steps = DeletionInsertionCheck.DefaultSteps) : IMapQualityCheck
 {
     /// <summary>Steps per curve by default: each removes (or restores) a quarter of the pixels, so each curve has five
-    /// points (0, 25, 50, 75, 100%). Eight steps cost 1.8 times as much (docs/benchmarks.md); two leave one point per
+    /// points (0, 25, 50, 75, 100%). Eight steps cost 1.9 times as much (docs/benchmarks.md); two leave one point per
     /// curve that depends on the map.</summary>
     public const int DefaultSteps = 4;
 
