@@ -89,11 +89,15 @@ public sealed class VideoOptions
     public Option<string?> Plugins { get; } = PluginOptions.Create();
     public Option<string[]> Sink { get; } = new("--sink") { Description = "A plugin sink, ID[:ARG] (repeatable), e.g. csv:frames.csv.", AllowMultipleArgumentsPerToken = false };
     public Option<string[]> Overlay { get; } = new("--overlay") { Description = "A plugin overlay, ID[:ARG] (repeatable), drawn over the heat map." };
+    public Option<int?> QualityEvery { get; } = new Option<int?>("--quality-every")
+    {
+        Description = "Check the map of every Nth explained frame (the first, then every Nth) for faithfulness: deletion and insertion of the target's score, \"quality\" in its JSON Lines record, plotted and flagged in the review.",
+    }.AtLeast(1);
     public Option<string?> Run { get; } = new("--run") { Description = "Write a run folder for `sacam review`: manifest, JSONL, the original video, the maps and how they lie on the frames." };
 
     public IEnumerable<Option> All =>
         new Option[] { Model, ModelCard, Labels, LabelsOffset, Method, Budget, Output, Jsonl, SaveMaps, PngEvery, PngDir, Show, Stride, MaxFrames, StartFrame, Class, Target, MaxObjects,
-            Mode, Device, Engine, Threads, ColorMap, SideBySide, Smoothing, Layer, Run, Plugins, Sink, Overlay }.Concat(Medical.All);
+            Mode, Device, Engine, Threads, ColorMap, SideBySide, Smoothing, Layer, QualityEvery, Run, Plugins, Sink, Overlay }.Concat(Medical.All);
 
     /// <summary>What a fleet plan may carry: what a shard explains and how. Outputs, frame ranges and the mode are the fleet's own.</summary>
     public IEnumerable<Option> PlanOptions =>
@@ -118,5 +122,6 @@ public sealed class VideoOptions
         },
         Medical = Medical.ReadSpec(parse),
         Plugins = parse.GetValue(Plugins),
+        QualityEvery = parse.GetValue(QualityEvery),
     };
 }

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using OpenCvSharp;
+using SaCam.Video.Pipeline;
 using SaCam.Video.Sinks;
 
 namespace SaCam.Review;
@@ -33,7 +34,7 @@ public sealed record ReviewPage(string IndexPath, int Frames, IReadOnlyList<stri
 
 /// <summary>
 /// Builds the review page of one or more runs of the same footage (one per method): the original frames of the first
-/// run, each run's annotated frames, and a timeline of class score, map peak and entropy. Frames are JPEG data URLs
+/// run, each run's annotated frames, and a timeline of class score, map peak, entropy and (where a run checked them) map quality. Frames are JPEG data URLs
 /// in small script files (frames/LAYER-CHUNK.js) that the page loads on demand: it works from file:// (no server,
 /// no fetch), images from data URLs keep the export canvas untainted, and a long run never becomes one huge page.
 /// </summary>
@@ -367,6 +368,9 @@ public static class ReviewBuilder
             var peakY = new JsonArray();
             var entropy = new JsonArray();
             var peaks = new JsonArray();
+            var deletion = new JsonArray();
+            var insertion = new JsonArray();
+            var fails = new JsonArray();
             foreach (long index in positions)
             {
                 var r = runs[i].ByIndex.TryGetValue(index, out var found) ? found.Record : null;
@@ -374,8 +378,16 @@ public static class ReviewBuilder
                 peaks.Add(r?["peak"] is JsonObject peak ? new JsonArray(peak["x"]?.DeepClone(), peak["y"]?.DeepClone()) : null);
                 peakY.Add(Fraction(r?["peak"]?["y"], size.Height));
                 entropy.Add(r?["entropy"]?.GetValue<double>());
+                var quality = FrameQuality(r);
+                deletion.Add(quality?.Deletion);
+                insertion.Add(quality?.Insertion);
+                fails.Add(quality?.Fails);
             }
-            series.Add(new JsonObject { ["layer"] = $"m{i}", ["method"] = layers[i + 1].Title, ["peakX"] = peakX, ["peakY"] = peakY, ["entropy"] = entropy, ["peak"] = peaks });
+            series.Add(new JsonObject
+            {
+                ["layer"] = $"m{i}", ["method"] = layers[i + 1].Title, ["peakX"] = peakX, ["peakY"] = peakY, ["entropy"] = entropy, ["peak"] = peaks,
+                ["deletion"] = deletion, ["insertion"] = insertion, ["fails"] = fails,
+            });
         }
         return new JsonObject
         {
@@ -392,6 +404,21 @@ public static class ReviewBuilder
             ["series"] = series,
             ["built"] = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
         };
+    }
+
+    /// <summary>
+    /// A record's quality check (`sacam video --quality-every`), as the timeline plots it: the frame's own, or for an
+    /// object run the worst of its objects' (the lowest insertion minus deletion), so a frame is flagged when any
+    /// object's map fails; null on frames without a check.
+    /// </summary>
+    private static MapQuality? FrameQuality(JsonObject? record)
+    {
+        static MapQuality? Read(JsonNode? q) =>
+            q?["deletion"] is JsonValue d && q["insertion"] is JsonValue i ? new MapQuality(d.GetValue<double>(), i.GetValue<double>()) : null;
+        if (record is null) return null;
+        if (Read(record["quality"]) is { } own) return own;
+        return (record["objects"] as JsonArray)?.Select(o => Read(o?["quality"])).OfType<MapQuality>()
+            .OrderBy(q => q.Insertion - q.Deletion).FirstOrDefault();
     }
 
     /// <summary>A frame's objects as the page draws them: track, label, score and the box as shares of the frame

@@ -4,7 +4,7 @@ using SaCam.Core;
 
 // Usage: dotnet run -c Release --project tests/SaCam.Benchmarks -- --suite NAME [--shared DIR] [--rounds N] [--budget-ms N]
 //        [--auto-factors F,F (throughput: auto budgets to compare beside the default)]
-//        [--step N] [--smoothing A] [--device cpu|cuda|cuda:N] [--out docs/benchmarks.md]
+//        [--step N] [--smoothing A] [--device cpu|cuda|cuda:N] [--out docs/benchmarks.md] [--every N (quality)]
 string suite = Arg("--suite") ?? "explainer";
 // The video suites (and the per-frame gradient family) run as `sacam video` does (Streaming); the batched ones as
 // `sacam explain` (Batched).
@@ -75,11 +75,19 @@ switch (suite)
     case "objects-fidelity":
         text = header("sacam-rt per tracked object against full SA-CAM (issue 21)") + new SaCam.Benchmarks.ObjectBenchmark(shared, rounds).Fidelity(RepoRoot());
         break;
+    case "quality":
+    {
+        var quality = new SaCam.Benchmarks.QualityBenchmark(shared, int.Parse(Arg("--frames") ?? "100"), rounds);
+        int every = int.Parse(Arg("--every") ?? "10");
+        text = header("Map quality checks in video (issue 23)") + (args.Contains("--steps-only") ? "" : quality.Run(every) + "\n") +
+            quality.StepsSweep([8, 4, 2], every, int.Parse(Arg("--sweep-frames") ?? "21"));
+    }
+        break;
     case "memory":
         text = header("Memory over a long run (issue 5)") + video.Memory(budget, 200, int.Parse(Arg("--frames") ?? "2000"));
         break;
     default:
-        throw new ArgumentException($"unknown --suite {suite}: explainer, sacam-batch, gradient-family, engines, throughput, latency, fidelity, fidelity-curve, default-budget, gpu, fidelity-floor, memory, serve, dicom, fleet, objects, objects-fidelity");
+        throw new ArgumentException($"unknown --suite {suite}: explainer, sacam-batch, gradient-family, engines, throughput, latency, fidelity, fidelity-curve, default-budget, gpu, fidelity-floor, memory, serve, dicom, fleet, objects, objects-fidelity, quality");
 }
 // A variant of a suite keeps its own section beside the main one.
 string section = suite == "fidelity-floor" && args.Contains("--next-only") ? "fidelity-floor-next" : suite;

@@ -22,7 +22,7 @@ internal static class SyntheticRun
     public static readonly OverlayOptions Overlay = new() { ColorMap = ColorMap.Jet, Alpha = 0.45 };
 
     public static string Write(string folder, string method, int frames, int channel, string source = "video 'synthetic.avi'", string model = "synthetic",
-        bool annotated = false, Func<int, JsonArray>? objects = null)
+        bool annotated = false, Func<int, JsonArray>? objects = null, Func<int, JsonObject?>? quality = null)
     {
         var run = new RunFolder(folder);
         Directory.CreateDirectory(folder);
@@ -61,6 +61,7 @@ internal static class SyntheticRun
                 ["score"] = k / (double)frames, ["peak"] = new JsonObject { ["x"] = k * 4, ["y"] = 24 }, ["entropy"] = 3 + k * 0.1,
             };
             if (objects is not null) record["objects"] = objects(k);
+            if (quality?.Invoke(k) is { } q) record["quality"] = q;
             jsonl.WriteLine(record.ToJsonString());
         }
         return folder;

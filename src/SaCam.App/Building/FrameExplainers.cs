@@ -25,11 +25,14 @@ public static class FrameExplainers
     }
 
     /// <param name="sharedTarget">The per-frame target, made once per model (<see cref="Targets.Create"/>); unused for object targets.</param>
+    /// <param name="qualityEvery">Check the map of every Nth explained frame (<see cref="DeletionInsertionCheck"/>); null: never.</param>
     public static Video.Pipeline.IFrameExplainer Create(TargetSpec target, MethodSpec method, string? layer, IExplainableModel model,
-        IExplanationTarget? sharedTarget, PluginCatalog catalog, IRunFeedback feedback)
+        IExplanationTarget? sharedTarget, PluginCatalog catalog, IRunFeedback feedback, int? qualityEvery = null)
     {
-        if (!ExplainsObjects(target)) return new Video.Pipeline.FrameExplainer(model, MethodFactory.Create(method, catalog, feedback), sharedTarget, layer);
+        var quality = qualityEvery is int every ? new Video.Pipeline.QualitySampling(new DeletionInsertionCheck(model), every) : null;
+        if (!ExplainsObjects(target))
+            return new Video.Pipeline.FrameExplainer(model, MethodFactory.Create(method, catalog, feedback), sharedTarget, layer) { Quality = quality };
         CheckObjects(target, method, model);
-        return new ObjectFrameExplainer(model, () => MethodFactory.Create(method, catalog, feedback)!, target.Target!, target.MaxObjects, layer);
+        return new ObjectFrameExplainer(model, () => MethodFactory.Create(method, catalog, feedback)!, target.Target!, target.MaxObjects, layer) { Quality = quality };
     }
 }

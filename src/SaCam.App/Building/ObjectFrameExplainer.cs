@@ -47,6 +47,10 @@ public sealed class ObjectFrameExplainer : IFrameExplainer
     public string MethodId { get; }
     public IExplainableModel Model { get; }
 
+    /// <summary>A faithfulness check of each object's map on every Nth explained frame (`--quality-every N`), of the
+    /// object's own confidence; null: none. Its time is not in the objects' ExplainMs: the record gives it as quality_ms.</summary>
+    public QualitySampling? Quality { get; init; }
+
     public FrameExplanation Explain(VideoFrame frame, CancellationToken cancellation = default)
     {
         var clock = Stopwatch.StartNew();
@@ -54,6 +58,9 @@ public sealed class ObjectFrameExplainer : IFrameExplainer
         var (input, geometry) = ImagePreprocessor.ToTensor(frame.ModelImage ?? frame.Image, Model.Preprocess, Model.Device);
         var found = ObjectTargets.Find(_target, Model, input, geometry, _maxObjects, segmentRequired: false);
         var objects = new List<ObjectExplanation>();
+        // The frame counts as explained whether or not the model finds objects on it, so the sampling stays on frame numbers.
+        bool checkQuality = Quality?.NextIsDue() == true;
+        double qualityMs = 0;
         try
         {
             int[] tracks = found.Select(o => o.Index).ToArray();
@@ -81,8 +88,18 @@ public sealed class ObjectFrameExplainer : IFrameExplainer
                     var map = results[k].Map.detach().cpu().MoveToOuterDisposeScope();
                     var box = o.Box is { } b ? new Rect((int)b[0], (int)b[1], Math.Max(1, (int)(b[2] - b[0])), Math.Max(1, (int)(b[3] - b[1]))) : new Rect(0, 0, geometry.FrameSize.Width, geometry.FrameSize.Height);
                     using var figures = ObjectMapFigures.Of(map, geometry, o);
+                    MapQuality? quality = null;
+                    if (checkQuality)
+                    {
+                        var qualityClock = Stopwatch.StartNew();
+                        quality = Quality!.Check.Check(input, results[k].Map, o.Target, cancellation);
+                        qualityMs += qualityClock.Elapsed.TotalMilliseconds;
+                    }
                     objects.Add(new ObjectExplanation(tracks[k], o.Class, o.Label, (float)o.Score, box, map, figures.Peak, figures.EnergyInBox() ?? 1,
-                        results[k].Elapsed.TotalMilliseconds) { Outline = o.Mask is { } mask ? OutlineOf(mask) : null });
+                        results[k].Elapsed.TotalMilliseconds)
+                    {
+                        Outline = o.Mask is { } mask ? OutlineOf(mask) : null, Quality = quality,
+                    });
                 }
             }
             finally
@@ -106,7 +123,8 @@ public sealed class ObjectFrameExplainer : IFrameExplainer
         {
             MethodId = MethodId, ClassIndex = best?.Class ?? -1, Label = objects.Count == 0 ? "no object" : $"{objects.Count} object{(objects.Count == 1 ? "" : "s")}",
             Score = best?.Score ?? 0, Top5 = [], Map = combined, Geometry = geometry,
-            Statistics = combined is null ? null : MapStatistics.Of(combined, geometry), ExplainMs = clock.Elapsed.TotalMilliseconds, Objects = objects,
+            Statistics = combined is null ? null : MapStatistics.Of(combined, geometry), ExplainMs = clock.Elapsed.TotalMilliseconds - qualityMs, Objects = objects,
+            Diagnostics = checkQuality ? new Dictionary<string, double> { ["quality_ms"] = qualityMs } : new Dictionary<string, double>(),
         };
     }
 

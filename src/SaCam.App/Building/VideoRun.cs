@@ -113,7 +113,7 @@ public sealed class VideoRun : IDisposable
             target = Targets.Create(spec.Target, model, catalog);
             if (target is IDisposable disposableTarget) owned.Add(disposableTarget);
         }
-        return FrameExplainers.Create(spec.Target, spec.Method, spec.Layer, model, target, catalog, feedback);
+        return FrameExplainers.Create(spec.Target, spec.Method, spec.Layer, model, target, catalog, feedback, spec.QualityEvery);
     }
 
     private void OpenSinks(IFrameSource source, double fps, Plugins.PluginCatalog catalog)

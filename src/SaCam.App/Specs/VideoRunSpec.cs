@@ -83,6 +83,8 @@ public sealed record VideoRunSpec
     public MedicalSpec? Medical { get; init; }
     /// <summary>Plugin folder; null: $SACAM_PLUGINS if set.</summary>
     public string? Plugins { get; init; }
+    /// <summary>Check the map of every Nth explained frame for faithfulness (deletion and insertion); null: never.</summary>
+    public int? QualityEvery { get; init; }
 
     public VideoRunSpec Validated()
     {
@@ -94,6 +96,9 @@ public sealed record VideoRunSpec
         Render.Validate();
         Outputs.Validate();
         Medical?.Validate();
+        if (QualityEvery is < 1) throw new ArgumentException($"--quality-every must be at least 1 (got {QualityEvery}).");
+        if (QualityEvery is not null && !Method.Explains)
+            throw new ArgumentException($"--quality-every checks maps: give a method other than {MethodSpec.ClassifyOnly}.");
         return this;
     }
 }

@@ -56,6 +56,10 @@ public sealed class FrameExplainer : IFrameExplainer
     /// </summary>
     public bool WarmUpFirstFrame { get; init; } = true;
 
+    /// <summary>A faithfulness check of every Nth explained frame's map (`--quality-every N`); null: none. Its time is
+    /// not in the frame's ExplainMs: the record gives it as quality_ms.</summary>
+    public QualitySampling? Quality { get; init; }
+
     /// <param name="cancellation">A stop: a perturbation method ends between two batches (OperationCanceledException).</param>
     public FrameExplanation Explain(VideoFrame frame, CancellationToken cancellation = default)
     {
@@ -91,11 +95,20 @@ public sealed class FrameExplainer : IFrameExplainer
         var summary = Summarize(result.Output);
         int classIndex = result.Target is ClassTarget t ? t.ClassIndex : summary.Top;
         float classScore = result.Target.Confidence(result.Output.unsqueeze(0)).item<float>();
+        double explainMs = clock.Elapsed.TotalMilliseconds - warmUpMs;
+        MapQuality? quality = null;
+        var diagnostics = result.Diagnostics;
+        if (Quality is { } sampling && sampling.NextIsDue())
+        {
+            var qualityClock = Stopwatch.StartNew();
+            quality = sampling.Check.Check(input, result.Map, result.Target, cancellation);
+            diagnostics = new Dictionary<string, double>(diagnostics) { ["quality_ms"] = qualityClock.Elapsed.TotalMilliseconds };
+        }
         return new FrameExplanation
         {
             MethodId = _method.Id, ClassIndex = classIndex, Label = result.Target is ClassTarget ? _model.Labels?[classIndex] : result.Target.Description,
             Score = classScore, Top5 = summary.Top5, Map = map, Geometry = geometry,
-            Statistics = MapStatistics.Of(map, geometry), ExplainMs = clock.Elapsed.TotalMilliseconds - warmUpMs, Diagnostics = result.Diagnostics,
+            Statistics = MapStatistics.Of(map, geometry), ExplainMs = explainMs, Diagnostics = diagnostics, Quality = quality,
         };
     }
 

@@ -19,6 +19,10 @@ public sealed class FrameExplanation : IDisposable
     public required double ExplainMs { get; init; }
     public IReadOnlyDictionary<string, double> Diagnostics { get; init; } = new Dictionary<string, double>();
 
+    /// <summary>The map's faithfulness check, on the frames `--quality-every` samples; null on the others and for
+    /// object targets (each object carries its own).</summary>
+    public MapQuality? Quality { get; init; }
+
     /// <summary>For an object target (det:, seg:): each object explained on this frame (empty when the model found
     /// none); null for a frame explained for one class or exemplar. <see cref="Map"/> is then the largest of their maps.</summary>
     public IReadOnlyList<ObjectExplanation>? Objects { get; init; }

@@ -21,6 +21,9 @@ public sealed class ObjectExplanation(int track, int? classIndex, string? label,
     /// <summary>A segment's outline in frame pixels (the contours of the model's mask), drawn instead of a box; null
     /// for detections and raw outputs.</summary>
     public Point[][]? Outline { get; init; }
+    /// <summary>This object's map's faithfulness check (of the object's own confidence), on the frames
+    /// `--quality-every` samples; null on the others.</summary>
+    public MapQuality? Quality { get; init; }
 
     public void Dispose() => Map.Dispose();
 }

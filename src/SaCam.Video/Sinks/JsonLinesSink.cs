@@ -46,16 +46,26 @@ public sealed class JsonLinesSink : IFrameSink
             line["box"] = new JsonObject { ["x"] = s.AttendedBox.X, ["y"] = s.AttendedBox.Y, ["w"] = s.AttendedBox.Width, ["h"] = s.AttendedBox.Height };
             line["entropy"] = Math.Round(s.Entropy, 6);
         }
-        if (e.Objects is not null)
-            line["objects"] = new JsonArray(e.Objects.Select(o => (JsonNode)new JsonObject
-            {
-                ["track"] = o.Track, ["label"] = o.Label, ["class"] = o.Class, ["score"] = Math.Round(o.Score, 6),
-                ["box"] = new JsonArray(o.Box.X, o.Box.Y, o.Box.X + o.Box.Width, o.Box.Y + o.Box.Height),
-                ["peak"] = new JsonArray(o.Peak.X, o.Peak.Y), ["energy_in_box"] = Math.Round(o.EnergyInBox, 4), ["explain_ms"] = Math.Round(o.ExplainMs, 2),
-            }).ToArray());
+        if (e.Quality is { } q) line["quality"] = QualityJson(q);
+        if (e.Objects is not null) line["objects"] = new JsonArray(e.Objects.Select(o => (JsonNode)ObjectJson(o)).ToArray());
         foreach (var (key, value) in e.Diagnostics) line[key] = Math.Round(value, 4);
         return line;
     }
+
+    private static JsonObject ObjectJson(ObjectExplanation o)
+    {
+        var entry = new JsonObject
+        {
+            ["track"] = o.Track, ["label"] = o.Label, ["class"] = o.Class, ["score"] = Math.Round(o.Score, 6),
+            ["box"] = new JsonArray(o.Box.X, o.Box.Y, o.Box.X + o.Box.Width, o.Box.Y + o.Box.Height),
+            ["peak"] = new JsonArray(o.Peak.X, o.Peak.Y), ["energy_in_box"] = Math.Round(o.EnergyInBox, 4), ["explain_ms"] = Math.Round(o.ExplainMs, 2),
+        };
+        if (o.Quality is { } q) entry["quality"] = QualityJson(q);
+        return entry;
+    }
+
+    /// <summary>A map's quality check as a record carries it (`--quality-every`).</summary>
+    public static JsonObject QualityJson(MapQuality q) => new() { ["deletion"] = Math.Round(q.Deletion, 6), ["insertion"] = Math.Round(q.Insertion, 6) };
 
     public void Dispose() => _writer.Dispose();
 }
