@@ -114,8 +114,6 @@ public sealed class CamEngine
                     }
                 }
             }
-            // Out of this scope into the caller's, as a single Explain's result always went.
-            foreach (var r in results) r.MoveToOuterDisposeScope();
             return results;
         }
         catch
@@ -125,12 +123,13 @@ public sealed class CamEngine
         }
     }
 
-    /// <summary>The method's own step on one job's inputs, then the final map; its tensors leave the caller's scope.</summary>
+    /// <summary>The method's own step on one job's inputs, then the final map. It runs in <see cref="ExplainEach"/>'s
+    /// scope, not one of its own, so a method's tensors moved one scope out reach the engine's caller, as they did when
+    /// the engine explained one target per call; the result's tensors go to the caller's scope.</summary>
     private CamResult Compute(Tensor x, Tensor activations, Tensor? gradients, Tensor output, ICamMethod method, IExplanationTarget target,
         bool ownsTarget, string layer, double startedAtMs, TimeSpan forwardTime, Stopwatch jobClock, CancellationToken cancellation,
         IProgress<PerturbationProgress>? progress)
     {
-        using var scope = NewDisposeScope();
         var runner = new PerturbationRunner(_model, PerturbationBatchSize, cancellation, progress);
         runner.BatchRun += images => PerturbationBatchRun?.Invoke(images);
         var inputs = new CamInputs(x, activations, gradients, target, runner, Clock, startedAtMs);

@@ -69,17 +69,6 @@ public sealed class CamResult : IDisposable
         return i.Select((index, n) => ((int)index, v[n])).ToList();
     }
 
-    /// <summary>Moves every tensor of the result one dispose scope out (from the engine's scope to its caller's).</summary>
-    internal void MoveToOuterDisposeScope()
-    {
-        Map.MoveToOuterDisposeScope();
-        LowResMap.MoveToOuterDisposeScope();
-        if (!ReferenceEquals(SignedLowResMap, LowResMap)) SignedLowResMap?.MoveToOuterDisposeScope();
-        ChannelWeights?.MoveToOuterDisposeScope();
-        foreach (var t in Parts.Values) t.MoveToOuterDisposeScope();
-        Output.MoveToOuterDisposeScope();
-    }
-
     public void Dispose()
     {
         Map.Dispose();
