@@ -46,12 +46,25 @@ public sealed class DicomSource : IFrameSource, IRunExtrasSource
         var series = DicomSeriesBuilder.Choose(DicomSeriesBuilder.Group(new DicomHeaderReader(tools).Read(files, nameOf)), options.Series);
         var decoder = new DicomPixelDecoder(tools);
         decoder.ToolFor(series.First); // a syntax nothing here decodes fails now, not at the first frame
+        RequireOwnWindows(series, options.WindowChoices());
         foreach (var w in series.Warnings) warn(w);
         if (series.First.BurnedInAnnotation || series.Modality == "US")
             warn($"{series.Label}: {(series.First.BurnedInAnnotation ? "BurnedInAnnotation is YES" : "ultrasound often carries identifiers in its pixels")}; " +
                  "names or IDs may be burned into the image. Black them out with --mask x,y,w,h before anything is written.");
         var source = new DicomSource(series, options, decoder, SourceLabel.Hash(path), nameOf);
         return source;
+    }
+
+    /// <summary>--window dicom on slices without a window of their own is a wrong command line: said now, before a
+    /// model loads, not at the first frame.</summary>
+    private static void RequireOwnWindows(DicomSeries series, IReadOnlyList<WindowChoice> windows)
+    {
+        if (!windows.Any(w => w.Kind == WindowChoice.File.Kind)) return;
+        int without = series.Slices.Count(s => s.WindowCenter is null || s.WindowWidth is not > 0);
+        if (without == 0) return;
+        throw new DicomException(series.Slices.Count == 1
+            ? "--window dicom: the file has no window of its own (WindowCenter/WindowWidth); use a preset, C,W or minmax."
+            : $"--window dicom: {without} of the {series.Slices.Count} slices have no window of their own (WindowCenter/WindowWidth); use a preset, C,W or minmax.");
     }
 
     /// <summary>A file of the source as errors name it: its path inside the series folder (or its file name),
