@@ -11,8 +11,10 @@ namespace SaCam.Medical;
 /// for the pipeline. Its <see cref="Description"/> is a label and a salted hash, never a path, so that run folders,
 /// reports and review pages carry no patient data by construction.
 /// </summary>
-public sealed class DicomSource : IFrameSource, IRunExtrasSource
+public sealed class DicomSource : IFrameSource, IRunExtrasSource, IDisposable
 {
+    // A series fetched from a PACS lies in a private temporary folder that this source removes when disposed.
+    private string? _ownedFolder;
     private readonly DicomSeries _series;
     private readonly IReadOnlyList<WindowChoice> _windows;
     private readonly MedicalOptions _options;
@@ -34,7 +36,7 @@ public sealed class DicomSource : IFrameSource, IRunExtrasSource
     }
 
     /// <summary>Reads the headers (allowlisted tags only), groups and orders the series; warnings go to <paramref name="warn"/>.</summary>
-    public static DicomSource Open(string path, MedicalOptions options, Action<string> warn, DicomToolkit? tools = null)
+    public static DicomSource Open(string path, MedicalOptions options, Action<string> warn, DicomToolkit? tools = null, string? hash = null)
     {
         tools ??= new DicomToolkit();
         var files = File.Exists(path) ? [path]
@@ -51,8 +53,35 @@ public sealed class DicomSource : IFrameSource, IRunExtrasSource
         if (series.First.BurnedInAnnotation || series.Modality == "US")
             warn($"{series.Label}: {(series.First.BurnedInAnnotation ? "BurnedInAnnotation is YES" : "ultrasound often carries identifiers in its pixels")}; " +
                  "names or IDs may be burned into the image. Black them out with --mask x,y,w,h before anything is written.");
-        var source = new DicomSource(series, options, decoder, SourceLabel.Hash(path), nameOf);
+        var source = new DicomSource(series, options, decoder, hash ?? SourceLabel.Hash(path), nameOf);
         return source;
+    }
+
+    /// <summary>A series from a DICOMweb server (WADO-RS), fetched into a private temporary folder and read exactly as
+    /// the same series in a folder would be; the folder goes when the source is disposed, or at once on an error.</summary>
+    public static DicomSource OpenDicomWeb(string url, MedicalOptions options, Action<string> warn, DicomToolkit? tools = null,
+        IProgress<Core.Models.DownloadProgress>? progress = null, Action<string>? note = null)
+    {
+        var address = DicomWebAddress.Parse(url, seriesRequired: true);
+        var fetched = new DicomWebFetcher(address) { Progress = progress, IdleTimeout = DicomWebFetcher.IdleTimeoutFromEnvironment() }.Fetch();
+        try
+        {
+            note?.Invoke(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"fetched {fetched.Instances} instances ({fetched.Bytes / 1e6:F1} MB) from {address.Server} in {fetched.Elapsed.TotalSeconds:F1} s"));
+            var source = Open(fetched.Folder, options, warn, tools, SourceLabel.HashOf(address.SeriesUri.AbsoluteUri));
+            source._ownedFolder = fetched.Folder;
+            return source;
+        }
+        catch
+        {
+            PrivateFolder.Delete(fetched.Folder);
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _ownedFolder, null) is { } folder) PrivateFolder.Delete(folder);
     }
 
     /// <summary>--window dicom on slices without a window of their own is a wrong command line: said now, before a
@@ -84,6 +113,11 @@ public sealed class DicomSource : IFrameSource, IRunExtrasSource
         _keepValues = true;
         return new DicomRunSink(folder, _series, _values, Description);
     }
+
+    /// <summary>--dicom-out (a folder, or null for a temporary one) and --store-to: each explained frame as a
+    /// Secondary Capture in a new series of the source's study, stored when the run ends.</summary>
+    public IFrameSink CreateDicomOutSink(string? folder, DicomDerivation derivation, Imaging.ColorMap colors, IDicomStore? store) =>
+        new DicomOutSink(_series, folder, derivation, colors, store, _decoder.Tools);
 
     private void Keep(long index, Mat values)
     {
