@@ -79,7 +79,7 @@ public sealed record DicomWebAddress(Uri Root, string? Study = null, string? Ser
     internal string Explain(HttpStatusCode status, string doing) => (int)status switch
     {
         401 or 403 => $"DICOMweb server {Server} refused {doing} (HTTP {(int)status} {status}): set its credentials in {AuthVariable}.",
-        404 => $"DICOMweb server {Server} has no such study or series (HTTP 404 while {doing}): check the study and series UIDs and the service root.",
+        404 => $"DICOMweb server {Server} answered HTTP 404 Not Found while {doing}: no such study or series, or a wrong service root.",
         _ => $"DICOMweb server {Server} answered HTTP {(int)status} {status} while {doing}.",
     };
 
