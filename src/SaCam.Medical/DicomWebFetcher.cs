@@ -98,6 +98,7 @@ public sealed class DicomWebFetcher(DicomWebAddress address)
             throw new PacsException($"DICOMweb server {address.Server}: the answer broke off while {doing} ({count} instances received; {e.Message}).");
         }
         if (count == 0) throw new PacsException($"DICOMweb server {address.Server}: the series is empty (no instances).");
+        Progress?.Report(new DownloadProgress(bytes, bytes)); // complete: a progress line ends here
         return new Fetched(folder, count, bytes, clock.Elapsed);
     }
 }

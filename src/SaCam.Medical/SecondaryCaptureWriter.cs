@@ -78,7 +78,7 @@ public sealed class SecondaryCaptureWriter
             Key("BurnedInAnnotation", source.BurnedInAnnotation ? "YES" : "NO");
             if (source.SopClassUid.Length > 0) Key("SourceImageSequence[0].ReferencedSOPClassUID", source.SopClassUid);
             Key("SourceImageSequence[0].ReferencedSOPInstanceUID", source.InstanceUid);
-            if (sourceFrame is int f && source.Frames > 1) Key("SourceImageSequence[0].ReferencedFrameNumber", (f + 1).ToString(CultureInfo.InvariantCulture));
+            if (sourceFrame is int f && ReferencesFrames(source)) Key("SourceImageSequence[0].ReferencedFrameNumber", (f + 1).ToString(CultureInfo.InvariantCulture));
             if (source.Position is { } p) Key("ImagePositionPatient", Values(p));
             if (source.Orientation is { } o) Key("ImageOrientationPatient", Values(o));
             if (source.PixelSpacing is { } ps) Key("PixelSpacing", Values(ps));
@@ -94,6 +94,18 @@ public sealed class SecondaryCaptureWriter
             File.Delete(partial);
         }
     }
+
+    /// <summary>Image Storage classes whose instances are single frames by definition (PS3.3): a reference to one of
+    /// them takes no Referenced Frame Number, even when a file of that class holds several frames.</summary>
+    private static readonly HashSet<string> SingleFrameClasses =
+    [
+        "1.2.840.10008.5.1.4.1.1.1", "1.2.840.10008.5.1.4.1.1.1.1", "1.2.840.10008.5.1.4.1.1.1.1.1", "1.2.840.10008.5.1.4.1.1.1.2",
+        "1.2.840.10008.5.1.4.1.1.1.2.1", "1.2.840.10008.5.1.4.1.1.1.3", "1.2.840.10008.5.1.4.1.1.1.3.1", "1.2.840.10008.5.1.4.1.1.2",
+        "1.2.840.10008.5.1.4.1.1.4", "1.2.840.10008.5.1.4.1.1.6.1", "1.2.840.10008.5.1.4.1.1.7", "1.2.840.10008.5.1.4.1.1.128",
+    ];
+
+    /// <summary>Whether a frame of this source is referenced by number: a multi-frame file of a multi-frame class.</summary>
+    public static bool ReferencesFrames(DicomHeader source) => source.Frames > 1 && !SingleFrameClasses.Contains(source.SopClassUid);
 
     private static string Values(double[] values) => string.Join('\\', values.Select(v => v.ToString("G10", CultureInfo.InvariantCulture)));
 }

@@ -249,3 +249,52 @@ public class DicomWebFetcherTests
         Assert.That(DicomStores.Parse("dicomweb:https://pacs/dicom-web"), Is.TypeOf<StowRsStore>());
     }
 }
+
+/// <summary>--dicom-out without a PACS: a cine's frames each reference their frame, a burned-in flag is carried
+/// over, the pixels are the blend (colour), and dciodvfy finds no error.</summary>
+[TestFixture]
+[NeedsPrograms("dcmtk dicom3tools", "dump2dcm", "dcmdump", "dcmj2pnm", "img2dcm", "dciodvfy")]
+public class DicomOutTests : TempFolderTest
+{
+    [Test]
+    public void A_cine_is_written_back_frame_by_frame_with_its_flags()
+    {
+        var data = new DicomTestData(Path.Combine(Dir, "in"));
+        string cine = data.Write("cine", new DicomTestData.Slice { Frames = 3, FrameTimeMs = 40, BurnedIn = true, Hu = (f, x, y) => (short)(x * 10 + f * 100) });
+        string output = Path.Combine(Dir, "dicom");
+        var (exit, _, stderr) = SacamInProcess.Run("video", cine, "--model", "default", "--method", "gradcam", "--window", "0,1000", "--dicom-out", output);
+        Assert.That(exit, Is.Zero, stderr);
+        var files = Directory.GetFiles(output).Order(StringComparer.Ordinal).ToList();
+        Assert.That(files.Select(Path.GetFileName), Is.EqualTo(new[] { "000000.dcm", "000001.dcm", "000002.dcm" }), "no temporary file left");
+        for (int i = 0; i < files.Count; i++)
+        {
+            string dump = Tool("dcmdump", files[i]);
+            // The test's cine is of CT Image Storage, a single-frame class by definition: no Referenced Frame Number.
+            Assert.That(dump, Does.Contain("(0008,1155) UI [").And.Not.Contain("(0008,1160)"), "ReferencedSOPInstanceUID, and no frame number");
+            Assert.That(dump, Does.Contain("(0028,0301) CS [YES]"), "the source's burned-in flag: its pixels are in the blend");
+            Assert.That(dump, Does.Contain("(0028,0004) CS [RGB]").And.Contain("=SecondaryCaptureImageStorage"));
+            Assert.That(dump, Does.Contain("(0008,103e) LO [CAM gradcam, top class, default]"));
+            string report = Tool("dciodvfy", files[i]);
+            Assert.That(report, Does.Contain("SCImage").And.Not.Contain("Error"), report);
+        }
+        Assert.That(SecondaryCaptureWriter.ReferencesFrames(new DicomHeader { File = "x", Frames = 30, SopClassUid = "1.2.840.10008.5.1.4.1.1.3.1" }), Is.True, "US multi-frame");
+        Assert.That(SecondaryCaptureWriter.ReferencesFrames(new DicomHeader { File = "x", Frames = 1, SopClassUid = "1.2.840.10008.5.1.4.1.1.3.1" }), Is.False);
+        // The pixels decode as colour: the heat map is blended in, not a grey slice.
+        string png = Path.Combine(Dir, "frame.png");
+        Tool("dcmj2pnm", "-ll", "error", "+on", files[0], png);
+        using var image = OpenCvSharp.Cv2.ImRead(png);
+        var channels = OpenCvSharp.Cv2.Split(image);
+        Assert.That(OpenCvSharp.Cv2.Norm(channels[0], channels[2], OpenCvSharp.NormTypes.L1), Is.GreaterThan(0));
+        foreach (var c in channels) c.Dispose();
+    }
+
+    private static string Tool(string program, params string[] args)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(program, args) { RedirectStandardError = true, RedirectStandardOutput = true };
+        using var p = System.Diagnostics.Process.Start(start)!;
+        var err = p.StandardError.ReadToEndAsync();
+        string output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        return output + err.Result;
+    }
+}
