@@ -18,6 +18,10 @@ internal sealed class DicomOutSink : IFrameSink
     private readonly OverlayOptions _overlay;
     private readonly IDicomStore? _store;
     private readonly bool _temporary;
+    // Conversions running beside the pipeline, in frame order; two at a time keep the cores for the explanation.
+    private readonly Queue<Task<string>> _pending = new();
+    private readonly List<string> _written = [];
+    private const int InFlight = 2;
 
     public DicomOutSink(DicomSeries series, string? folder, DicomDerivation derivation, ColorMap colors, IDicomStore? store, DicomToolkit tools)
     {
@@ -35,14 +39,23 @@ internal sealed class DicomOutSink : IFrameSink
         long index = frame.Frame.Index;
         var (source, sourceFrame) = _series.IsCine ? (_series.First, (int?)index) : (_series.Slices[(int)index], (int?)null);
         using var blended = HeatmapOverlay.Render(frame.Frame.Image, map, frame.Explanation.Geometry, _overlay);
-        _writer.Write(index, source, sourceFrame, blended);
+        _pending.Enqueue(_writer.Write(index, source, sourceFrame, blended));
+        while (_pending.Count > InFlight) _written.Add(_pending.Dequeue().GetAwaiter().GetResult());
     }
 
     public void Dispose()
     {
         try
         {
-            if (_store is not null && _writer.Written.Count > 0) _store.Store(_writer.Written);
+            // Every conversion ends before anything is stored or removed; the first failure is the one reported.
+            Exception? failed = null;
+            while (_pending.TryDequeue(out var task))
+            {
+                try { _written.Add(task.GetAwaiter().GetResult()); }
+                catch (Exception e) { failed ??= e; }
+            }
+            if (failed is not null) throw failed;
+            if (_store is not null && _written.Count > 0) _store.Store(_written);
         }
         finally
         {

@@ -53,46 +53,52 @@ public sealed class SecondaryCaptureWriter
 
     public string Folder { get; }
     public string SeriesUid { get; } = DicomUid.New();
-    public List<string> Written { get; } = [];
-
     /// <summary>Writes frame <paramref name="index"/> (0-based in the run) derived from <paramref name="source"/>
-    /// (frame <paramref name="sourceFrame"/> of it for a cine); returns the file written.</summary>
-    public string Write(long index, DicomHeader source, int? sourceFrame, Mat rgbAsBgr)
+    /// (frame <paramref name="sourceFrame"/> of it for a cine). The picture is saved before this returns (the frame
+    /// may be gone after); img2dcm then runs on the returned task, so that its start-up (a process, DCMTK's data
+    /// dictionary) overlaps the next frame's explanation instead of holding up the pipeline.</summary>
+    public Task<string> Write(long index, DicomHeader source, int? sourceFrame, Mat rgbAsBgr)
     {
         string name = string.Create(CultureInfo.InvariantCulture, $"{index:D6}.dcm");
         string output = Path.Combine(Folder, name), bmp = Path.Combine(Folder, $".{name}.bmp"), partial = Path.Combine(Folder, $".{name}.partial");
-        try
-        {
-            if (!Cv2.ImWrite(bmp, rgbAsBgr)) throw new IOException($"--dicom-out: frame {index} could not be written.");
-            var args = new List<string> { "-ll", "error", "-i", "BMP", "--study-from", source.File };
-            void Key(string key, string value) { args.Add("-k"); args.Add($"{key}={value}"); }
-            Key("SeriesInstanceUID", SeriesUid);
-            Key("SOPInstanceUID", DicomUid.New());
-            Key("SeriesNumber", _seriesNumber.ToString(CultureInfo.InvariantCulture));
-            Key("InstanceNumber", (index + 1).ToString(CultureInfo.InvariantCulture));
-            Key("Modality", source.Modality.Length > 0 ? source.Modality : "OT");
-            Key("Laterality", "");
-            Key("ImageType", "DERIVED\\SECONDARY");
-            Key("SeriesDescription", _derivation.SeriesDescription);
-            Key("DerivationDescription", _derivation.DerivationDescription);
-            Key("BurnedInAnnotation", source.BurnedInAnnotation ? "YES" : "NO");
-            if (source.SopClassUid.Length > 0) Key("SourceImageSequence[0].ReferencedSOPClassUID", source.SopClassUid);
-            Key("SourceImageSequence[0].ReferencedSOPInstanceUID", source.InstanceUid);
-            if (sourceFrame is int f && ReferencesFrames(source)) Key("SourceImageSequence[0].ReferencedFrameNumber", (f + 1).ToString(CultureInfo.InvariantCulture));
-            if (source.Position is { } p) Key("ImagePositionPatient", Values(p));
-            if (source.Orientation is { } o) Key("ImageOrientationPatient", Values(o));
-            if (source.PixelSpacing is { } ps) Key("PixelSpacing", Values(ps));
-            args.AddRange([bmp, partial]);
-            _tools.Run("img2dcm", DicomToolkit.DcmtkPackage, args, $"--dicom-out: writing frame {index}");
-            File.Move(partial, output, overwrite: true);
-            Written.Add(output);
-            return output;
-        }
-        finally
+        if (!Cv2.ImWrite(bmp, rgbAsBgr))
         {
             File.Delete(bmp);
-            File.Delete(partial);
+            throw new IOException($"--dicom-out: frame {index} could not be written.");
         }
+        var args = new List<string> { "-ll", "error", "-i", "BMP", "--study-from", source.File };
+        void Key(string key, string value) { args.Add("-k"); args.Add($"{key}={value}"); }
+        Key("SeriesInstanceUID", SeriesUid);
+        Key("SOPInstanceUID", DicomUid.New());
+        Key("SeriesNumber", _seriesNumber.ToString(CultureInfo.InvariantCulture));
+        Key("InstanceNumber", (index + 1).ToString(CultureInfo.InvariantCulture));
+        Key("Modality", source.Modality.Length > 0 ? source.Modality : "OT");
+        Key("Laterality", "");
+        Key("ImageType", "DERIVED\\SECONDARY");
+        Key("SeriesDescription", _derivation.SeriesDescription);
+        Key("DerivationDescription", _derivation.DerivationDescription);
+        Key("BurnedInAnnotation", source.BurnedInAnnotation ? "YES" : "NO");
+        if (source.SopClassUid.Length > 0) Key("SourceImageSequence[0].ReferencedSOPClassUID", source.SopClassUid);
+        Key("SourceImageSequence[0].ReferencedSOPInstanceUID", source.InstanceUid);
+        if (sourceFrame is int f && ReferencesFrames(source)) Key("SourceImageSequence[0].ReferencedFrameNumber", (f + 1).ToString(CultureInfo.InvariantCulture));
+        if (source.Position is { } p) Key("ImagePositionPatient", Values(p));
+        if (source.Orientation is { } o) Key("ImageOrientationPatient", Values(o));
+        if (source.PixelSpacing is { } ps) Key("PixelSpacing", Values(ps));
+        args.AddRange([bmp, partial]);
+        return Task.Run(() =>
+        {
+            try
+            {
+                _tools.Run("img2dcm", DicomToolkit.DcmtkPackage, args, $"--dicom-out: writing frame {index}");
+                File.Move(partial, output, overwrite: true);
+                return output;
+            }
+            finally
+            {
+                File.Delete(bmp);
+                File.Delete(partial);
+            }
+        });
     }
 
     /// <summary>Image Storage classes whose instances are single frames by definition (PS3.3): a reference to one of

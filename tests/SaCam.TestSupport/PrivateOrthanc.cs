@@ -4,13 +4,13 @@ using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
-using SaCam.TestSupport;
 
 namespace SaCam.Tests;
 
 /// <summary>
 /// A private Orthanc (Debian's package, with its DICOMweb plugin) on free ports under a temporary folder, with basic
 /// authentication and a checked called AE title, started as a plain process and stopped by the pid it started.
+/// Also compiled into tests/SaCam.Benchmarks (the PACS suite).
 /// </summary>
 public sealed class PrivateOrthanc : IDisposable
 {
@@ -28,7 +28,10 @@ public sealed class PrivateOrthanc : IDisposable
     public string DicomWebRoot => $"http://127.0.0.1:{HttpPort}/dicom-web";
     public HttpClient Rest { get; }
 
-    public static bool Installed => Requirement.OnPath("Orthanc") && File.Exists(Plugin);
+    public static bool Installed => OnPath("Orthanc") && File.Exists(Plugin);
+
+    private static bool OnPath(string program) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries).Any(d => File.Exists(Path.Combine(d, program)));
 
     public PrivateOrthanc()
     {
