@@ -64,11 +64,23 @@ public sealed class DicomSource : IFrameSource, IRunExtrasSource, IDisposable
     {
         var address = DicomWebAddress.Parse(url, seriesRequired: true);
         var fetched = new DicomWebFetcher(address) { Progress = progress, IdleTimeout = DicomWebFetcher.IdleTimeoutFromEnvironment() }.Fetch();
+        return OpenFetched(fetched, address.Server, SourceLabel.HashOf(address.SeriesUri.AbsoluteUri), options, warn, tools, note);
+    }
+
+    /// <summary>A series from a PACS by DIMSE C-GET (getscu), dimse:AET@HOST:PORT/studies/S/series/SE; as <see cref="OpenDicomWeb"/>.</summary>
+    public static DicomSource OpenDimse(string address, MedicalOptions options, Action<string> warn, DicomToolkit? tools = null, Action<string>? note = null)
+    {
+        var fetcher = new DimseFetcher(address, tools);
+        return OpenFetched(fetcher.Fetch(), fetcher.Server, SourceLabel.HashOf(fetcher.Key), options, warn, tools, note);
+    }
+
+    private static DicomSource OpenFetched(DicomWebFetcher.Fetched fetched, string server, string hash, MedicalOptions options, Action<string> warn, DicomToolkit? tools, Action<string>? note)
+    {
         try
         {
             note?.Invoke(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                $"fetched {fetched.Instances} instances ({fetched.Bytes / 1e6:F1} MB) from {address.Server} in {fetched.Elapsed.TotalSeconds:F1} s"));
-            var source = Open(fetched.Folder, options, warn, tools, SourceLabel.HashOf(address.SeriesUri.AbsoluteUri));
+                $"fetched {fetched.Instances} instances ({fetched.Bytes / 1e6:F1} MB) from {server} in {fetched.Elapsed.TotalSeconds:F1} s"));
+            var source = Open(fetched.Folder, options, warn, tools, hash);
             source._ownedFolder = fetched.Folder;
             return source;
         }

@@ -110,6 +110,31 @@ public class PacsTests : TempFolderTest
     }
 
     [Test]
+    [NeedsPrograms("dcmtk", "getscu")]
+    public void A_series_by_dimse_c_get_is_explained_as_from_disk()
+    {
+        var files = Upload("cget");
+        int leftBefore = LeftBehind();
+        string address = $"dimse:{PrivateOrthanc.Aet}@127.0.0.1:{Orthanc.DicomPort}/studies/{DicomTestData.CanaryStudyUid}/series/{Series}";
+        var dimse = Sacam(null, "video", address, "--model", "default", "--method", "gradcam", "--window", "soft", "--save-maps", Path.Combine(Dir, "dimse-maps"));
+        Assert.That(dimse.Exit, Is.Zero, dimse.Err);
+        var disk = Sacam(null, "video", Path.GetDirectoryName(files[0])!, "--model", "default", "--method", "gradcam", "--window", "soft", "--save-maps", Path.Combine(Dir, "disk-maps"));
+        Assert.That(disk.Exit, Is.Zero, disk.Err);
+        for (int i = 0; i < 4; i++)
+            Assert.That(File.ReadAllBytes(Path.Combine(Dir, "dimse-maps", $"{i:D6}.npy")), Is.EqualTo(File.ReadAllBytes(Path.Combine(Dir, "disk-maps", $"{i:D6}.npy"))), $"map {i}");
+        Assert.That(LeftBehind(), Is.EqualTo(leftBefore));
+        foreach (var canary in DicomTestData.Canaries.Append(Series)) Assert.That(dimse.Out + dimse.Err, Does.Not.Contain(canary), "console");
+
+        var wrongStudy = Sacam(null, "video", $"dimse:{PrivateOrthanc.Aet}@127.0.0.1:{Orthanc.DicomPort}/studies/1.2.3.4/series/5.6", "--method", "gradcam");
+        Assert.That(wrongStudy.Exit, Is.EqualTo(1));
+        Assert.That(wrongStudy.Err, Does.Contain("C-GET").And.Not.Contain("1.2.3.4"));
+        var stopped = Sacam(null, "video", $"dimse:{PrivateOrthanc.Aet}@127.0.0.1:{PrivateOrthanc.FreePort()}/studies/1.2/series/3.4", "--method", "gradcam");
+        Assert.That(stopped.Exit, Is.EqualTo(1));
+        Assert.That(stopped.Err, Does.Contain("connection refused"));
+        Assert.That(LeftBehind(), Is.EqualTo(leftBefore), "nothing left behind after a failed C-GET");
+    }
+
+    [Test]
     public void Stow_rs_stores_a_series_read_from_disk()
     {
         var files = Upload("stow");

@@ -43,7 +43,7 @@ public sealed class PrivateOrthanc : IDisposable
             ["HttpPort"] = HttpPort, ["DicomPort"] = DicomPort, ["DicomAet"] = Aet, ["RemoteAccessAllowed"] = false,
             ["AuthenticationEnabled"] = true, ["RegisteredUsers"] = new JsonObject { [User] = Password },
             ["Plugins"] = new JsonArray(Plugin), ["DicomWeb"] = new JsonObject { ["Enable"] = true, ["Root"] = "/dicom-web/" },
-            ["DicomAlwaysAllowStore"] = true, ["DicomCheckCalledAet"] = true,
+            ["DicomAlwaysAllowStore"] = true, ["DicomAlwaysAllowGet"] = true, ["DicomCheckCalledAet"] = true,
         };
         string configFile = Path.Combine(_folder, "orthanc.json");
         File.WriteAllText(configFile, config.ToJsonString());

@@ -8,7 +8,7 @@ namespace SaCam.App.Building;
 
 /// <summary>
 /// The one place that decides what a source is: DICOM (by content, "DICM" at byte 128: a file, cine or series
-/// folder; or a DICOMweb series, dicomweb:http://...) or anything the catalog opens (files, cameras, folders, URLs, plugin schemes). DICOM options on a source
+/// folder; or a series on a PACS, dicomweb:http://... or dimse:AET@HOST:PORT/...) or anything the catalog opens (files, cameras, folders, URLs, plugin schemes). DICOM options on a source
 /// that is not DICOM are refused, naming them.
 /// </summary>
 public static class Sources
@@ -30,6 +30,7 @@ public static class Sources
     {
         if (DicomWebAddress.Is(spec))
             return DicomSource.OpenDicomWeb(spec, medical?.ToOptions() ?? new MedicalOptions(), feedback.Warning, progress: feedback.Download, note: feedback.Note);
+        if (DimseFetcher.Is(spec)) return DicomSource.OpenDimse(spec, medical?.ToOptions() ?? new MedicalOptions(), feedback.Warning, note: feedback.Note);
         if (DicomFile.IsDicomSource(spec)) return DicomSource.Open(spec, medical?.ToOptions() ?? new MedicalOptions(), feedback.Warning);
         if (medical is { Any: true })
             throw new ArgumentException("--window, --windows, --series, --mask and --input-range apply to DICOM sources; this source is not DICOM (no 'DICM' at byte 128).");

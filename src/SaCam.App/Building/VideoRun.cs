@@ -70,7 +70,8 @@ public sealed class VideoRun : IDisposable
             var catalog = PluginCatalogs.Load(spec.Plugins);
             var extraOverlays = spec.Render.Overlays.Select(catalog.CreateOverlay).ToList();
             // Said before any output is claimed: a refused command line leaves nothing behind.
-            if ((spec.Outputs.DicomOut ?? spec.Outputs.StoreTo) is not null && !Medical.DicomWebAddress.Is(spec.Source) && !Medical.DicomFile.IsDicomSource(spec.Source))
+            if ((spec.Outputs.DicomOut ?? spec.Outputs.StoreTo) is not null && !Medical.DicomWebAddress.Is(spec.Source) && !Medical.DimseFetcher.Is(spec.Source)
+                && !Medical.DicomFile.IsDicomSource(spec.Source))
                 throw new ArgumentException("--dicom-out and --store-to write DICOM derived from a DICOM source; this source is not DICOM.");
             owned.Add(outputs.Claim());
             var source = Sources.Open(spec.Source, spec.Medical, catalog, feedback);
