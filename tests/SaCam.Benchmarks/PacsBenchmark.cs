@@ -11,7 +11,7 @@ namespace SaCam.Benchmarks;
 /// <summary>
 /// PACS round trip on a private Orthanc, on a 512x512 CT series the benchmark writes and uploads itself. Fetch:
 /// slices per second of sacam's DICOMweb source (WADO-RS into a private folder, headers read and ordered) against a
-/// plain WADO-RS download of the same series by curl, interleaved rounds. Write-back: the same gradcam run without
+/// plain WADO-RS download of the same series by curl, and of its DIMSE source against getscu alone, interleaved rounds. Write-back: the same gradcam run without
 /// and with --dicom-out (and with --store-to by C-STORE), interleaved, the run alone timed (model loaded before).
 /// </summary>
 public sealed class PacsBenchmark
@@ -28,14 +28,20 @@ public sealed class PacsBenchmark
             var files = data.Series(slices, size: 512);
             orthanc.StoreScu(files);
             string url = $"{orthanc.DicomWebRoot}/studies/{DicomTestData.CanaryStudyUid}/series/1.2.826.0.1.3680043.9.9999.1";
+            string dimse = $"dimse:{PrivateOrthanc.Aet}@127.0.0.1:{orthanc.DicomPort}/studies/{DicomTestData.CanaryStudyUid}/series/1.2.826.0.1.3680043.9.9999.1";
             var curl = new List<double>();
             var ours = new List<double>();
-            for (int r = 0; r < rounds + 1; r++) // the first round warms both up and is not counted
+            var getscu = new List<double>();
+            var oursDimse = new List<double>();
+            for (int r = 0; r < rounds + 1; r++) // the first round warms every path up and is not counted
             {
-                double c = Curl(url, Path.Combine(folder, "curl.out")), o = Fetch(url);
+                double c = Curl(url, Path.Combine(folder, "curl.out")), o = Fetch("dicomweb:" + url);
+                double g = GetScu(orthanc, Path.Combine(folder, $"getscu-{r}")), d = Fetch(dimse);
                 if (r == 0) continue;
                 curl.Add(c);
                 ours.Add(o);
+                getscu.Add(g);
+                oursDimse.Add(d);
             }
             var runs = new Dictionary<string, List<double>> { ["without"] = [], ["--dicom-out"] = [], ["--dicom-out --store-to C-STORE"] = [] };
             for (int r = 0; r < rounds; r++)
@@ -46,12 +52,15 @@ public sealed class PacsBenchmark
             }
             var text = new StringBuilder();
             text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"Orthanc 1.10 (Debian) on 127.0.0.1, a {slices}-slice 512x512 CT series (16-bit, uncompressed, {new FileInfo(files[0]).Length / 1024} KiB a slice), {rounds} interleaved rounds after one warm-up.\n"));
-            text.AppendLine("### Fetching the series by WADO-RS\n");
+            text.AppendLine("### Fetching the series (WADO-RS and C-GET)\n");
             text.AppendLine("| path | slices per second (median) | ratio to curl |");
             text.AppendLine("| --- | ---: | ---: |");
             double curlRate = slices / Median(curl), ourRate = slices / Median(ours);
             text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| curl, the multipart answer to a file (no parsing) | {curlRate:F0} | 1.00x |"));
             text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| sacam's DICOMweb source: HttpClient, MultipartReader, one file per instance, headers read and ordered | {ourRate:F0} | {ourRate / curlRate:F2}x |"));
+            double getRate = slices / Median(getscu), dimseRate = slices / Median(oursDimse);
+            text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| getscu alone (C-GET of the series into a folder) | {getRate:F0} | {getRate / curlRate:F2}x |"));
+            text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| sacam's DIMSE source: getscu, then the headers read and ordered | {dimseRate:F0} | {dimseRate / curlRate:F2}x ({dimseRate / getRate:F2}x getscu) |"));
             text.AppendLine();
             text.AppendLine("### Writing the explanations back (gradcam, default model, the run alone)\n");
             text.AppendLine("| run | seconds (median) | ms per slice added | ratio to without | goal |");
@@ -80,10 +89,21 @@ public sealed class PacsBenchmark
         return clock.Elapsed.TotalSeconds;
     }
 
-    private static double Fetch(string url)
+    private static double Fetch(string address)
     {
         var clock = Stopwatch.StartNew();
-        using var source = DicomSource.OpenDicomWeb("dicomweb:" + url, new MedicalOptions { Window = "soft" }, _ => { });
+        using var source = DimseFetcher.Is(address)
+            ? DicomSource.OpenDimse(address, new MedicalOptions { Window = "soft" }, _ => { })
+            : DicomSource.OpenDicomWeb(address, new MedicalOptions { Window = "soft" }, _ => { });
+        return clock.Elapsed.TotalSeconds;
+    }
+
+    private static double GetScu(PrivateOrthanc orthanc, string folder)
+    {
+        Directory.CreateDirectory(folder);
+        var clock = Stopwatch.StartNew();
+        DicomTestData.Tool("getscu", "-aet", StoreScuStore.CallingAet, "-aec", PrivateOrthanc.Aet, "127.0.0.1", orthanc.DicomPort.ToString(CultureInfo.InvariantCulture),
+            "-k", "QueryRetrieveLevel=SERIES", "-k", $"StudyInstanceUID={DicomTestData.CanaryStudyUid}", "-k", "SeriesInstanceUID=1.2.826.0.1.3680043.9.9999.1", "-od", folder);
         return clock.Elapsed.TotalSeconds;
     }
 
