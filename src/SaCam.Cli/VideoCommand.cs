@@ -19,7 +19,7 @@ public static class VideoCommand
     public static Command Create()
     {
         var options = new VideoOptions();
-        var source = new Argument<string>("source") { Description = "Video file, camera index (0), image folder or glob, stream URL, or DICOM (a file, cine or series folder)." };
+        var source = new Argument<string>("source") { Description = "Video file, camera index (0), image folder or glob, stream URL, or DICOM (a file, cine or series folder, or dicomweb:http://HOST:PORT/ROOT/studies/S/series/SE)." };
         var command = new Command("video", "Explain every frame of a video, camera or stream, and write annotated footage.");
         command.Arguments.Add(source);
         foreach (var o in options.All) command.Options.Add(o);
@@ -95,9 +95,12 @@ public sealed class VideoOptions
     }.AtLeast(1);
     public Option<string?> Run { get; } = new("--run") { Description = "Write a run folder for `sacam review`: manifest, JSONL, the original video, the maps and how they lie on the frames." };
 
+    public Option<string?> DicomOut { get; } = new("--dicom-out") { Description = "DICOM sources: write each explained frame as a Secondary Capture (the slice with its map) in a new series of the source's study, into this folder. Carries the patient's identity, as a PACS needs." };
+    public Option<string?> StoreTo { get; } = new("--store-to") { Description = $"DICOM sources: store those Secondary Captures to a PACS: {SaCam.Medical.DicomStores.Help}." };
+
     public IEnumerable<Option> All =>
         new Option[] { Model, ModelCard, Labels, LabelsOffset, Method, Budget, Output, Jsonl, SaveMaps, PngEvery, PngDir, Show, Stride, MaxFrames, StartFrame, Class, Target, MaxObjects,
-            Mode, Device, Engine, Threads, ColorMap, SideBySide, Smoothing, Layer, QualityEvery, Run, Plugins, Sink, Overlay }.Concat(Medical.All);
+            Mode, Device, Engine, Threads, ColorMap, SideBySide, Smoothing, Layer, QualityEvery, Run, Plugins, Sink, Overlay, DicomOut, StoreTo }.Concat(Medical.All);
 
     /// <summary>What a fleet plan may carry: what a shard explains and how. Outputs, frame ranges and the mode are the fleet's own.</summary>
     public IEnumerable<Option> PlanOptions =>
@@ -119,6 +122,7 @@ public sealed class VideoOptions
         {
             Video = parse.GetValue(Output), Jsonl = parse.GetValue(Jsonl), SaveMaps = parse.GetValue(SaveMaps), PngEvery = parse.GetValue(PngEvery),
             PngDir = parse.GetValue(PngDir), Show = parse.GetValue(Show), Run = parse.GetValue(Run), Sinks = parse.GetValue(Sink) ?? [],
+            DicomOut = parse.GetValue(DicomOut), StoreTo = parse.GetValue(StoreTo),
         },
         Medical = Medical.ReadSpec(parse),
         Plugins = parse.GetValue(Plugins),

@@ -5,20 +5,23 @@ namespace SaCam.Medical;
 
 /// <summary>
 /// The tags this project reads, and only these: geometry, size, encoding, frames, window, rescale, modality and the
-/// burned-in-annotation flag. No patient, study, date or institution tag is ever read, so none can leak. The two UIDs
-/// read (series, instance) group and de-duplicate slices in memory and are never written anywhere.
+/// burned-in-annotation flag. No patient, study, date or institution tag is ever read, so none can leak, and no free
+/// text either (a series description is typed by a person and often names the patient). The UIDs read (series,
+/// instance, SOP class) group and de-duplicate slices in memory and are never written anywhere, except into the
+/// DICOM a run writes back with --dicom-out, which must reference its source instances.
 /// </summary>
 public sealed record DicomHeader
 {
     public static readonly IReadOnlyList<string> AllowedTags =
     [
         "0002,0010", // TransferSyntaxUID
+        "0008,0016", // SOPClassUID (memory only)
         "0008,0018", // SOPInstanceUID (memory only)
         "0008,0060", // Modality
-        "0008,103e", // SeriesDescription
         "0018,0040", // CineRate
         "0018,1063", // FrameTime
         "0020,000e", // SeriesInstanceUID (memory only)
+        "0020,0011", // SeriesNumber
         "0020,0013", // InstanceNumber
         "0020,0032", // ImagePositionPatient
         "0020,0037", // ImageOrientationPatient
@@ -39,9 +42,10 @@ public sealed record DicomHeader
     public required string File { get; init; }
     public string TransferSyntax { get; init; } = "";
     public string InstanceUid { get; init; } = "";
+    public string SopClassUid { get; init; } = "";
     public string Modality { get; init; } = "";
-    public string SeriesDescription { get; init; } = "";
     public string SeriesUid { get; init; } = "";
+    public int? SeriesNumber { get; init; }
     public int? InstanceNumber { get; init; }
     public double[]? Position { get; init; }
     public double[]? Orientation { get; init; }
@@ -95,9 +99,10 @@ public sealed record DicomHeader
             File = file,
             TransferSyntax = S("0002,0010"),
             InstanceUid = S("0008,0018"),
+            SopClassUid = S("0008,0016"),
             Modality = S("0008,0060").ToUpperInvariant(),
-            SeriesDescription = S("0008,103e"),
             SeriesUid = S("0020,000e"),
+            SeriesNumber = I("0020,0011"),
             InstanceNumber = I("0020,0013"),
             Position = Numbers(S("0020,0032")) is { Length: 3 } p ? p : null,
             Orientation = Numbers(S("0020,0037")) is { Length: 6 } o ? o : null,

@@ -11,6 +11,8 @@ namespace SaCam.Medical;
 /// </summary>
 public sealed class DicomPixelDecoder(DicomToolkit tools)
 {
+    public DicomToolkit Tools => tools;
+
     private const string JpegLs = "1.2.840.10008.1.2.4.80", JpegLsNearLossless = "1.2.840.10008.1.2.4.81";
     private static readonly HashSet<string> Jpeg2000 = ["1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.91", "1.2.840.10008.1.2.4.92", "1.2.840.10008.1.2.4.93"];
     private static readonly Dictionary<string, string> DcmjSyntaxes = new()

@@ -33,7 +33,7 @@ public static class DicomSeriesBuilder
                 : $"None of the {headers.Count} DICOM files has pixel data.");
         return withPixels.GroupBy(h => h.SeriesUid)
             .Select(g => Build(g.ToList()))
-            .OrderBy(s => s.Modality, StringComparer.Ordinal).ThenBy(s => s.First.SeriesDescription, StringComparer.Ordinal).ThenByDescending(s => s.FrameCount)
+            .OrderBy(s => s.Modality, StringComparer.Ordinal).ThenBy(s => s.First.SeriesNumber ?? int.MaxValue).ThenByDescending(s => s.FrameCount)
             .ToList();
     }
 
@@ -49,10 +49,10 @@ public static class DicomSeriesBuilder
         throw new DicomException($"The folder holds {series.Count} series; choose one with --series K:\n{Listing(series)}");
     }
 
+    /// <summary>The series as a reviewer picks one: number, modality, slice count and size. No description or other
+    /// free text: people type names into them.</summary>
     public static string Listing(IReadOnlyList<DicomSeries> series) => string.Join('\n', series.Select((s, i) =>
-        string.Create(CultureInfo.InvariantCulture, $"  {i + 1}: {s.Label}{(s.First.SeriesDescription.Length > 0 ? $", \"{Short(s.First.SeriesDescription)}\"" : "")}, {s.First.Columns}x{s.First.Rows}")));
-
-    private static string Short(string text) => text.Length <= 40 ? text : text[..40] + "...";
+        string.Create(CultureInfo.InvariantCulture, $"  {i + 1}: {s.Label}{(s.First.SeriesNumber is int n ? $" (series number {n})" : "")}, {s.First.Columns}x{s.First.Rows}")));
 
     private static DicomSeries Build(List<DicomHeader> slices)
     {

@@ -11,8 +11,10 @@ namespace SaCam.Medical;
 /// for the pipeline. Its <see cref="Description"/> is a label and a salted hash, never a path, so that run folders,
 /// reports and review pages carry no patient data by construction.
 /// </summary>
-public sealed class DicomSource : IFrameSource, IRunExtrasSource
+public sealed class DicomSource : IFrameSource, IRunExtrasSource, IDisposable
 {
+    // A series fetched from a PACS lies in a private temporary folder that this source removes when disposed.
+    private string? _ownedFolder;
     private readonly DicomSeries _series;
     private readonly IReadOnlyList<WindowChoice> _windows;
     private readonly MedicalOptions _options;
@@ -34,7 +36,7 @@ public sealed class DicomSource : IFrameSource, IRunExtrasSource
     }
 
     /// <summary>Reads the headers (allowlisted tags only), groups and orders the series; warnings go to <paramref name="warn"/>.</summary>
-    public static DicomSource Open(string path, MedicalOptions options, Action<string> warn, DicomToolkit? tools = null)
+    public static DicomSource Open(string path, MedicalOptions options, Action<string> warn, DicomToolkit? tools = null, string? hash = null)
     {
         tools ??= new DicomToolkit();
         var files = File.Exists(path) ? [path]
@@ -46,12 +48,64 @@ public sealed class DicomSource : IFrameSource, IRunExtrasSource
         var series = DicomSeriesBuilder.Choose(DicomSeriesBuilder.Group(new DicomHeaderReader(tools).Read(files, nameOf)), options.Series);
         var decoder = new DicomPixelDecoder(tools);
         decoder.ToolFor(series.First); // a syntax nothing here decodes fails now, not at the first frame
+        RequireOwnWindows(series, options.WindowChoices());
         foreach (var w in series.Warnings) warn(w);
         if (series.First.BurnedInAnnotation || series.Modality == "US")
             warn($"{series.Label}: {(series.First.BurnedInAnnotation ? "BurnedInAnnotation is YES" : "ultrasound often carries identifiers in its pixels")}; " +
                  "names or IDs may be burned into the image. Black them out with --mask x,y,w,h before anything is written.");
-        var source = new DicomSource(series, options, decoder, SourceLabel.Hash(path), nameOf);
+        var source = new DicomSource(series, options, decoder, hash ?? SourceLabel.Hash(path), nameOf);
         return source;
+    }
+
+    /// <summary>A series from a DICOMweb server (WADO-RS), fetched into a private temporary folder and read exactly as
+    /// the same series in a folder would be; the folder goes when the source is disposed, or at once on an error.</summary>
+    public static DicomSource OpenDicomWeb(string url, MedicalOptions options, Action<string> warn, DicomToolkit? tools = null,
+        IProgress<Core.Models.DownloadProgress>? progress = null, Action<string>? note = null)
+    {
+        var address = DicomWebAddress.Parse(url, seriesRequired: true);
+        var fetched = new DicomWebFetcher(address) { Progress = progress, IdleTimeout = DicomWebFetcher.IdleTimeoutFromEnvironment() }.Fetch();
+        return OpenFetched(fetched, address.Server, SourceLabel.HashOf(address.SeriesUri.AbsoluteUri), options, warn, tools, note);
+    }
+
+    /// <summary>A series from a PACS by DIMSE C-GET (getscu), dimse:AET@HOST:PORT/studies/S/series/SE; as <see cref="OpenDicomWeb"/>.</summary>
+    public static DicomSource OpenDimse(string address, MedicalOptions options, Action<string> warn, DicomToolkit? tools = null, Action<string>? note = null)
+    {
+        var fetcher = new DimseFetcher(address, tools);
+        return OpenFetched(fetcher.Fetch(), fetcher.Server, SourceLabel.HashOf(fetcher.Key), options, warn, tools, note);
+    }
+
+    private static DicomSource OpenFetched(DicomWebFetcher.Fetched fetched, string server, string hash, MedicalOptions options, Action<string> warn, DicomToolkit? tools, Action<string>? note)
+    {
+        try
+        {
+            note?.Invoke(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"fetched {fetched.Instances} instances ({fetched.Bytes / 1e6:F1} MB) from {server} in {fetched.Elapsed.TotalSeconds:F1} s"));
+            var source = Open(fetched.Folder, options, warn, tools, hash);
+            source._ownedFolder = fetched.Folder;
+            return source;
+        }
+        catch
+        {
+            PrivateFolder.Delete(fetched.Folder);
+            throw;
+        }
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _ownedFolder, null) is { } folder) PrivateFolder.Delete(folder);
+    }
+
+    /// <summary>--window dicom on slices without a window of their own is a wrong command line: said now, before a
+    /// model loads, not at the first frame.</summary>
+    private static void RequireOwnWindows(DicomSeries series, IReadOnlyList<WindowChoice> windows)
+    {
+        if (!windows.Any(w => w.Kind == WindowChoice.File.Kind)) return;
+        int without = series.Slices.Count(s => s.WindowCenter is null || s.WindowWidth is not > 0);
+        if (without == 0) return;
+        throw new DicomException(series.Slices.Count == 1
+            ? "--window dicom: the file has no window of its own (WindowCenter/WindowWidth); use a preset, C,W or minmax."
+            : $"--window dicom: {without} of the {series.Slices.Count} slices have no window of their own (WindowCenter/WindowWidth); use a preset, C,W or minmax.");
     }
 
     /// <summary>A file of the source as errors name it: its path inside the series folder (or its file name),
@@ -71,6 +125,11 @@ public sealed class DicomSource : IFrameSource, IRunExtrasSource
         _keepValues = true;
         return new DicomRunSink(folder, _series, _values, Description);
     }
+
+    /// <summary>--dicom-out (a folder, or null for a temporary one) and --store-to: each explained frame as a
+    /// Secondary Capture in a new series of the source's study, stored when the run ends.</summary>
+    public IFrameSink CreateDicomOutSink(string? folder, DicomDerivation derivation, Imaging.ColorMap colors, IDicomStore? store) =>
+        new DicomOutSink(_series, folder, derivation, colors, store, _decoder.Tools);
 
     private void Keep(long index, Mat values)
     {

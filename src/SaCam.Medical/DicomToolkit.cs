@@ -38,6 +38,19 @@ public sealed class DicomToolkit
         return stdout;
     }
 
+    /// <summary>Runs a tool and returns its exit code with stdout and stderr together (for tools such as storescu
+    /// whose log says more than their exit code).</summary>
+    public (int Exit, string Output) RunCapturing(string program, string package, IEnumerable<string> arguments)
+    {
+        var start = new ProcessStartInfo(Require(program, package, program)) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in arguments) start.ArgumentList.Add(a);
+        using var process = Process.Start(start) ?? throw new DicomException($"{program} did not start.");
+        var stderr = process.StandardError.ReadToEndAsync();
+        string stdout = process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        return (process.ExitCode, stdout + "\n" + stderr.Result);
+    }
+
     /// <summary>What a tool's error means, in words a reviewer can act on.</summary>
     public static string Translate(string toolMessage)
     {

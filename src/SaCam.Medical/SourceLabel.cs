@@ -10,10 +10,13 @@ namespace SaCam.Medical;
 /// </summary>
 public static class SourceLabel
 {
-    public static string Hash(string path)
+    public static string Hash(string path) => HashOf(Path.GetFullPath(path));
+
+    /// <summary>The same for a source that is not a path (a DICOMweb series URL, whose UIDs identify a patient).</summary>
+    public static string HashOf(string key)
     {
         var salt = Salt();
-        var bytes = SHA256.HashData(Encoding.UTF8.GetBytes(salt + "\n" + Path.GetFullPath(path)));
+        var bytes = SHA256.HashData(Encoding.UTF8.GetBytes(salt + "\n" + key));
         return Convert.ToHexString(bytes, 0, 6).ToLowerInvariant();
     }
 

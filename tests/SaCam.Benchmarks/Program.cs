@@ -65,6 +65,9 @@ switch (suite)
     case "dicom":
         text = header("DICOM series (issue 13)") + new SaCam.Benchmarks.DicomBenchmark().Run(int.Parse(Arg("--slices") ?? "120"), rounds);
         break;
+    case "pacs":
+        text = header("PACS fetch and write-back (issue 22)") + new SaCam.Benchmarks.PacsBenchmark().Run(int.Parse(Arg("--slices") ?? "60"), rounds);
+        break;
     case "fleet":
         text = header("Fleet on one machine (issue 14)") + new SaCam.Benchmarks.FleetBenchmark(RepoRoot()).Run(int.Parse(Arg("--recordings") ?? "8"), int.Parse(Arg("--frames-per-shard") ?? "48"));
         output = Arg("--out") ?? Path.Combine(RepoRoot(), "docs", "scale.md");
@@ -87,7 +90,7 @@ switch (suite)
         text = header("Memory over a long run (issue 5)") + video.Memory(budget, 200, int.Parse(Arg("--frames") ?? "2000"));
         break;
     default:
-        throw new ArgumentException($"unknown --suite {suite}: explainer, sacam-batch, gradient-family, engines, throughput, latency, fidelity, fidelity-curve, default-budget, gpu, fidelity-floor, memory, serve, dicom, fleet, objects, objects-fidelity, quality");
+        throw new ArgumentException($"unknown --suite {suite}: explainer, sacam-batch, gradient-family, engines, throughput, latency, fidelity, fidelity-curve, default-budget, gpu, fidelity-floor, memory, serve, dicom, pacs, fleet, objects, objects-fidelity, quality");
 }
 // A variant of a suite keeps its own section beside the main one.
 string section = suite == "fidelity-floor" && args.Contains("--next-only") ? "fidelity-floor-next" : suite;

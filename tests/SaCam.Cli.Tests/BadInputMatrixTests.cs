@@ -104,6 +104,10 @@ public partial class BadInputMatrixTests
         var truncated = new DicomTestData(Path.Combine(folder, "truncated-series")).Series(3);
         var bytes = File.ReadAllBytes(truncated[1]);
         File.WriteAllBytes(truncated[1], bytes[..(bytes.Length - 3000)]);
+        var two = new DicomTestData(Path.Combine(folder, "two-series"));
+        two.Series(2, "a", "1.2.826.0.1.3680043.9.9999.20");
+        two.Write("b", new DicomTestData.Slice { SeriesUid = "1.2.826.0.1.3680043.9.9999.21", Description = "Canary chest" });
+        _files["dicom_two_series"] = two.Folder;
         _files["dicom_series"] = Path.Combine(folder, "series");
         _files["dicom_truncated_series"] = Path.Combine(folder, "truncated-series");
         _files["truncated_slice"] = Path.GetFileName(truncated[1]);

@@ -69,9 +69,11 @@ public class MedicalTests : TempFolderTest
     {
         var data = new DicomTestData(Path.Combine(Dir, "two"));
         data.Series(3, "a", "1.2.826.0.1.3680043.9.9999.10");
-        data.Write("b000", new DicomTestData.Slice { SeriesUid = "1.2.826.0.1.3680043.9.9999.11", Modality = "MR", Description = "T1 AXIAL" });
+        data.Write("b000", new DicomTestData.Slice { SeriesUid = "1.2.826.0.1.3680043.9.9999.11", Modality = "MR", Description = "T1 AXIAL", SeriesNumber = 7 });
         var e = Assert.Throws<DicomException>(() => Open(data.Folder))!;
-        Assert.That(e.Message, Does.Contain("2 series").And.Contain("--series").And.Contain("1: CT series, 3 slices").And.Contain("2: MR image, \"T1 AXIAL\""));
+        Assert.That(e.Message, Does.Contain("2 series").And.Contain("--series").And.Contain("1: CT series, 3 slices, 64x64").And.Contain("2: MR image (series number 7), 64x64"));
+        // The description is free text (people type names into it): never in a listing or anywhere else.
+        Assert.That(e.Message, Does.Not.Contain("T1 AXIAL").And.Not.Contain("CANARYDESC"));
         Assert.That(Open(data.Folder, new MedicalOptions { Series = 2 }).Description, Does.StartWith("MR image"));
         Assert.That(() => Open(data.Folder, new MedicalOptions { Series = 3 }), Throws.TypeOf<DicomException>().With.Message.Contains("--series 3"));
     }
@@ -123,7 +125,8 @@ public class MedicalTests : TempFolderTest
 
         Assert.That(() => Open(head, new MedicalOptions { Masks = [new Rect(500, 500, 10, 10)] }).Frames().Wait(),
             Throws.Exception.With.Message.Contains("outside the 64x64 frame"));
-        Assert.That(() => Open(head, new MedicalOptions { Window = "dicom" }).Frames().Wait(), Throws.Exception.With.Message.Contains("no window of its own"));
+        // Said when the source opens (before a model loads), as a wrong command line.
+        Assert.That(() => Open(head, new MedicalOptions { Window = "dicom" }), Throws.TypeOf<DicomException>().With.Message.Contains("no window of its own"));
     }
 
     [Test]

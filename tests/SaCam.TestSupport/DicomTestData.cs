@@ -16,7 +16,9 @@ public sealed class DicomTestData(string folder)
     public const string CanaryAccession = "CANARYACC777";
     public const string CanaryStudyDate = "19020304";
     public const string CanaryStudyUid = "1.2.826.0.1.3680043.9.9999.424242";
-    public static readonly string[] Canaries = [CanaryName, "CANARYNAME", CanaryId, CanaryBirth, CanaryAccession, CanaryStudyDate, CanaryStudyUid];
+    /// <summary>Free text a person typed: series descriptions are never read, listed or written.</summary>
+    public const string CanaryDescription = "CANARYDESC chest";
+    public static readonly string[] Canaries = [CanaryName, "CANARYNAME", CanaryId, CanaryBirth, CanaryAccession, CanaryStudyDate, CanaryStudyUid, CanaryDescription, "CANARYDESC"];
 
     public string Folder { get; } = Directory.CreateDirectory(folder).FullName;
 
@@ -29,7 +31,8 @@ public sealed class DicomTestData(string folder)
         public string SeriesUid { get; init; } = "1.2.826.0.1.3680043.9.9999.1";
         public string? InstanceUid { get; init; }
         public string Modality { get; init; } = "CT";
-        public string Description { get; init; } = "HEAD";
+        public string Description { get; init; } = CanaryDescription;
+        public int? SeriesNumber { get; init; }
         public string Photometric { get; init; } = "MONOCHROME2";
         public (double Center, double Width)? Window { get; init; }
         public bool BurnedIn { get; init; }
@@ -73,6 +76,7 @@ public sealed class DicomTestData(string folder)
         if (s.FrameTimeMs is double ft) Tag("0018,1063", "DS", $"[{ft.ToString(CultureInfo.InvariantCulture)}]");
         Tag("0020,000d", "UI", $"[{CanaryStudyUid}]");
         Tag("0020,000e", "UI", $"[{s.SeriesUid}]");
+        if (s.SeriesNumber is int number) Tag("0020,0011", "IS", $"[{number}]");
         Tag("0020,0013", "IS", $"[{s.InstanceNumber}]");
         Tag("0020,0032", "DS", $"[0\\0\\{s.ZMm.ToString(CultureInfo.InvariantCulture)}]");
         Tag("0020,0037", "DS", "[1\\0\\0\\0\\1\\0]");

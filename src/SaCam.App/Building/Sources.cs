@@ -8,7 +8,7 @@ namespace SaCam.App.Building;
 
 /// <summary>
 /// The one place that decides what a source is: DICOM (by content, "DICM" at byte 128: a file, cine or series
-/// folder) or anything the catalog opens (files, cameras, folders, URLs, plugin schemes). DICOM options on a source
+/// folder; or a series on a PACS, dicomweb:http://... or dimse:AET@HOST:PORT/...) or anything the catalog opens (files, cameras, folders, URLs, plugin schemes). DICOM options on a source
 /// that is not DICOM are refused, naming them.
 /// </summary>
 public static class Sources
@@ -20,7 +20,7 @@ public static class Sources
     /// instead when an input range asks for raw values, or an image file.</summary>
     public static (Mat Picture, Mat? ModelImage) ReadImage(string path, MedicalSpec? medical, IRunFeedback feedback)
     {
-        var source = TryOpenDicom(path, medical, feedback);
+        using var source = TryOpenDicom(path, medical, feedback);
         if (source is null) return (Imaging.ImageFile.ReadBgr(path), null);
         using var frame = System.Reactive.Linq.Observable.Wait(System.Reactive.Linq.Observable.FirstAsync(source.Frames()));
         return (frame.Image.Clone(), frame.ModelImage?.Clone());
@@ -28,6 +28,9 @@ public static class Sources
 
     private static DicomSource? TryOpenDicom(string spec, MedicalSpec? medical, IRunFeedback feedback)
     {
+        if (DicomWebAddress.Is(spec))
+            return DicomSource.OpenDicomWeb(spec, medical?.ToOptions() ?? new MedicalOptions(), feedback.Warning, progress: feedback.Download, note: feedback.Note);
+        if (DimseFetcher.Is(spec)) return DicomSource.OpenDimse(spec, medical?.ToOptions() ?? new MedicalOptions(), feedback.Warning, note: feedback.Note);
         if (DicomFile.IsDicomSource(spec)) return DicomSource.Open(spec, medical?.ToOptions() ?? new MedicalOptions(), feedback.Warning);
         if (medical is { Any: true })
             throw new ArgumentException("--window, --windows, --series, --mask and --input-range apply to DICOM sources; this source is not DICOM (no 'DICM' at byte 128).");

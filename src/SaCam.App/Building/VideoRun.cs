@@ -64,11 +64,15 @@ public sealed class VideoRun : IDisposable
             var outputs = new RunOutputs()
                 .Input("source", spec.Source).Input("model", spec.Model.Id).Input("labels file", spec.Model.Labels).Input("exemplar image", spec.Target.ExemplarFile)
                 .File("--out", spec.Outputs.Video).File("--jsonl", spec.Outputs.Jsonl).Folder("--save-maps", spec.Outputs.SaveMaps)
-                .Folder("--png-dir", spec.Outputs.PngDir).Folder("--run", spec.Outputs.Run);
+                .Folder("--png-dir", spec.Outputs.PngDir).Folder("--run", spec.Outputs.Run).Folder("--dicom-out", spec.Outputs.DicomOut);
             if (runFolder is not null) outputs.FilesInFolder("--run", runFolder.Path, RunFolder.Entries);
             var colors = ColorMaps.Parse(spec.Render.ColorMap);
             var catalog = PluginCatalogs.Load(spec.Plugins);
             var extraOverlays = spec.Render.Overlays.Select(catalog.CreateOverlay).ToList();
+            // Said before any output is claimed: a refused command line leaves nothing behind.
+            if ((spec.Outputs.DicomOut ?? spec.Outputs.StoreTo) is not null && !Medical.DicomWebAddress.Is(spec.Source) && !Medical.DimseFetcher.Is(spec.Source)
+                && !Medical.DicomFile.IsDicomSource(spec.Source))
+                throw new ArgumentException("--dicom-out and --store-to write DICOM derived from a DICOM source; this source is not DICOM.");
             owned.Add(outputs.Claim());
             var source = Sources.Open(spec.Source, spec.Medical, catalog, feedback);
             if (source is IDisposable disposableSource) owned.Add(disposableSource);
@@ -128,6 +132,8 @@ public sealed class VideoRun : IDisposable
             if (o.Show) _sinks.Add(new WindowSink($"sacam: {source.Description}"));
             foreach (var sink in o.Sinks) _sinks.Add(catalog.CreateSink(sink));
             // The review redraws overlays from the maps; a plugin's drawing and object boxes need the annotated frames kept.
+            if (source is Medical.DicomSource dicom && (o.DicomOut ?? o.StoreTo) is not null)
+                _sinks.Add(dicom.CreateDicomOutSink(o.DicomOut, Derivation(dicom), Overlay.ColorMap, o.StoreTo is null ? null : Medical.DicomStores.Parse(o.StoreTo)));
             var maps = Spec.Method.Explains ? Overlay : null;
             if (_runFolder is not null)
                 _sinks.AddRange(_runFolder.Create(_manifest, fps, maps, annotatedVideo: Spec.Render.Overlays.Count > 0 || _explainer is ObjectFrameExplainer,
@@ -139,6 +145,13 @@ public sealed class VideoRun : IDisposable
             throw;
         }
     }
+
+    /// <summary>What the DICOM written back says made it (file names only: a model or exemplar path may name a person).</summary>
+    private Medical.DicomDerivation Derivation(Medical.DicomSource source) => new(
+        Medical.DicomDerivation.Name(_explainer.MethodId),
+        Medical.DicomDerivation.Name(Spec.Target.Target ?? (Spec.Target.Class is { } c ? $"class {c}" : "top class")),
+        Medical.DicomDerivation.Name(Spec.Model.Id),
+        source.WindowNames);
 
     /// <summary>Runs every frame through the pipeline into the sinks; the run folder records how it ended.</summary>
     public VideoRunResult Run(CancellationToken stop = default, IProgress<PipelineProgress>? progress = null)

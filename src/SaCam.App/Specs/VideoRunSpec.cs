@@ -50,6 +50,11 @@ public sealed record VideoOutputs
     public string? Run { get; init; }
     /// <summary>Plugin sinks, ID[:ARG].</summary>
     public IReadOnlyList<string> Sinks { get; init; } = [];
+    /// <summary>DICOM sources: a folder for each explained frame as a Secondary Capture in a new series of the source's
+    /// study (the one output that carries patient identity, because a PACS files it by it).</summary>
+    public string? DicomOut { get; init; }
+    /// <summary>DICOM sources: a PACS the Secondary Captures are stored to, AET@HOST:PORT or dicomweb:http://HOST:PORT/ROOT.</summary>
+    public string? StoreTo { get; init; }
 
     public static readonly string[] VideoExtensions = [".mp4", ".mov", ".mkv", ".avi"];
 
@@ -60,6 +65,7 @@ public sealed record VideoOutputs
         if (PngDir is not null && PngEvery is null) throw new ArgumentException("--png-dir needs --png-every N.");
         if (Video is not null && !VideoExtensions.Contains(Path.GetExtension(Video).ToLowerInvariant()))
             throw new ArgumentException($"--out '{Video}': an annotated video is written as {string.Join(", ", VideoExtensions)}.");
+        if (StoreTo is not null) Medical.DicomStores.Parse(StoreTo);
     }
 }
 
