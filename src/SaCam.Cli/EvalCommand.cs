@@ -41,12 +41,14 @@ public static class EvalCommand
         var stepPixels = new Option<int>("--step-pixels") { Description = "deletion-insertion: pixels per step.", DefaultValueFactory = _ => 224 }.AtLeast(1);
         var sanitySteps = new Option<int>("--sanity-steps") { Description = "sanity: cascade points.", DefaultValueFactory = _ => 8 }.AtLeast(1);
         var maxFrames = new Option<int>("--max-frames") { Description = "temporal: frames to use.", DefaultValueFactory = _ => 60 }.AtLeast(2);
+        var seed = new Option<int>("--seed") { Description = "Seeds every random draw (bootstrap resamples, adversarial pastes, ROAD noise): the same seed gives the same numbers.", DefaultValueFactory = _ => 0 };
+        var resamples = new Option<int>("--resamples") { Description = "Resamples of the paired bootstrap 95% intervals between methods.", DefaultValueFactory = _ => 10_000 }.AtLeast(1);
         var device = ModelOptions.Device();
         var engine = ModelOptions.Engine();
         var threads = ModelOptions.Threads();
         var command = new Command("eval", "Faithfulness and localization figures, side by side for several methods, as a report.");
         command.Arguments.Add(kind);
-        foreach (var o in new Option[] { model, modelCard, labels, labelsOffset, methods, targetOption, maxObjects, images, video, output, boxes, stepPixels, sanitySteps, maxFrames, device, engine, threads }) command.Options.Add(o);
+        foreach (var o in new Option[] { model, modelCard, labels, labelsOffset, methods, targetOption, maxObjects, images, video, output, boxes, stepPixels, sanitySteps, maxFrames, seed, resamples, device, engine, threads }) command.Options.Add(o);
         command.SetAction(parse => CliRunner.Guard(stop => Run(new EvalSpec
         {
             Kind = EvalSpec.KindNames[parse.GetValue(kind)!],
@@ -54,6 +56,7 @@ public static class EvalCommand
             Methods = EvalSpec.SplitMethods(parse.GetValue(methods)!), Target = parse.GetValue(targetOption), MaxObjects = parse.GetValue(maxObjects),
             Images = parse.GetValue(images), Video = parse.GetValue(video), Out = parse.GetValue(output)!, Boxes = parse.GetValue(boxes),
             StepPixels = parse.GetValue(stepPixels), SanitySteps = parse.GetValue(sanitySteps), MaxFrames = parse.GetValue(maxFrames),
+            Seed = parse.GetValue(seed), Resamples = parse.GetValue(resamples),
         }, stop)));
         return command;
     }

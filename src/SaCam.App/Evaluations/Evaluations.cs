@@ -30,6 +30,13 @@ internal sealed record EvaluationRun(EvalSpec Args, IExplainableModel Model, IEx
 {
     /// <summary>Says which image and method is being worked on (the perturbation methods then count their images).</summary>
     public void Working(int index, int count, string item, string method) => Progress.Working($"[{index}/{count}] {item} {method}");
+
+    /// <summary>The run's bootstrap: its seed and resample count.</summary>
+    public PairedBootstrap Bootstrap => new(Args.Seed, Args.Resamples);
+
+    /// <summary>Each method's values (same image order) as a paired comparison section of the report.</summary>
+    public void Compare(Report report, string metric, string title, bool higherIsBetter, IReadOnlyDictionary<string, List<double>> values, string unit = "images") =>
+        PairedComparisons.Write(report, Bootstrap, metric, title, higherIsBetter, Args.Methods.Select(m => (m, (IReadOnlyList<double>)values[m])).ToList(), unit);
 }
 
 /// <summary>
@@ -135,6 +142,9 @@ public static class Evaluations
         report.Paragraph($"RISE protocol: {a.StepPixels} pixels per step, deletion to 0 in normalized space, insertion from a Gaussian blur (kernel 11, sigma 5); score = the target's confidence (softmax probability of the image's top-1 class; (1 + cosine) / 2 for a similarity target); AUC by the trapezoid rule on [0, 1]. {files.Count} images.");
         report.Table(["method", "deletion AUC (lower is better)", "insertion AUC (higher)", "overall = insertion - deletion"],
             a.Methods.Select(m => new[] { m, F(perMethod[m].Average(r => r.DeletionAuc)), F(perMethod[m].Average(r => r.InsertionAuc)), F(perMethod[m].Average(r => r.Overall)) }));
+        run.Compare(report, "overall", "Overall (insertion - deletion)", true, perMethod.ToDictionary(kv => kv.Key, kv => kv.Value.Select(r => r.Overall).ToList()));
+        run.Compare(report, "deletion", "Deletion AUC", false, perMethod.ToDictionary(kv => kv.Key, kv => kv.Value.Select(r => r.DeletionAuc).ToList()));
+        run.Compare(report, "insertion", "Insertion AUC", true, perMethod.ToDictionary(kv => kv.Key, kv => kv.Value.Select(r => r.InsertionAuc).ToList()));
         report.Paragraph("Per image:");
         report.Table(["image", "method", "target", "deletion", "insertion", "overall"], rows);
     }
@@ -144,6 +154,7 @@ public static class Evaluations
         var (a, model) = (run.Args, run.Model);
         var check = new SanityCheck(model);
         var rows = new List<string[]>();
+        var afterAll = a.Methods.ToDictionary(m => m, _ => new List<double>());
         int n = 0;
         var files = ImageFiles(a.Images!);
         foreach (var file in files)
@@ -164,6 +175,7 @@ public static class Evaluations
                     report.Value("sanity-ssim", id, Path.GetFileName(file), p.LayersRandomized.ToString(CultureInfo.InvariantCulture), p.Ssim);
                 }
                 var last = points[^1];
+                afterAll[id].Add(Math.Abs(last.SpearmanAbs));
                 rows.Add([Path.GetFileName(file), id, F(points[0].SpearmanAbs), F(last.SpearmanAbs), F(last.SpearmanSigned), F(last.Ssim)]);
                 series.Add((id, points.Select(p => (double)p.LayersRandomized).ToArray(), points.Select(p => p.SpearmanAbs).ToArray()));
                 run.Progress.Note($"  {Path.GetFileName(file)} {id}: spearman after all layers {F(last.SpearmanAbs)}");
@@ -173,6 +185,7 @@ public static class Evaluations
         }
         report.Paragraph("Cascading randomization (Adebayo et al. 2018): layers re-initialized from the output side down; similarity of the map to the original. A faithful method's maps should decorrelate (fall toward 0).");
         report.Table(["image", "method", "Spearman |map| after the first cascade step", "after all", "Spearman signed after all", "SSIM after all"], rows);
+        run.Compare(report, "sanity", "|Spearman| of the map with the original after all layers are randomized", false, afterAll);
     }
 
     private static void PointingReport(EvaluationRun run, Report report)
@@ -218,6 +231,7 @@ public static class Evaluations
         report.Paragraph("Energy-based pointing game (share of the map's energy inside the explained object's box) and the peak's hit rate.");
         report.Table(["method", "mean energy in box", "peak hit rate"], a.Methods.Select(m => new[] { m, F(energy[m].Average()), F(hits[m].Average()) }));
         report.Table(["image", "object", "method", "energy in box", "peak"], rows);
+        run.Compare(report, "pointing-energy", "Energy in the box", true, energy, "objects");
     }
 
     private static void TemporalReport(EvaluationRun run, Report report)
@@ -225,6 +239,7 @@ public static class Evaluations
         var (a, model) = (run.Args, run.Model);
         var rows = new List<string[]>();
         var timelines = new List<(string, double[], double[])>();
+        var perFrame = new Dictionary<string, List<double>>();
         double[]? inputTimeline = null;
         foreach (var id in a.Methods)
         {
@@ -245,6 +260,7 @@ public static class Evaluations
                 }
             }
             var s = stability.Summarize();
+            perFrame[id] = stability.Changes.Select(c => c.MapChange).ToList();
             foreach (var c in stability.Changes)
                 report.Value("temporal-map-change", id, Path.GetFileName(a.Video!), c.Index.ToString(CultureInfo.InvariantCulture), c.MapChange);
             rows.Add([id, F(s.MeanMapChange), F(stability.Changes.Average(c => c.MapMeanAbsDiff)), F(s.MeanInputChange), F(s.Ratio), F(s.Correlation)]);
@@ -257,5 +273,7 @@ public static class Evaluations
         if (inputTimeline is not null)
             timelines.Add(("input change", timelines[0].Item2, inputTimeline));
         report.LinePlot("temporal", "Map change per frame", "frame", "1 - SSIM (maps) / mean abs diff (input)", timelines);
+        // Frames are not independent draws (consecutive frames look alike): the interval is narrower than a new clip's would be.
+        run.Compare(report, "temporal-map-change", "Map change (1 - SSIM) per frame pair", false, perFrame, "frame pairs");
     }
 }

@@ -31,6 +31,11 @@ public sealed record EvalSpec
     public int StepPixels { get; init; } = 224;
     public int SanitySteps { get; init; } = 8;
     public int MaxFrames { get; init; } = 60;
+    /// <summary>Seeds every random draw of the evaluation (the bootstrap's resamples, adversarial pastes, ROAD's
+    /// noise): the same seed gives the same numbers.</summary>
+    public int Seed { get; init; }
+    /// <summary>Resamples of the paired bootstrap intervals.</summary>
+    public int Resamples { get; init; } = 10_000;
 
     public string KindName => KindNames.First(kv => kv.Value == Kind).Key;
 
@@ -49,6 +54,7 @@ public sealed record EvalSpec
         if (Methods.Count == 0) throw new ArgumentException("--methods names no method: give comma-separated ids (see `sacam methods`).");
         if (StepPixels < 1) throw new ArgumentException($"--step-pixels must be at least 1 (got {StepPixels}).");
         if (SanitySteps < 1) throw new ArgumentException($"--sanity-steps must be at least 1 (got {SanitySteps}).");
+        if (Resamples < 1) throw new ArgumentException($"--resamples must be at least 1 (got {Resamples}).");
         if (MaxFrames < 2) throw new ArgumentException($"--max-frames must be at least 2 (got {MaxFrames}).");
         Model.Validate();
         foreach (var m in Methods) Building.EvalMethods.Create(m).Dispose(); // unknown ids fail before any work
