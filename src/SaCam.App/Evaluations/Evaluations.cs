@@ -50,6 +50,7 @@ public static class Evaluations
         var a = spec.Validated();
         var outputs = new RunOutputs().Input("--images folder", a.Images).Input("--video", a.Video).Input("model", a.Model.Id).Input("labels file", a.Model.Labels)
             .Input("exemplar image", new TargetSpec { Target = a.Target }.ExemplarFile).Folder("--out", a.Out);
+        foreach (var folder in a.Backgrounds) outputs.Input("--backgrounds folder", folder);
         var catalog = PluginCatalogs.Load(null);
         using var claims = outputs.Claim();
         using var model = ModelLoader.Load(a.Model, feedback);
@@ -74,6 +75,8 @@ public static class Evaluations
             case EvalKind.DeletionInsertion: DeletionInsertionReport(run, report); break;
             case EvalKind.Sanity: SanityReport(run, report); break;
             case EvalKind.Pointing: PointingReport(run, report); break;
+            case EvalKind.Road: RoadReport(run, report); break;
+            case EvalKind.Adversarial: AdversarialEvaluation.Report(run, report); break;
             default: TemporalReport(run, report); break;
         }
         report.Save();
@@ -84,7 +87,7 @@ public static class Evaluations
 
     /// <summary>An image's input and what to explain on it: the run's --target, else the image's top-1 class, else
     /// (a backbone) the projection on its own embedding. The target lives in the caller's dispose scope.</summary>
-    private static (Tensor Input, IExplanationTarget Target) Prepare(EvaluationRun run, string path)
+    internal static (Tensor Input, IExplanationTarget Target) Prepare(EvaluationRun run, string path)
     {
         var model = run.Model;
         using var image = ImageFile.ReadBgr(path);
@@ -147,6 +150,64 @@ public static class Evaluations
         run.Compare(report, "insertion", "Insertion AUC", true, perMethod.ToDictionary(kv => kv.Key, kv => kv.Value.Select(r => r.InsertionAuc).ToList()));
         report.Paragraph("Per image:");
         report.Table(["image", "method", "target", "deletion", "insertion", "overall"], rows);
+    }
+
+    private static void RoadReport(EvaluationRun run, Report report)
+    {
+        var (a, model) = (run.Args, run.Model);
+        var files = ImageFiles(a.Images!);
+        var road = new Road(model);
+        var engine = new CamEngine(model, CamEngine.PreferredBatchSize(model));
+        var perMethod = a.Methods.ToDictionary(m => m, _ => new List<RoadResult>());
+        var rows = new List<string[]>();
+        int n = 0;
+        foreach (var file in files)
+        {
+            using var scope = NewDisposeScope();
+            var (x, t) = Prepare(run, file);
+            using var ownTarget = t != run.Target ? t as IDisposable : null;
+            var name = Path.GetFileName(file);
+            n++;
+            foreach (var id in a.Methods)
+            {
+                run.Working(n, files.Count, name, id);
+                using var method = EvalMethods.Create(id);
+                using var result = engine.Explain(x, method.Method, t, cancellation: run.Stop, progress: run.Progress);
+                // Every method of an image gets the same noise (the seed), so the methods differ only by their maps.
+                var r = road.Evaluate(x, result.Map, t.Confidence, a.Seed, run.Stop);
+                perMethod[id].Add(r);
+                report.Value("road-morf", id, name, "mean-change", r.MorfMean);
+                report.Value("road-lerf", id, name, "mean-change", r.LerfMean);
+                report.Value("road-combined", id, name, "(lerf-morf)/2", r.Combined);
+                for (int i = 0; i < r.Fractions.Length; i++)
+                {
+                    string f = r.Fractions[i].ToString("0.0", CultureInfo.InvariantCulture);
+                    report.Value("road-morf", id, name, f, r.Morf[i]);
+                    report.Value("road-lerf", id, name, f, r.Lerf[i]);
+                }
+                rows.Add([name, id, t.Description, F(r.Original), F(r.MorfMean), F(r.LerfMean), F(r.Combined) + (r.FlatMap ? " (flat map: ranks nothing)" : "")]);
+                run.Progress.Note($"  {name} {id}: MoRF {F(r.MorfMean)} LeRF {F(r.LerfMean)} combined {F(r.Combined)}{(r.FlatMap ? " (flat map)" : "")}");
+            }
+        }
+        report.Paragraph($"ROAD (Rong et al., ICML 2022): the map's most relevant (MoRF) or least relevant (LeRF) {string.Join(", ", road.Fractions.Select(f => $"{f * 100:0}%"))} of the pixels " +
+                         $"removed and filled in by noisy linear imputation (each removed pixel the weighted mean of its 8 neighbours, 1/6 beside and 1/12 diagonal, solved as one sparse system; " +
+                         $"Gaussian noise of std {road.Imputation.Noise} in the model's input space, seed {a.Seed}); score = the target's confidence (softmax probability of the image's top-1 class). " +
+                         $"MoRF and LeRF: mean change of the score from the original over the fractions; combined = (LeRF - MoRF) / 2, pytorch-grad-cam's ROADCombined. {files.Count} images.");
+        report.Table(["method", "MoRF (lower is better)", "LeRF (higher)", "combined = (LeRF - MoRF) / 2 (higher)", "flat maps"],
+            a.Methods.Select(m => new[] { m, F(perMethod[m].Average(r => r.MorfMean)), F(perMethod[m].Average(r => r.LerfMean)), F(perMethod[m].Average(r => r.Combined)),
+                                          perMethod[m].Count(r => r.FlatMap).ToString(CultureInfo.InvariantCulture) }));
+        var fractions = road.Fractions.Select(f => f * 100).ToArray();
+        report.LinePlot("road_curves", "ROAD: mean score after removal", "% of pixels removed", "p(class)",
+            a.Methods.SelectMany(m => new[]
+            {
+                ($"{m} MoRF", fractions, fractions.Select((_, i) => perMethod[m].Average(r => r.Morf[i])).ToArray()),
+                ($"{m} LeRF", fractions, fractions.Select((_, i) => perMethod[m].Average(r => r.Lerf[i])).ToArray()),
+            }));
+        run.Compare(report, "road-combined", "ROAD combined", true, perMethod.ToDictionary(kv => kv.Key, kv => kv.Value.Select(r => r.Combined).ToList()));
+        run.Compare(report, "road-morf", "ROAD MoRF", false, perMethod.ToDictionary(kv => kv.Key, kv => kv.Value.Select(r => r.MorfMean).ToList()));
+        run.Compare(report, "road-lerf", "ROAD LeRF", true, perMethod.ToDictionary(kv => kv.Key, kv => kv.Value.Select(r => r.LerfMean).ToList()));
+        report.Paragraph("Per image:");
+        report.Table(["image", "method", "target", "original score", "MoRF", "LeRF", "combined"], rows);
     }
 
     private static void SanityReport(EvaluationRun run, Report report)
