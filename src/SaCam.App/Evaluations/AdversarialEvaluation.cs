@@ -79,7 +79,7 @@ internal static class AdversarialEvaluation
             }
         }
         if (accuracy.All(c => c[alone].Count == 0))
-            throw new ArgumentException($"No background of {string.Join(", ", a.Backgrounds.Select(b => $"'{b}'"))} is classified as another class than its image: adversarial verification needs scenes of other classes.");
+            throw new InvalidDataException($"No background of {string.Join(", ", a.Backgrounds.Select(b => $"'{b}'"))} is classified as another class than its image: adversarial verification needs scenes of other classes.");
         report.Paragraph($"Adversarial verification (the SA-CAM paper, section 4.6): the core area (the map's top {a.Keep:P0} of the {x_(model)} input pixels, hard-edged, moved as one piece) " +
                          $"pasted at a uniformly drawn position into {a.Pastes} backgrounds drawn with replacement from the case's folder; backgrounds the model classifies as the image's " +
                          $"class, and the image's own file, are not used. Accuracy = share of pasted images classified (top-1) as the image's class; fading rate = mean of (p0 - p) / p0, " +

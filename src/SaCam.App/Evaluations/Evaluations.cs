@@ -65,6 +65,9 @@ public static class Evaluations
         if (a.Kind == EvalKind.Pointing && model.OutputKind != OutputKind.Logits)
             throw new ArgumentException($"pointing explains the class of each box, and model '{model.Name}' has no classifier head: use a classifier " +
                                         "(e.g. --model torchvision:resnet18), or evaluate this backbone with deletion-insertion, sanity or temporal (with --target exemplar:IMAGE).");
+        if (a.Kind == EvalKind.Adversarial && model.OutputKind != OutputKind.Logits)
+            throw new ArgumentException($"adversarial pastes each image's class into other scenes, and model '{model.Name}' has no classifier head: use a classifier " +
+                                        "(e.g. --model torchvision:resnet18).");
         var target = a.Target is not null ? catalog.CreateTarget(a.Target, model) : null;
         using var disposeTarget = target as IDisposable;
         var run = new EvaluationRun(a, model, target, stop, progress);
