@@ -80,7 +80,7 @@ internal static class AdversarialEvaluation
         }
         if (accuracy.All(c => c[alone].Count == 0))
             throw new InvalidDataException($"No background of {string.Join(", ", a.Backgrounds.Select(b => $"'{b}'"))} is classified as another class than its image: adversarial verification needs scenes of other classes.");
-        report.Paragraph($"Adversarial verification (the SA-CAM paper, section 4.6): the core area (the map's top {a.Keep:P0} of the {x_(model)} input pixels, hard-edged, moved as one piece) " +
+        report.Paragraph($"Adversarial verification (the SA-CAM paper, section 4.6): the core area (the map's top {(a.Keep * 100).ToString("0.##", CultureInfo.InvariantCulture)}% of the {InputSize(model)} input pixels, hard-edged, moved as one piece) " +
                          $"pasted at a uniformly drawn position into {a.Pastes} backgrounds drawn with replacement from the case's folder; backgrounds the model classifies as the image's " +
                          $"class, and the image's own file, are not used. Accuracy = share of pasted images classified (top-1) as the image's class; fading rate = mean of (p0 - p) / p0, " +
                          $"p0 = p(class) on the image, p on a pasted image; each averaged over an image's pastes, then over the images (the paper's \"comprehensive expectation\"). " +
@@ -101,7 +101,7 @@ internal static class AdversarialEvaluation
         report.Table(["image", "class", "case", "method", "core pixels", "p0", "accuracy", "fading rate"], rows);
     }
 
-    private static string x_(Core.Models.IExplainableModel model) => $"{model.Preprocess.Width}x{model.Preprocess.Height}";
+    private static string InputSize(Core.Models.IExplainableModel model) => $"{model.Preprocess.Width}x{model.Preprocess.Height}";
 
     private static string Percent(List<double> values) => values.Count == 0 ? "-" : (100 * values.Average()).ToString("F2", CultureInfo.InvariantCulture);
 
