@@ -6,7 +6,7 @@ using SaCam.Core.Methods;
 namespace SaCam.Cli;
 
 /// <summary>
-/// sacam eval deletion-insertion|sanity|pointing|temporal --model ... --methods a,b,c --images DIR|--video FILE --out DIR
+/// sacam eval deletion-insertion|sanity|pointing|temporal|road|adversarial --model ... --methods a,b,c --images DIR|--video FILE --out DIR
 /// Writes DIR/report.md, DIR/results.csv and DIR/plots/*.png (see <see cref="Evaluations"/>). sacam-rt@N in --methods
 /// sets its budget, sacam-rt@N~A also its smoothing (temporal).
 /// </summary>
@@ -41,12 +41,17 @@ public static class EvalCommand
         var stepPixels = new Option<int>("--step-pixels") { Description = "deletion-insertion: pixels per step.", DefaultValueFactory = _ => 224 }.AtLeast(1);
         var sanitySteps = new Option<int>("--sanity-steps") { Description = "sanity: cascade points.", DefaultValueFactory = _ => 8 }.AtLeast(1);
         var maxFrames = new Option<int>("--max-frames") { Description = "temporal: frames to use.", DefaultValueFactory = _ => 60 }.AtLeast(2);
+        var backgrounds = new Option<string[]>("--backgrounds") { Description = "adversarial: folder (or glob) of background scenes to paste each map's core area into; repeat for more cases (Case-1, Case-2, ...).", DefaultValueFactory = _ => [] };
+        var keep = new Option<double>("--keep") { Description = "adversarial: share of the map's pixels that make its core area, in (0, 1].", DefaultValueFactory = _ => 0.2 };
+        var pastes = new Option<int>("--pastes") { Description = "adversarial: pasted images per image and case.", DefaultValueFactory = _ => 10 }.AtLeast(1);
+        var seed = new Option<int>("--seed") { Description = "Seeds every random draw (bootstrap resamples, adversarial pastes, ROAD noise): the same seed gives the same numbers.", DefaultValueFactory = _ => 0 };
+        var resamples = new Option<int>("--resamples") { Description = "Resamples of the paired bootstrap 95% intervals between methods.", DefaultValueFactory = _ => 10_000 }.AtLeast(1);
         var device = ModelOptions.Device();
         var engine = ModelOptions.Engine();
         var threads = ModelOptions.Threads();
         var command = new Command("eval", "Faithfulness and localization figures, side by side for several methods, as a report.");
         command.Arguments.Add(kind);
-        foreach (var o in new Option[] { model, modelCard, labels, labelsOffset, methods, targetOption, maxObjects, images, video, output, boxes, stepPixels, sanitySteps, maxFrames, device, engine, threads }) command.Options.Add(o);
+        foreach (var o in new Option[] { model, modelCard, labels, labelsOffset, methods, targetOption, maxObjects, images, video, output, boxes, stepPixels, sanitySteps, maxFrames, backgrounds, keep, pastes, seed, resamples, device, engine, threads }) command.Options.Add(o);
         command.SetAction(parse => CliRunner.Guard(stop => Run(new EvalSpec
         {
             Kind = EvalSpec.KindNames[parse.GetValue(kind)!],
@@ -54,6 +59,8 @@ public static class EvalCommand
             Methods = EvalSpec.SplitMethods(parse.GetValue(methods)!), Target = parse.GetValue(targetOption), MaxObjects = parse.GetValue(maxObjects),
             Images = parse.GetValue(images), Video = parse.GetValue(video), Out = parse.GetValue(output)!, Boxes = parse.GetValue(boxes),
             StepPixels = parse.GetValue(stepPixels), SanitySteps = parse.GetValue(sanitySteps), MaxFrames = parse.GetValue(maxFrames),
+            Backgrounds = parse.GetValue(backgrounds) ?? [], Keep = parse.GetValue(keep), Pastes = parse.GetValue(pastes),
+            Seed = parse.GetValue(seed), Resamples = parse.GetValue(resamples),
         }, stop)));
         return command;
     }

@@ -1,7 +1,7 @@
 namespace SaCam.Reports;
 
 /// <summary>The project's plots, one look for every report (evaluation, fleet): ScottPlot PNGs, 720x420.</summary>
-public static class Plots
+public static partial class Plots
 {
     /// <summary>A line plot with one series per entry, written as a PNG at <paramref name="path"/>.</summary>
     public static void Line(string path, string title, string xLabel, string yLabel, IEnumerable<(string Label, double[] X, double[] Y)> series)

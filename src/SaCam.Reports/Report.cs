@@ -43,6 +43,15 @@ public sealed class Report
         return relative;
     }
 
+    /// <summary>An interval plot (see <see cref="Plots.Intervals"/>); returns the PNG's path relative to the report.</summary>
+    public string IntervalPlot(string name, string title, string xLabel, IReadOnlyList<(string Label, double Estimate, double Low, double High)> rows)
+    {
+        var relative = Path.Combine("plots", name + ".png");
+        Plots.Intervals(Path.Combine(Folder, relative), title, xLabel, rows);
+        _markdown.AppendLine($"![{title}]({relative})").AppendLine();
+        return relative;
+    }
+
     public void Save()
     {
         File.WriteAllText(Path.Combine(Folder, "report.md"), _markdown.ToString());

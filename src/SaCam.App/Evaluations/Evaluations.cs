@@ -30,6 +30,13 @@ internal sealed record EvaluationRun(EvalSpec Args, IExplainableModel Model, IEx
 {
     /// <summary>Says which image and method is being worked on (the perturbation methods then count their images).</summary>
     public void Working(int index, int count, string item, string method) => Progress.Working($"[{index}/{count}] {item} {method}");
+
+    /// <summary>The run's bootstrap: its seed and resample count.</summary>
+    public PairedBootstrap Bootstrap => new(Args.Seed, Args.Resamples);
+
+    /// <summary>Each method's values (same image order) as a paired comparison section of the report.</summary>
+    public void Compare(Report report, string metric, string title, bool higherIsBetter, IReadOnlyDictionary<string, List<double>> values, string unit = "images") =>
+        PairedComparisons.Write(report, Bootstrap, metric, title, higherIsBetter, Args.Methods.Select(m => (m, (IReadOnlyList<double>)values[m])).ToList(), unit);
 }
 
 /// <summary>
@@ -43,6 +50,7 @@ public static class Evaluations
         var a = spec.Validated();
         var outputs = new RunOutputs().Input("--images folder", a.Images).Input("--video", a.Video).Input("model", a.Model.Id).Input("labels file", a.Model.Labels)
             .Input("exemplar image", new TargetSpec { Target = a.Target }.ExemplarFile).Folder("--out", a.Out);
+        foreach (var folder in a.Backgrounds) outputs.Input("--backgrounds folder", folder);
         var catalog = PluginCatalogs.Load(null);
         using var claims = outputs.Claim();
         using var model = ModelLoader.Load(a.Model, feedback);
@@ -57,6 +65,9 @@ public static class Evaluations
         if (a.Kind == EvalKind.Pointing && model.OutputKind != OutputKind.Logits)
             throw new ArgumentException($"pointing explains the class of each box, and model '{model.Name}' has no classifier head: use a classifier " +
                                         "(e.g. --model torchvision:resnet18), or evaluate this backbone with deletion-insertion, sanity or temporal (with --target exemplar:IMAGE).");
+        if (a.Kind == EvalKind.Adversarial && model.OutputKind != OutputKind.Logits)
+            throw new ArgumentException($"adversarial pastes each image's class into other scenes, and model '{model.Name}' has no classifier head: use a classifier " +
+                                        "(e.g. --model torchvision:resnet18).");
         var target = a.Target is not null ? catalog.CreateTarget(a.Target, model) : null;
         using var disposeTarget = target as IDisposable;
         var run = new EvaluationRun(a, model, target, stop, progress);
@@ -67,6 +78,8 @@ public static class Evaluations
             case EvalKind.DeletionInsertion: DeletionInsertionReport(run, report); break;
             case EvalKind.Sanity: SanityReport(run, report); break;
             case EvalKind.Pointing: PointingReport(run, report); break;
+            case EvalKind.Road: RoadReport(run, report); break;
+            case EvalKind.Adversarial: AdversarialEvaluation.Report(run, report); break;
             default: TemporalReport(run, report); break;
         }
         report.Save();
@@ -77,7 +90,7 @@ public static class Evaluations
 
     /// <summary>An image's input and what to explain on it: the run's --target, else the image's top-1 class, else
     /// (a backbone) the projection on its own embedding. The target lives in the caller's dispose scope.</summary>
-    private static (Tensor Input, IExplanationTarget Target) Prepare(EvaluationRun run, string path)
+    internal static (Tensor Input, IExplanationTarget Target) Prepare(EvaluationRun run, string path)
     {
         var model = run.Model;
         using var image = ImageFile.ReadBgr(path);
@@ -135,8 +148,69 @@ public static class Evaluations
         report.Paragraph($"RISE protocol: {a.StepPixels} pixels per step, deletion to 0 in normalized space, insertion from a Gaussian blur (kernel 11, sigma 5); score = the target's confidence (softmax probability of the image's top-1 class; (1 + cosine) / 2 for a similarity target); AUC by the trapezoid rule on [0, 1]. {files.Count} images.");
         report.Table(["method", "deletion AUC (lower is better)", "insertion AUC (higher)", "overall = insertion - deletion"],
             a.Methods.Select(m => new[] { m, F(perMethod[m].Average(r => r.DeletionAuc)), F(perMethod[m].Average(r => r.InsertionAuc)), F(perMethod[m].Average(r => r.Overall)) }));
+        run.Compare(report, "overall", "Overall (insertion - deletion)", true, perMethod.ToDictionary(kv => kv.Key, kv => kv.Value.Select(r => r.Overall).ToList()));
+        run.Compare(report, "deletion", "Deletion AUC", false, perMethod.ToDictionary(kv => kv.Key, kv => kv.Value.Select(r => r.DeletionAuc).ToList()));
+        run.Compare(report, "insertion", "Insertion AUC", true, perMethod.ToDictionary(kv => kv.Key, kv => kv.Value.Select(r => r.InsertionAuc).ToList()));
         report.Paragraph("Per image:");
         report.Table(["image", "method", "target", "deletion", "insertion", "overall"], rows);
+    }
+
+    private static void RoadReport(EvaluationRun run, Report report)
+    {
+        var (a, model) = (run.Args, run.Model);
+        var files = ImageFiles(a.Images!);
+        var road = new Road(model);
+        var engine = new CamEngine(model, CamEngine.PreferredBatchSize(model));
+        var perMethod = a.Methods.ToDictionary(m => m, _ => new List<RoadResult>());
+        var rows = new List<string[]>();
+        int n = 0;
+        foreach (var file in files)
+        {
+            using var scope = NewDisposeScope();
+            var (x, t) = Prepare(run, file);
+            using var ownTarget = t != run.Target ? t as IDisposable : null;
+            var name = Path.GetFileName(file);
+            n++;
+            foreach (var id in a.Methods)
+            {
+                run.Working(n, files.Count, name, id);
+                using var method = EvalMethods.Create(id);
+                using var result = engine.Explain(x, method.Method, t, cancellation: run.Stop, progress: run.Progress);
+                // Every method of an image gets the same noise (the seed), so the methods differ only by their maps.
+                var r = road.Evaluate(x, result.Map, t.Confidence, a.Seed, run.Stop);
+                perMethod[id].Add(r);
+                report.Value("road-morf", id, name, "mean-change", r.MorfMean);
+                report.Value("road-lerf", id, name, "mean-change", r.LerfMean);
+                report.Value("road-combined", id, name, "(lerf-morf)/2", r.Combined);
+                for (int i = 0; i < r.Fractions.Length; i++)
+                {
+                    string f = r.Fractions[i].ToString("0.0", CultureInfo.InvariantCulture);
+                    report.Value("road-morf", id, name, f, r.Morf[i]);
+                    report.Value("road-lerf", id, name, f, r.Lerf[i]);
+                }
+                rows.Add([name, id, t.Description, F(r.Original), F(r.MorfMean), F(r.LerfMean), F(r.Combined) + (r.FlatMap ? " (flat map: ranks nothing)" : "")]);
+                run.Progress.Note($"  {name} {id}: MoRF {F(r.MorfMean)} LeRF {F(r.LerfMean)} combined {F(r.Combined)}{(r.FlatMap ? " (flat map)" : "")}");
+            }
+        }
+        report.Paragraph($"ROAD (Rong et al., ICML 2022): the map's most relevant (MoRF) or least relevant (LeRF) {string.Join(", ", road.Fractions.Select(f => $"{f * 100:0}%"))} of the pixels " +
+                         $"removed and filled in by noisy linear imputation (each removed pixel the weighted mean of its 8 neighbours, 1/6 beside and 1/12 diagonal, solved as one sparse system; " +
+                         $"Gaussian noise of std {road.Imputation.Noise} in the model's input space, seed {a.Seed}); score = the target's confidence (softmax probability of the image's top-1 class). " +
+                         $"MoRF and LeRF: mean change of the score from the original over the fractions; combined = (LeRF - MoRF) / 2, pytorch-grad-cam's ROADCombined. {files.Count} images.");
+        report.Table(["method", "MoRF (lower is better)", "LeRF (higher)", "combined = (LeRF - MoRF) / 2 (higher)", "flat maps"],
+            a.Methods.Select(m => new[] { m, F(perMethod[m].Average(r => r.MorfMean)), F(perMethod[m].Average(r => r.LerfMean)), F(perMethod[m].Average(r => r.Combined)),
+                                          perMethod[m].Count(r => r.FlatMap).ToString(CultureInfo.InvariantCulture) }));
+        var fractions = road.Fractions.Select(f => f * 100).ToArray();
+        report.LinePlot("road_curves", "ROAD: mean score after removal", "% of pixels removed", "p(class)",
+            a.Methods.SelectMany(m => new[]
+            {
+                ($"{m} MoRF", fractions, fractions.Select((_, i) => perMethod[m].Average(r => r.Morf[i])).ToArray()),
+                ($"{m} LeRF", fractions, fractions.Select((_, i) => perMethod[m].Average(r => r.Lerf[i])).ToArray()),
+            }));
+        run.Compare(report, "road-combined", "ROAD combined", true, perMethod.ToDictionary(kv => kv.Key, kv => kv.Value.Select(r => r.Combined).ToList()));
+        run.Compare(report, "road-morf", "ROAD MoRF", false, perMethod.ToDictionary(kv => kv.Key, kv => kv.Value.Select(r => r.MorfMean).ToList()));
+        run.Compare(report, "road-lerf", "ROAD LeRF", true, perMethod.ToDictionary(kv => kv.Key, kv => kv.Value.Select(r => r.LerfMean).ToList()));
+        report.Paragraph("Per image:");
+        report.Table(["image", "method", "target", "original score", "MoRF", "LeRF", "combined"], rows);
     }
 
     private static void SanityReport(EvaluationRun run, Report report)
@@ -144,6 +218,7 @@ public static class Evaluations
         var (a, model) = (run.Args, run.Model);
         var check = new SanityCheck(model);
         var rows = new List<string[]>();
+        var afterAll = a.Methods.ToDictionary(m => m, _ => new List<double>());
         int n = 0;
         var files = ImageFiles(a.Images!);
         foreach (var file in files)
@@ -164,6 +239,7 @@ public static class Evaluations
                     report.Value("sanity-ssim", id, Path.GetFileName(file), p.LayersRandomized.ToString(CultureInfo.InvariantCulture), p.Ssim);
                 }
                 var last = points[^1];
+                afterAll[id].Add(Math.Abs(last.SpearmanAbs));
                 rows.Add([Path.GetFileName(file), id, F(points[0].SpearmanAbs), F(last.SpearmanAbs), F(last.SpearmanSigned), F(last.Ssim)]);
                 series.Add((id, points.Select(p => (double)p.LayersRandomized).ToArray(), points.Select(p => p.SpearmanAbs).ToArray()));
                 run.Progress.Note($"  {Path.GetFileName(file)} {id}: spearman after all layers {F(last.SpearmanAbs)}");
@@ -173,6 +249,7 @@ public static class Evaluations
         }
         report.Paragraph("Cascading randomization (Adebayo et al. 2018): layers re-initialized from the output side down; similarity of the map to the original. A faithful method's maps should decorrelate (fall toward 0).");
         report.Table(["image", "method", "Spearman |map| after the first cascade step", "after all", "Spearman signed after all", "SSIM after all"], rows);
+        run.Compare(report, "sanity", "|Spearman| of the map with the original after all layers are randomized", false, afterAll);
     }
 
     private static void PointingReport(EvaluationRun run, Report report)
@@ -218,6 +295,7 @@ public static class Evaluations
         report.Paragraph("Energy-based pointing game (share of the map's energy inside the explained object's box) and the peak's hit rate.");
         report.Table(["method", "mean energy in box", "peak hit rate"], a.Methods.Select(m => new[] { m, F(energy[m].Average()), F(hits[m].Average()) }));
         report.Table(["image", "object", "method", "energy in box", "peak"], rows);
+        run.Compare(report, "pointing-energy", "Energy in the box", true, energy, "objects");
     }
 
     private static void TemporalReport(EvaluationRun run, Report report)
@@ -225,6 +303,7 @@ public static class Evaluations
         var (a, model) = (run.Args, run.Model);
         var rows = new List<string[]>();
         var timelines = new List<(string, double[], double[])>();
+        var perFrame = new Dictionary<string, List<double>>();
         double[]? inputTimeline = null;
         foreach (var id in a.Methods)
         {
@@ -245,6 +324,7 @@ public static class Evaluations
                 }
             }
             var s = stability.Summarize();
+            perFrame[id] = stability.Changes.Select(c => c.MapChange).ToList();
             foreach (var c in stability.Changes)
                 report.Value("temporal-map-change", id, Path.GetFileName(a.Video!), c.Index.ToString(CultureInfo.InvariantCulture), c.MapChange);
             rows.Add([id, F(s.MeanMapChange), F(stability.Changes.Average(c => c.MapMeanAbsDiff)), F(s.MeanInputChange), F(s.Ratio), F(s.Correlation)]);
@@ -257,5 +337,7 @@ public static class Evaluations
         if (inputTimeline is not null)
             timelines.Add(("input change", timelines[0].Item2, inputTimeline));
         report.LinePlot("temporal", "Map change per frame", "frame", "1 - SSIM (maps) / mean abs diff (input)", timelines);
+        // Frames are not independent draws (consecutive frames look alike): the interval is narrower than a new clip's would be.
+        run.Compare(report, "temporal-map-change", "Map change (1 - SSIM) per frame pair", false, perFrame, "frame pairs");
     }
 }

@@ -75,6 +75,7 @@ internal static class ObjectEvaluations
             report.Paragraph($"Energy-based pointing game on the model's own objects ({a.Target}): the share of each object's map inside its box (detections) or on its pixels (segments), and whether the map's peak is inside. {count} objects on {files.Count} images.");
             report.Table(["method", "mean energy in object", "peak hit rate"], a.Methods.Select(m => new[] { m, Evaluations.F(figures[m].Average(f => f.A)), Evaluations.F(figures[m].Average(f => f.B)) }));
             report.Table(["image", "object", "method", "energy in object", "peak"], rows);
+            run.Compare(report, "pointing-energy", "Energy in the object", true, figures.ToDictionary(kv => kv.Key, kv => kv.Value.Select(f => f.A).ToList()), "objects");
         }
         else
         {
@@ -82,6 +83,7 @@ internal static class ObjectEvaluations
             report.Table(["method", "deletion AUC (lower is better)", "insertion AUC (higher)", "overall = insertion - deletion"],
                 a.Methods.Select(m => new[] { m, Evaluations.F(figures[m].Average(f => f.A)), Evaluations.F(figures[m].Average(f => f.B)), Evaluations.F(figures[m].Average(f => f.B - f.A)) }));
             report.Table(["image", "object", "method", "deletion", "insertion", "overall"], rows);
+            run.Compare(report, "overall", "Overall (insertion - deletion)", true, figures.ToDictionary(kv => kv.Key, kv => kv.Value.Select(f => f.B - f.A).ToList()), "objects");
         }
     }
 }
