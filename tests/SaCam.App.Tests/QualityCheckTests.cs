@@ -97,24 +97,6 @@ public class QualityCheckTests : TempFolderTest
         });
     }
 
-    /// <summary>A "model" whose output is the mean of the input over the top-left 8x8 of a 16x16 image: the known
-    /// object. Its confidence is that mean (a target in [0, 1] for an image of ones).</summary>
-    private sealed class RegionMeanModel : IExplainableModel
-    {
-        private readonly nn.Module<Tensor, Tensor> _module = nn.Identity();
-        public string Name => "region-mean";
-        public Device Device => CPU;
-        public PreprocessSpec Preprocess { get; set; } = PreprocessSpec.ImageNet with { Width = 16, Height = 16 };
-        public ClassLabels? Labels { get; set; }
-        public OutputKind OutputKind => OutputKind.Logits;
-        public long OutputSize => 1;
-        public string DefaultLayer => "input";
-        public IReadOnlyList<LayerInfo> Layers => [new LayerInfo("input", [1, 3, 16, 16])];
-        public nn.Module Module => _module;
-        public CapturedForward ForwardWithActivation(Tensor input, string layer) => throw new NotSupportedException();
-        public Tensor Predict(Tensor input) => input[.., .., ..8, ..8].mean([1, 2, 3]).unsqueeze(1);
-        public void Dispose() => _module.Dispose();
-    }
 
     private sealed class FirstOutput : IExplanationTarget
     {
@@ -133,7 +115,7 @@ public class QualityCheckTests : TempFolderTest
     public void A_map_on_the_known_object_scores_better_deletion_than_the_inverted_map()
     {
         using var scope = NewDisposeScope();
-        using var model = new RegionMeanModel();
+        using var model = new CornerMeanModel(side: 16, corner: 8);
         var x = ones(1, 3, 16, 16);
         var onObject = zeros(16, 16);
         onObject[..8, ..8] = tensor(1f);
@@ -164,7 +146,7 @@ public class QualityCheckTests : TempFolderTest
     [Test]
     public void Sampling_checks_the_first_and_every_Nth_explained_frame()
     {
-        using var model = new RegionMeanModel();
+        using var model = new CornerMeanModel(side: 16, corner: 8);
         var sampling = new QualitySampling(new DeletionInsertionCheck(model), 3);
         var due = Enumerable.Range(0, 10).Where(_ => sampling.NextIsDue()).ToList();
         Assert.That(due, Is.EqualTo(new[] { 0, 3, 6, 9 }));

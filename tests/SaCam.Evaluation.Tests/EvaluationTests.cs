@@ -12,27 +12,6 @@ namespace SaCam.Tests;
 [TestFixture]
 public class EvaluationTests
 {
-    /// <summary>
-    /// A "model" whose score is the mean of the input over a known region (the top-left 8x8 of a 16x16 image of
-    /// ones): deleting the region's pixels first (a perfect map) drops the score to 0 after 64 pixels; an inverted
-    /// map deletes the 192 other pixels first and the score stays 1 until then. Both AUCs are known exactly.
-    /// </summary>
-    private sealed class RegionMeanModel : IExplainableModel
-    {
-        private readonly nn.Module<Tensor, Tensor> _module = nn.Identity();
-        public string Name => "region-mean";
-        public Device Device => CPU;
-        public PreprocessSpec Preprocess { get; set; } = PreprocessSpec.ImageNet with { Width = 16, Height = 16 };
-        public ClassLabels? Labels { get; set; }
-        public OutputKind OutputKind => OutputKind.Logits;
-        public long OutputSize => 1;
-        public string DefaultLayer => "input";
-        public IReadOnlyList<LayerInfo> Layers => [new LayerInfo("input", [1, 3, 16, 16])];
-        public nn.Module Module => _module;
-        public CapturedForward ForwardWithActivation(Tensor input, string layer) => throw new NotSupportedException();
-        public Tensor Predict(Tensor input) => input[.., .., ..8, ..8].mean([1, 2, 3]).unsqueeze(1);
-        public void Dispose() => _module.Dispose();
-    }
 
     private static Tensor Region() { var m = zeros(16, 16); m[..8, ..8] = tensor(1f); return m; }
 
@@ -40,7 +19,7 @@ public class EvaluationTests
     public void Deletion_auc_of_a_perfect_and_an_inverted_map_are_known_exactly()
     {
         using var scope = NewDisposeScope();
-        using var model = new RegionMeanModel();
+        using var model = new CornerMeanModel(side: 16, corner: 8);
         var metric = new DeletionInsertion(model, stepPixels: 16, batchSize: 5);
         var x = ones(1, 3, 16, 16);
         Func<Tensor, Tensor> score = o => o[.., 0];

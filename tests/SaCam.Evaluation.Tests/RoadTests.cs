@@ -70,30 +70,12 @@ public class RoadTests
         Assert.That(result, Is.All.EqualTo(0f));
     }
 
-    /// <summary>A one-channel 4x4 "model" whose score is the mean of the top-left 2x2 block.</summary>
-    private sealed class CornerMeanModel : IExplainableModel
-    {
-        private readonly nn.Module<Tensor, Tensor> _module = nn.Identity();
-        public string Name => "corner-mean";
-        public Device Device => CPU;
-        public PreprocessSpec Preprocess { get; set; } = PreprocessSpec.ImageNet with { Width = 4, Height = 4 };
-        public ClassLabels? Labels { get; set; }
-        public OutputKind OutputKind => OutputKind.Logits;
-        public long OutputSize => 1;
-        public string DefaultLayer => "input";
-        public IReadOnlyList<LayerInfo> Layers => [new LayerInfo("input", [1, 1, 4, 4])];
-        public nn.Module Module => _module;
-        public CapturedForward ForwardWithActivation(Tensor input, string layer) => throw new NotSupportedException();
-        public Tensor Predict(Tensor input) => input[.., 0, ..2, ..2].mean([1, 2]).unsqueeze(1);
-        public void Dispose() => _module.Dispose();
-    }
-
     /// <summary>The case of Reference/road_reference.py: image v = 0..15 row by row, map (5 p) mod 16.</summary>
     [Test]
     public void Morf_lerf_and_combined_match_the_exact_reference()
     {
         using var scope = NewDisposeScope();
-        using var model = new CornerMeanModel();
+        using var model = new CornerMeanModel(side: 4, corner: 2, channels: 1);
         var x = arange(16, dtype: ScalarType.Float32).reshape(1, 1, 4, 4);
         var map = tensor(Enumerable.Range(0, 16).Select(p => (float)(5 * p % 16)).ToArray(), [4, 4]);
         var r = new Road(model, new NoisyLinearImputation(noise: 0, tolerance: 1e-12)).Evaluate(x, map, o => o[.., 0], seed: 0);
@@ -115,7 +97,7 @@ public class RoadTests
     public void A_flat_map_is_flagged_and_scores_exactly_zero_even_with_noise()
     {
         using var scope = NewDisposeScope();
-        using var model = new CornerMeanModel();
+        using var model = new CornerMeanModel(side: 4, corner: 2, channels: 1);
         var x = arange(16, dtype: ScalarType.Float32).reshape(1, 1, 4, 4);
         var r = new Road(model).Evaluate(x, zeros(4, 4), o => o[.., 0], seed: 9);
         Assert.That(r.FlatMap);
@@ -126,7 +108,7 @@ public class RoadTests
     public void The_same_seed_gives_the_same_scores()
     {
         using var scope = NewDisposeScope();
-        using var model = new CornerMeanModel();
+        using var model = new CornerMeanModel(side: 4, corner: 2, channels: 1);
         var x = arange(16, dtype: ScalarType.Float32).reshape(1, 1, 4, 4);
         var map = tensor(Enumerable.Range(0, 16).Select(p => (float)(5 * p % 16)).ToArray(), [4, 4]);
         var a = new Road(model).Evaluate(x, map, o => o[.., 0], seed: 3);
