@@ -106,45 +106,58 @@ public static class Evaluations
 
     internal static string F(double v) => v.ToString("F4", CultureInfo.InvariantCulture);
 
+    /// <summary>Explains every image with every method of the run, in order (each image's own target unless the run
+    /// fixes one), and hands each map to <paramref name="measure"/> (image name, method id, input, target, result);
+    /// <paramref name="imageDone"/> runs after an image's last method, inside its dispose scope.</summary>
+    private static void ExplainWithEachMethod(EvaluationRun run, IReadOnlyList<string> files,
+        Action<string, string, Tensor, IExplanationTarget, CamResult> measure, Action<int, string>? imageDone = null)
+    {
+        var engine = new CamEngine(run.Model, CamEngine.PreferredBatchSize(run.Model));
+        for (int n = 0; n < files.Count; n++)
+        {
+            using var scope = NewDisposeScope();
+            var (x, t) = Prepare(run, files[n]);
+            using var ownTarget = t != run.Target ? t as IDisposable : null;
+            var name = Path.GetFileName(files[n]);
+            foreach (var id in run.Args.Methods)
+            {
+                run.Working(n + 1, files.Count, name, id);
+                using var method = EvalMethods.Create(id);
+                using var result = engine.Explain(x, method.Method, t, cancellation: run.Stop, progress: run.Progress);
+                measure(name, id, x, t, result);
+            }
+            imageDone?.Invoke(n, files[n]);
+        }
+    }
+
     private static void DeletionInsertionReport(EvaluationRun run, Report report)
     {
         var (a, model) = (run.Args, run.Model);
         var files = ImageFiles(a.Images!);
         var metric = new DeletionInsertion(model, a.StepPixels);
-        var engine = new CamEngine(model, CamEngine.PreferredBatchSize(model));
         var perMethod = a.Methods.ToDictionary(m => m, _ => new List<DeletionInsertionResult>());
         var rows = new List<string[]>();
-        int n = 0;
-        foreach (var file in files)
+        ExplainWithEachMethod(run, files, (name, id, x, t, result) =>
         {
-            using var scope = NewDisposeScope();
-            var (x, t) = Prepare(run, file);
-            using var ownTarget = t != run.Target ? t as IDisposable : null;
-            foreach (var id in a.Methods)
-            {
-                run.Working(n + 1, files.Count, Path.GetFileName(file), id);
-                using var method = EvalMethods.Create(id);
-                using var result = engine.Explain(x, method.Method, t, cancellation: run.Stop, progress: run.Progress);
-                // The target's confidence: the class's softmax probability, or for a similarity target (1 + cos) / 2.
-                var r = metric.Evaluate(x, result.Map, t.Confidence, run.Stop);
-                perMethod[id].Add(r);
-                var name = Path.GetFileName(file);
-                report.Value("deletion", id, name, "auc", r.DeletionAuc);
-                report.Value("insertion", id, name, "auc", r.InsertionAuc);
-                report.Value("overall", id, name, "insertion-deletion", r.Overall);
-                rows.Add([name, id, t.Description, F(r.DeletionAuc), F(r.InsertionAuc), F(r.Overall)]);
-                run.Progress.Note($"  {name} {id}: deletion {F(r.DeletionAuc)} insertion {F(r.InsertionAuc)}");
-            }
-            if (n++ < 12)
-            {
-                var plotted = perMethod.Select(kv => (kv.Key, kv.Value[^1])).ToList();
-                double[] xs = Enumerable.Range(0, plotted[0].Item2.Deletion.Length).Select(i => i / (double)(plotted[0].Item2.Deletion.Length - 1)).ToArray();
-                report.LinePlot($"deletion_{n:D2}", $"Deletion: {Path.GetFileName(file)}", "fraction of pixels removed", "p(class)",
-                    plotted.Select(p => ($"{p.Key} (AUC {p.Item2.DeletionAuc:F3})", xs, p.Item2.Deletion)));
-                report.LinePlot($"insertion_{n:D2}", $"Insertion: {Path.GetFileName(file)}", "fraction of pixels restored", "p(class)",
-                    plotted.Select(p => ($"{p.Key} (AUC {p.Item2.InsertionAuc:F3})", xs, p.Item2.Insertion)));
-            }
-        }
+            // The target's confidence: the class's softmax probability, or for a similarity target (1 + cos) / 2.
+            var r = metric.Evaluate(x, result.Map, t.Confidence, run.Stop);
+            perMethod[id].Add(r);
+            report.Value("deletion", id, name, "auc", r.DeletionAuc);
+            report.Value("insertion", id, name, "auc", r.InsertionAuc);
+            report.Value("overall", id, name, "insertion-deletion", r.Overall);
+            rows.Add([name, id, t.Description, F(r.DeletionAuc), F(r.InsertionAuc), F(r.Overall)]);
+            run.Progress.Note($"  {name} {id}: deletion {F(r.DeletionAuc)} insertion {F(r.InsertionAuc)}");
+        }, (index, file) =>
+        {
+            if (index >= 12) return;
+            int n = index + 1;
+            var plotted = perMethod.Select(kv => (kv.Key, kv.Value[^1])).ToList();
+            double[] xs = Enumerable.Range(0, plotted[0].Item2.Deletion.Length).Select(i => i / (double)(plotted[0].Item2.Deletion.Length - 1)).ToArray();
+            report.LinePlot($"deletion_{n:D2}", $"Deletion: {Path.GetFileName(file)}", "fraction of pixels removed", "p(class)",
+                plotted.Select(p => ($"{p.Key} (AUC {p.Item2.DeletionAuc:F3})", xs, p.Item2.Deletion)));
+            report.LinePlot($"insertion_{n:D2}", $"Insertion: {Path.GetFileName(file)}", "fraction of pixels restored", "p(class)",
+                plotted.Select(p => ($"{p.Key} (AUC {p.Item2.InsertionAuc:F3})", xs, p.Item2.Insertion)));
+        });
         report.Paragraph($"RISE protocol: {a.StepPixels} pixels per step, deletion to 0 in normalized space, insertion from a Gaussian blur (kernel 11, sigma 5); score = the target's confidence (softmax probability of the image's top-1 class; (1 + cosine) / 2 for a similarity target); AUC by the trapezoid rule on [0, 1]. {files.Count} images.");
         report.Table(["method", "deletion AUC (lower is better)", "insertion AUC (higher)", "overall = insertion - deletion"],
             a.Methods.Select(m => new[] { m, F(perMethod[m].Average(r => r.DeletionAuc)), F(perMethod[m].Average(r => r.InsertionAuc)), F(perMethod[m].Average(r => r.Overall)) }));
@@ -160,38 +173,25 @@ public static class Evaluations
         var (a, model) = (run.Args, run.Model);
         var files = ImageFiles(a.Images!);
         var road = new Road(model);
-        var engine = new CamEngine(model, CamEngine.PreferredBatchSize(model));
         var perMethod = a.Methods.ToDictionary(m => m, _ => new List<RoadResult>());
         var rows = new List<string[]>();
-        int n = 0;
-        foreach (var file in files)
+        ExplainWithEachMethod(run, files, (name, id, x, t, result) =>
         {
-            using var scope = NewDisposeScope();
-            var (x, t) = Prepare(run, file);
-            using var ownTarget = t != run.Target ? t as IDisposable : null;
-            var name = Path.GetFileName(file);
-            n++;
-            foreach (var id in a.Methods)
+            // Every method of an image gets the same noise (the seed), so the methods differ only by their maps.
+            var r = road.Evaluate(x, result.Map, t.Confidence, a.Seed, run.Stop);
+            perMethod[id].Add(r);
+            report.Value("road-morf", id, name, "mean-change", r.MorfMean);
+            report.Value("road-lerf", id, name, "mean-change", r.LerfMean);
+            report.Value("road-combined", id, name, "(lerf-morf)/2", r.Combined);
+            for (int i = 0; i < r.Fractions.Length; i++)
             {
-                run.Working(n, files.Count, name, id);
-                using var method = EvalMethods.Create(id);
-                using var result = engine.Explain(x, method.Method, t, cancellation: run.Stop, progress: run.Progress);
-                // Every method of an image gets the same noise (the seed), so the methods differ only by their maps.
-                var r = road.Evaluate(x, result.Map, t.Confidence, a.Seed, run.Stop);
-                perMethod[id].Add(r);
-                report.Value("road-morf", id, name, "mean-change", r.MorfMean);
-                report.Value("road-lerf", id, name, "mean-change", r.LerfMean);
-                report.Value("road-combined", id, name, "(lerf-morf)/2", r.Combined);
-                for (int i = 0; i < r.Fractions.Length; i++)
-                {
-                    string f = r.Fractions[i].ToString("0.0", CultureInfo.InvariantCulture);
-                    report.Value("road-morf", id, name, f, r.Morf[i]);
-                    report.Value("road-lerf", id, name, f, r.Lerf[i]);
-                }
-                rows.Add([name, id, t.Description, F(r.Original), F(r.MorfMean), F(r.LerfMean), F(r.Combined) + (r.FlatMap ? " (flat map: ranks nothing)" : "")]);
-                run.Progress.Note($"  {name} {id}: MoRF {F(r.MorfMean)} LeRF {F(r.LerfMean)} combined {F(r.Combined)}{(r.FlatMap ? " (flat map)" : "")}");
+                string f = r.Fractions[i].ToString("0.0", CultureInfo.InvariantCulture);
+                report.Value("road-morf", id, name, f, r.Morf[i]);
+                report.Value("road-lerf", id, name, f, r.Lerf[i]);
             }
-        }
+            rows.Add([name, id, t.Description, F(r.Original), F(r.MorfMean), F(r.LerfMean), F(r.Combined) + (r.FlatMap ? " (flat map: ranks nothing)" : "")]);
+            run.Progress.Note($"  {name} {id}: MoRF {F(r.MorfMean)} LeRF {F(r.LerfMean)} combined {F(r.Combined)}{(r.FlatMap ? " (flat map)" : "")}");
+        });
         report.Paragraph($"ROAD (Rong et al., ICML 2022): the map's most relevant (MoRF) or least relevant (LeRF) {string.Join(", ", road.Fractions.Select(f => $"{f * 100:0}%"))} of the pixels " +
                          $"removed and filled in by noisy linear imputation (each removed pixel the weighted mean of its 8 neighbours, 1/6 beside and 1/12 diagonal, solved as one sparse system; " +
                          $"Gaussian noise of std {road.Imputation.Noise} in the model's input space, seed {a.Seed}); score = the target's confidence (softmax probability of the image's top-1 class). " +
