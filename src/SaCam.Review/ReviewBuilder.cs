@@ -34,7 +34,7 @@ public sealed record ReviewPage(string IndexPath, int Frames, IReadOnlyList<stri
 
 /// <summary>
 /// Builds the review page of one or more runs of the same footage (one per method): the original frames of the first
-/// run, each run's annotated frames, and a timeline of class score, map peak, entropy and (where a run checked them) map quality. Frames are JPEG data URLs
+/// run, each run's annotated frames, and a timeline of class score, map peak, entropy, (where a run checked them) map quality and (for sacam-rt) its confidence in its score term. Frames are JPEG data URLs
 /// in small script files (frames/LAYER-CHUNK.js) that the page loads on demand: it works from file:// (no server,
 /// no fetch), images from data URLs keep the export canvas untainted, and a long run never becomes one huge page.
 /// </summary>
@@ -371,6 +371,7 @@ public static class ReviewBuilder
             var deletion = new JsonArray();
             var insertion = new JsonArray();
             var fails = new JsonArray();
+            var confidence = new JsonArray();
             foreach (long index in positions)
             {
                 var r = runs[i].ByIndex.TryGetValue(index, out var found) ? found.Record : null;
@@ -382,11 +383,13 @@ public static class ReviewBuilder
                 deletion.Add(quality?.Deletion);
                 insertion.Add(quality?.Insertion);
                 fails.Add(quality?.Fails);
+                // sacam-rt's trust in its score term on that frame (score_confidence); absent for other methods.
+                confidence.Add(r?["score_confidence"] is JsonValue c ? c.GetValue<double>() : null);
             }
             series.Add(new JsonObject
             {
                 ["layer"] = $"m{i}", ["method"] = layers[i + 1].Title, ["peakX"] = peakX, ["peakY"] = peakY, ["entropy"] = entropy, ["peak"] = peaks,
-                ["deletion"] = deletion, ["insertion"] = insertion, ["fails"] = fails,
+                ["deletion"] = deletion, ["insertion"] = insertion, ["fails"] = fails, ["confidence"] = confidence,
             });
         }
         return new JsonObject

@@ -22,7 +22,7 @@ internal static class SyntheticRun
     public static readonly OverlayOptions Overlay = new() { ColorMap = ColorMap.Jet, Alpha = 0.45 };
 
     public static string Write(string folder, string method, int frames, int channel, string source = "video 'synthetic.avi'", string model = "synthetic",
-        bool annotated = false, Func<int, JsonArray>? objects = null, Func<int, JsonObject?>? quality = null)
+        bool annotated = false, Func<int, JsonArray>? objects = null, Func<int, JsonObject?>? quality = null, Func<int, double?>? scoreConfidence = null)
     {
         var run = new RunFolder(folder);
         Directory.CreateDirectory(folder);
@@ -62,6 +62,7 @@ internal static class SyntheticRun
             };
             if (objects is not null) record["objects"] = objects(k);
             if (quality?.Invoke(k) is { } q) record["quality"] = q;
+            if (scoreConfidence?.Invoke(k) is double c) record["score_confidence"] = c;
             jsonl.WriteLine(record.ToJsonString());
         }
         return folder;
