@@ -4,11 +4,11 @@ using SaCam.Core;
 
 // Usage: dotnet run -c Release --project tests/SaCam.Benchmarks -- --suite NAME [--shared DIR] [--rounds N] [--budget-ms N]
 //        [--auto-factors F,F (throughput: auto budgets to compare beside the default)]
-//        [--step N] [--smoothing A] [--device cpu|cuda|cuda:N] [--out docs/benchmarks.md] [--every N (quality)]
+//        [--budgets auto,40,... --half-life D (rt-guarantee)] [--step N] [--smoothing A] [--device cpu|cuda|cuda:N] [--out docs/benchmarks.md] [--every N (quality)]
 string suite = Arg("--suite") ?? "explainer";
 // The video suites (and the per-frame gradient family) run as `sacam video` does (Streaming); the batched ones as
 // `sacam explain` (Batched).
-NativeRuntime.Configure(suite is "explainer" or "engines" or "sacam-batch" or "objects" or "objects-fidelity" ? NativeProfile.Batched : NativeProfile.Streaming);
+NativeRuntime.Configure(suite is "explainer" or "sacam-forwards" or "engines" or "sacam-batch" or "objects" or "objects-fidelity" ? NativeProfile.Batched : NativeProfile.Streaming);
 string shared = Arg("--shared") ?? FindShared();
 int rounds = int.Parse(Arg("--rounds") ?? "3", CultureInfo.InvariantCulture);
 string output = Arg("--out") ?? Path.Combine(RepoRoot(), "docs", "benchmarks.md");
@@ -47,6 +47,14 @@ switch (suite)
         break;
     case "fidelity-curve":
         text = header("sacam-rt fidelity versus budget (issue 11)") + video.FidelityCurve([40, 100, 200, 400, 800, null], int.Parse(Arg("--step") ?? "5"));
+        break;
+    case "sacam-forwards":
+        text = header("Fewer forwards for full SA-CAM, counted (issue 24)") + new SaCamForwardCount(shared).Run();
+        break;
+    case "rt-guarantee":
+        text = header("sacam-rt against Grad-CAM on moving footage (issue 23)") + new RealtimeGuaranteeBenchmark(shared, cache, Arg("--half-life") is string h
+            ? new SaCam.Core.Realtime.RealtimeSaCamOptions { ScoreHalfLifeDrift = double.Parse(h, CultureInfo.InvariantCulture) } : null).Run(
+            (Arg("--budgets") ?? "auto,40,100,200,400").Split(',').Select(SaCam.Core.Realtime.RealtimeSaCamOptions.ParseBudget).ToList());
         break;
     case "default-budget":
         text = header("sacam-rt at the default budget (issue 11)") + video.ChannelsAtTheDefaultBudget(rounds);
@@ -90,7 +98,7 @@ switch (suite)
         text = header("Memory over a long run (issue 5)") + video.Memory(budget, 200, int.Parse(Arg("--frames") ?? "2000"));
         break;
     default:
-        throw new ArgumentException($"unknown --suite {suite}: explainer, sacam-batch, gradient-family, engines, throughput, latency, fidelity, fidelity-curve, default-budget, gpu, fidelity-floor, memory, serve, dicom, pacs, fleet, objects, objects-fidelity, quality");
+        throw new ArgumentException($"unknown --suite {suite}: explainer, sacam-batch, gradient-family, engines, throughput, latency, fidelity, fidelity-curve, rt-guarantee, sacam-forwards, default-budget, gpu, fidelity-floor, memory, serve, dicom, pacs, fleet, objects, objects-fidelity, quality");
 }
 // A variant of a suite keeps its own section beside the main one.
 string section = suite == "fidelity-floor" && args.Contains("--next-only") ? "fidelity-floor-next" : suite;

@@ -45,6 +45,7 @@ public class RealtimeSaCamTests
         {
             Assert.That(final.Diagnostics["cache_coverage"], Is.EqualTo(1.0), "every live channel is cached");
             Assert.That(final.Diagnostics["weight_on_unscored"], Is.Zero);
+            Assert.That(final.Diagnostics["expected_error"], Is.LessThan(1e-5), "every score measured on this very image: nothing left to redraw");
             Compare.RelativeWithin(final.ChannelWeights!, full.ChannelWeights!, 1e-3, "sacam-rt w vs full SA-CAM w");
             Assert.That(Compare.Pearson(final.Map, full.Map), Is.GreaterThanOrEqualTo(0.999));
         });
@@ -114,7 +115,8 @@ public class RealtimeSaCamTests
     }
 
     /// <summary>With a few channels scored, the score term is trusted only as far as measured scores carry the weight
-    /// at stake (0 &lt; confidence &lt; 1); on the same image repeated, confidence grows as the cache fills.</summary>
+    /// at stake (0 &lt; confidence &lt; 1); on the same image repeated, confidence grows as the cache fills, and the
+    /// expected error (the map redrawn with plausible unmeasured scores) shrinks.</summary>
     [NeedsSharedData]
     [Test]
     public void The_score_term_is_trusted_as_far_as_it_was_measured()
@@ -126,13 +128,19 @@ public class RealtimeSaCamTests
         using var x = ReferenceCase.All().First().Load("input");
         using var rt = new RealtimeSaCam(new RealtimeSaCamOptions { BudgetMs = 40 });
         var confidence = new List<double>();
+        var expectedError = new List<double>();
         for (int frame = 0; frame < 4; frame++)
         {
             using var r = engine.Explain(x, rt, new ClassTarget(244));
             confidence.Add(r.Diagnostics["score_confidence"]);
+            expectedError.Add(r.Diagnostics["expected_error"]);
         }
+        using (var again = engine.Explain(x, new RealtimeSaCam(new RealtimeSaCamOptions { BudgetMs = 40 }), new ClassTarget(244)))
+            Assert.That(again.Diagnostics["expected_error"], Is.EqualTo(expectedError[0]), "the estimate's draws are seeded: a frame's estimate repeats");
         Assert.Multiple(() =>
         {
+            Assert.That(expectedError[0], Is.GreaterThan(1e-4), "one probe channel: redrawing the unmeasured scores moves the map");
+            Assert.That(expectedError[^1], Is.LessThan(expectedError[0]), "more of the weight measured: less left to move");
             Assert.That(confidence[0], Is.GreaterThan(0).And.LessThan(1), "one probe channel: partly trusted");
             Assert.That(confidence[^1], Is.GreaterThan(confidence[0]), "more channels scored on a still scene: more trust");
             Assert.That(confidence[^1], Is.LessThan(1), "a few dozen of ~900 channels do not carry all the weight");

@@ -18,6 +18,8 @@ namespace SaCam.Core.Realtime;
 /// - The S term is shrunk towards a constant by the share of the weight at stake that rests on trusted
 ///   measurements (lambda, reported as score_confidence): a partly known S otherwise moves weight to the wrong
 ///   channels.
+/// - Each frame estimates how far its map may be from full SA-CAM's (expected_error, <see cref="ExpectedMapError"/>):
+///   the map redrawn with plausible values of the scores it did not measure.
 /// With a still scene the cache fills, lambda reaches 1 and the result equals full SA-CAM. State is per stream: use
 /// one instance per video, and do not share it between threads. docs/realtime.md has the reasoning and numbers.
 /// </summary>
@@ -28,6 +30,7 @@ public sealed class RealtimeSaCam : IPerStreamMethod, IBudgetedMethod
     private readonly MapSmoother _smoother = new();
     private readonly FrameBudget _budget;
     private readonly ScoreTerm _scoreTerm;
+    private readonly ExpectedMapError _expectedError;
 
     public RealtimeSaCam(RealtimeSaCamOptions? options = null)
     {
@@ -35,6 +38,7 @@ public sealed class RealtimeSaCam : IPerStreamMethod, IBudgetedMethod
         _caches = new ClassScoreCaches(Options);
         _budget = new FrameBudget(Options);
         _scoreTerm = new ScoreTerm(Options);
+        _expectedError = new ExpectedMapError(Options);
     }
 
     public RealtimeSaCamOptions Options { get; }
@@ -110,7 +114,9 @@ public sealed class RealtimeSaCam : IPerStreamMethod, IBudgetedMethod
 
         var weights = Methods.SaCam.CombineTerms(s, k, q, sa);
         var w = weights["w"];
-        var low = _smoother.Smooth(CamMath.WeightedSum(w, inputs.Activations), Options.TemporalSmoothing);
+        var unsmoothed = CamMath.WeightedSum(w, inputs.Activations);
+        double expectedError = _expectedError.Estimate(unsmoothed, known, cache.Scores, scoredMask, _scoreTerm.Trust(cache, scoredMask), live, inputs.Activations);
+        var low = _smoother.Smooth(unsmoothed, Options.TemporalSmoothing);
 
         double usedMs = inputs.Clock.NowMs - inputs.StartedAtMs;
         _budget.CarryOver(usedMs, budgetMs);
@@ -120,7 +126,7 @@ public sealed class RealtimeSaCam : IPerStreamMethod, IBudgetedMethod
             BudgetMs = budgetMs, CarriedMs = _budget.CarriedMs, UsedMs = usedMs,
             ChannelsScored = scored, ChannelsCovered = covered, ChannelsLive = liveCount, ChannelsCached = scoredCount,
             CostPerImageMs = _budget.CostPerImageMs ?? 0, SceneCut = sceneCut, ClassChanged = classChanged,
-            CacheResets = cache.Resets, ScoreConfidence = confidence,
+            CacheResets = cache.Resets, ScoreConfidence = confidence, ExpectedError = expectedError,
         }.ToDictionary(w, live, scoredMask, cache.Age);
         var parts = new Dictionary<string, Tensor>
         {

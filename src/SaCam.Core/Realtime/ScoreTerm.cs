@@ -49,7 +49,7 @@ internal sealed class ScoreTerm(RealtimeSaCamOptions options)
 
     /// <summary>How far each cached score still holds: 1 when just measured, halving with every
     /// <see cref="RealtimeSaCamOptions.ScoreHalfLifeDrift"/> of scene change since; 0 for channels never scored.</summary>
-    private Tensor Trust(ScoreCache cache, Tensor scoredMask) =>
+    public Tensor Trust(ScoreCache cache, Tensor scoredMask) =>
         where(scoredMask, (-cache.Drift * (Math.Log(2) / options.ScoreHalfLifeDrift)).exp(), zeros_like(cache.Drift));
 
     /// <summary>
