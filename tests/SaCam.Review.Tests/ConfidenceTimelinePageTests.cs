@@ -18,7 +18,8 @@ public class ConfidenceTimelinePageTests
         try
         {
             var run = SyntheticRun.Write(Path.Combine(root, "run"), "sacam-rt", 6, 2, scoreConfidence: k => k / 10.0);
-            var page = await Open(ReviewBuilder.Build([run], Path.Combine(root, "review")).IndexPath);
+            await using var review = await OpenReviewPage.Open(ReviewBuilder.Build([run], Path.Combine(root, "review")).IndexPath);
+            var page = review.Page;
             var points = await page.EvaluateAsync<string>("() => document.querySelector('#timeline polyline[data-confidence]').getAttribute('points')");
             var y = points.Split(' ').Select(p => double.Parse(p.Split(',')[1], System.Globalization.CultureInfo.InvariantCulture)).ToList();
             await Assert.MultipleAsync(async () =>
@@ -29,8 +30,9 @@ public class ConfidenceTimelinePageTests
                 Assert.That(await page.TextContentAsync("#confidence-label"), Is.EqualTo("score confidence 0.00"));
                 Assert.That(await page.EvaluateAsync<string>("() => document.getElementById('timeline').getAttribute('viewBox')"), Is.EqualTo("0 0 1000 300"));
             });
-            await Go(page, 3);
+            await review.Go(3);
             Assert.That(await page.TextContentAsync("#confidence-label"), Is.EqualTo("score confidence 0.30"));
+            Assert.That(review.Errors, Is.Empty, "the page runs without script errors");
         }
         finally
         {
@@ -46,50 +48,19 @@ public class ConfidenceTimelinePageTests
         try
         {
             var run = SyntheticRun.Write(Path.Combine(root, "run"), "gradcam", 4, 1);
-            var page = await Open(ReviewBuilder.Build([run], Path.Combine(root, "review")).IndexPath);
+            await using var review = await OpenReviewPage.Open(ReviewBuilder.Build([run], Path.Combine(root, "review")).IndexPath);
+            var page = review.Page;
             await Assert.MultipleAsync(async () =>
             {
                 Assert.That(await page.Locator("#timeline polyline[data-confidence]").CountAsync(), Is.Zero);
                 Assert.That(await page.TextContentAsync("#confidence-label"), Is.Empty);
                 Assert.That(await page.EvaluateAsync<string>("() => document.getElementById('timeline').getAttribute('viewBox')"), Is.EqualTo("0 0 1000 240"), "four lanes");
+                Assert.That(review.Errors, Is.Empty, "the page runs without script errors");
             });
         }
         finally
         {
             Directory.Delete(root, recursive: true);
         }
-    }
-
-    private readonly List<IAsyncDisposable> _browsers = [];
-    private readonly List<IDisposable> _playwrights = [];
-
-    private async Task<IPage> Open(string index)
-    {
-        var playwright = await Microsoft.Playwright.Playwright.CreateAsync();
-        _playwrights.Add(playwright);
-        var browser = await HeadlessChromium.Launch(playwright);
-        _browsers.Add(browser);
-        var page = await browser.NewPageAsync();
-        var errors = new List<string>();
-        page.PageError += (_, e) => errors.Add(e);
-        await page.GotoAsync(new Uri(index).AbsoluteUri);
-        await page.WaitForFunctionAsync("() => document.body.dataset.frame === '0'", null, new PageWaitForFunctionOptions { Timeout = 10_000 });
-        Assert.That(errors, Is.Empty, "the page runs without script errors");
-        return page;
-    }
-
-    [TearDown]
-    public async Task CloseBrowsers()
-    {
-        foreach (var b in _browsers) await b.DisposeAsync();
-        foreach (var p in _playwrights) p.Dispose();
-        _browsers.Clear();
-        _playwrights.Clear();
-    }
-
-    private static async Task Go(IPage page, int frame)
-    {
-        await page.EvaluateAsync("p => { const s = document.getElementById('scrubber'); s.value = String(p); s.dispatchEvent(new Event('input')); }", frame);
-        await page.WaitForFunctionAsync("p => document.body.dataset.frame === String(p)", frame, new PageWaitForFunctionOptions { Timeout = 10_000 });
     }
 }

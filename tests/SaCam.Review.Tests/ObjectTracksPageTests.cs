@@ -30,12 +30,8 @@ public class ObjectTracksPageTests
         try
         {
             var run = SyntheticRun.Write(Path.Combine(root, "run"), "xgradcam", Frames, 2, objects: ObjectsOf);
-            var index = ReviewBuilder.Build([run], Path.Combine(root, "review"), new ReviewOptions { ChunkSize = 4 }).IndexPath;
-            using var playwright = await Microsoft.Playwright.Playwright.CreateAsync();
-            await using var browser = await HeadlessChromium.Launch(playwright);
-            var page = await browser.NewPageAsync();
-            await page.GotoAsync(new Uri(index).AbsoluteUri);
-            await page.WaitForFunctionAsync("() => document.body.dataset.frame === '0'", null, new PageWaitForFunctionOptions { Timeout = 10_000 });
+            await using var review = await OpenReviewPage.Open(ReviewBuilder.Build([run], Path.Combine(root, "review"), new ReviewOptions { ChunkSize = 4 }).IndexPath);
+            var page = review.Page;
             var options = await page.Locator("#track option").AllTextContentsAsync();
             Assert.That(options, Is.EqualTo(new[] { "all objects", "#1 sedan (frames 1-6)", "#2 bus (frames 4-12)" }));
 
@@ -85,14 +81,9 @@ public class ObjectTracksPageTests
                     map[SyntheticRun.Geometry.TargetRect].SetTo(OpenCvSharp.Scalar.All(TrackLevel(track)));
                     OpenCvSharp.Cv2.ImWrite(Path.Combine(run.Maps, SaCam.Video.Sinks.RunFolder.ObjectMapFileName(k, track)), map);
                 }
-            var index = ReviewBuilder.Build([folder], Path.Combine(root, "review"), new ReviewOptions { ChunkSize = 4 }).IndexPath;
-            using var playwright = await Microsoft.Playwright.Playwright.CreateAsync();
-            await using var browser = await HeadlessChromium.Launch(playwright);
-            var page = await browser.NewPageAsync();
-            var errors = new List<string>();
-            page.PageError += (_, e) => errors.Add(e);
-            await page.GotoAsync(new Uri(index).AbsoluteUri);
-            await page.WaitForFunctionAsync("() => document.body.dataset.frame === '0'", null, new PageWaitForFunctionOptions { Timeout = 10_000 });
+            await using var review = await OpenReviewPage.Open(ReviewBuilder.Build([folder], Path.Combine(root, "review"), new ReviewOptions { ChunkSize = 4 }).IndexPath);
+            var page = review.Page;
+            var errors = review.Errors;
             Assert.That(await page.Locator(".panel[data-layer='track']").IsHiddenAsync(), "no track followed: no track panel");
 
             async Task<(int Level, int[] Colour)> Shown(int frame)

@@ -30,14 +30,8 @@ public class QualityTimelinePageTests
         try
         {
             var run = SyntheticRun.Write(Path.Combine(root, "run"), "sacam-rt", Frames, 2, quality: QualityOf);
-            var index = ReviewBuilder.Build([run], Path.Combine(root, "review"), new ReviewOptions { ChunkSize = 4 }).IndexPath;
-            using var playwright = await Microsoft.Playwright.Playwright.CreateAsync();
-            await using var browser = await HeadlessChromium.Launch(playwright);
-            var page = await browser.NewPageAsync();
-            var errors = new List<string>();
-            page.PageError += (_, e) => errors.Add(e);
-            await page.GotoAsync(new Uri(index).AbsoluteUri);
-            await page.WaitForFunctionAsync("() => document.body.dataset.frame === '0'", null, new PageWaitForFunctionOptions { Timeout = 10_000 });
+            await using var review = await OpenReviewPage.Open(ReviewBuilder.Build([run], Path.Combine(root, "review"), new ReviewOptions { ChunkSize = 4 }).IndexPath);
+            var page = review.Page;
 
             var insertionPoints = await page.EvaluateAsync<string>("() => document.querySelector(\"#timeline polyline[data-quality='insertion']\").getAttribute('points')");
             var deletionDash = await page.EvaluateAsync<string>("() => document.querySelector(\"#timeline polyline[data-quality='deletion']\").getAttribute('stroke-dasharray')");
@@ -51,17 +45,17 @@ public class QualityTimelinePageTests
                 Assert.That(await page.EvaluateAsync<string>("() => document.body.dataset.quality"), Is.EqualTo("passes"));
             });
 
-            await Go(page, 1);
+            await review.Go(1);
             Assert.That(await page.EvaluateAsync<string>("() => document.body.dataset.quality"), Is.EqualTo("none"), "frame 1 was not checked");
             Assert.That(await page.TextContentAsync("#quality-label"), Is.Empty);
 
-            await Go(page, 8);
+            await review.Go(8);
             await Assert.MultipleAsync(async () =>
             {
                 Assert.That(await page.EvaluateAsync<string>("() => document.body.dataset.quality"), Is.EqualTo("fails"));
                 Assert.That(await page.TextContentAsync("#quality-label"), Is.EqualTo("map quality: insertion 0.400, deletion 0.700: fails the check"));
                 Assert.That(await page.GetAttributeAsync("#quality-label", "class"), Is.EqualTo("fails"), "flagged in red");
-                Assert.That(errors, Is.Empty);
+                Assert.That(review.Errors, Is.Empty);
             });
         }
         finally
@@ -92,14 +86,10 @@ public class QualityTimelinePageTests
                 _ => new JsonArray(Car(1, null, null), Car(2, null, null)),
             };
             var run = SyntheticRun.Write(Path.Combine(root, "run"), "xgradcam", 4, 2, objects: ObjectsOf);
-            var index = ReviewBuilder.Build([run], Path.Combine(root, "review")).IndexPath;
-            using var playwright = await Microsoft.Playwright.Playwright.CreateAsync();
-            await using var browser = await HeadlessChromium.Launch(playwright);
-            var page = await browser.NewPageAsync();
-            await page.GotoAsync(new Uri(index).AbsoluteUri);
-            await page.WaitForFunctionAsync("() => document.body.dataset.frame === '0'", null, new PageWaitForFunctionOptions { Timeout = 10_000 });
+            await using var review = await OpenReviewPage.Open(ReviewBuilder.Build([run], Path.Combine(root, "review")).IndexPath);
+            var page = review.Page;
             Assert.That(await page.TextContentAsync("#quality-label"), Is.EqualTo("map quality: insertion 0.600, deletion 0.100"), "frame 0: the worse of 0.9 - 0.2 and 0.6 - 0.1");
-            await Go(page, 2);
+            await review.Go(2);
             await Assert.MultipleAsync(async () =>
             {
                 Assert.That(await page.EvaluateAsync<string>("() => document.body.dataset.quality"), Is.EqualTo("fails"));
@@ -122,12 +112,8 @@ public class QualityTimelinePageTests
         try
         {
             var run = SyntheticRun.Write(Path.Combine(root, "run"), "gradcam", 4, 1);
-            var index = ReviewBuilder.Build([run], Path.Combine(root, "review")).IndexPath;
-            using var playwright = await Microsoft.Playwright.Playwright.CreateAsync();
-            await using var browser = await HeadlessChromium.Launch(playwright);
-            var page = await browser.NewPageAsync();
-            await page.GotoAsync(new Uri(index).AbsoluteUri);
-            await page.WaitForFunctionAsync("() => document.body.dataset.frame === '0'", null, new PageWaitForFunctionOptions { Timeout = 10_000 });
+            await using var review = await OpenReviewPage.Open(ReviewBuilder.Build([run], Path.Combine(root, "review")).IndexPath);
+            var page = review.Page;
             await Assert.MultipleAsync(async () =>
             {
                 Assert.That(await page.Locator("#timeline polyline[data-quality]").CountAsync(), Is.Zero);
@@ -139,11 +125,5 @@ public class QualityTimelinePageTests
         {
             Directory.Delete(root, recursive: true);
         }
-    }
-
-    private static async Task Go(IPage page, int frame)
-    {
-        await page.EvaluateAsync("p => { const s = document.getElementById('scrubber'); s.value = String(p); s.dispatchEvent(new Event('input')); }", frame);
-        await page.WaitForFunctionAsync("p => document.body.dataset.frame === String(p)", frame, new PageWaitForFunctionOptions { Timeout = 10_000 });
     }
 }
