@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 
 namespace SaCam.Tests;
 
-/// <summary>`sacam eval pointing|deletion-insertion --target det:all` on the shared detector's two traffic frames: a
+/// <summary>`sacam eval pointing|deletion-insertion|road --target det:all` on the shared detector's two traffic frames: a
 /// report of each object of each image for each method, and the object evaluations refused where they do not apply.</summary>
 [TestFixture, NeedsSharedData]
 public class ObjectEvalTests : TempFolderTest
@@ -51,11 +51,28 @@ public class ObjectEvalTests : TempFolderTest
         Assert.That(insertion.Average(), Is.GreaterThan(deletion.Average()), "removing what the map points at hurts the object more than restoring it from a blur does");
     }
 
+    /// <summary>ROAD of each object's own confidence: removing (imputing) the pixels XGrad-CAM ranks highest costs the
+    /// object more of its score than removing those it ranks lowest, on average over the 6 objects.</summary>
+    [Test]
+    public void Road_measures_each_objects_own_confidence()
+    {
+        var (exit, _, stderr) = SacamInProcess.Run(Common("road", "xgradcam"));
+        Assert.That(exit, Is.EqualTo(0), stderr);
+        var values = File.ReadAllLines(Path.Combine(Dir, "road", "results.csv")).Skip(1).Select(l => l.Split(',')).ToList();
+        List<double> Of(string metric) => values.Where(v => v[0] == metric && v[1] == "xgradcam").Select(v => double.Parse(v[^1], CultureInfo.InvariantCulture)).ToList();
+        Assert.Multiple(() =>
+        {
+            Assert.That(Of("road-combined"), Has.Count.EqualTo(6), "one ROAD per object");
+            Assert.That(Of("road-morf").Average(), Is.LessThan(Of("road-lerf").Average()), "MoRF hurts the object's score more than LeRF");
+            Assert.That(File.ReadAllText(Path.Combine(Dir, "road", "report.md")), Does.Contain("each object's own confidence"));
+        });
+    }
+
     [Test]
     public void Object_targets_with_sanity_are_refused_naming_the_evaluations_that_take_them()
     {
         var (exit, _, stderr) = SacamInProcess.Run(Common("sanity", "gradcam"));
-        Assert.That(stderr, Does.Contain("--target det:all evaluates objects with pointing or deletion-insertion, not sanity"));
+        Assert.That(stderr, Does.Contain("--target det:all evaluates objects with pointing, deletion-insertion or road, not sanity"));
         Assert.That(exit, Is.EqualTo(2), stderr);
     }
 }

@@ -10,11 +10,11 @@ using static TorchSharp.torch;
 namespace SaCam.App.Evaluations;
 
 /// <summary>
-/// `sacam eval pointing|deletion-insertion --target det:...|seg:...`: each of a detector's or segmenter's own objects
-/// on each image (found as `sacam explain` finds them), explained by each method. Pointing: the energy-based pointing
-/// game, the share of the map's mass inside the object's box (detections) or on its pixels (segments), and whether
-/// the peak is inside. Deletion/insertion: the RISE curves of the object's own confidence (a detection's matched
-/// class score, a segment's mean class probability), so any target's faithfulness is measured as a class's is.
+/// `sacam eval pointing|deletion-insertion|road --target det:...|seg:...`: each of a detector's or segmenter's own
+/// objects on each image (found as `sacam explain` finds them), explained by each method. Pointing: the energy-based
+/// pointing game, the share of the map's mass inside the object's box (detections) or on its pixels (segments), and
+/// whether the peak is inside. Deletion/insertion and ROAD: the curves of the object's own confidence (a detection's
+/// matched class score, a segment's mean class probability), so any target's faithfulness is measured as a class's is.
 /// </summary>
 internal static class ObjectEvaluations
 {
@@ -24,7 +24,8 @@ internal static class ObjectEvaluations
         var files = Evaluations.ImageFiles(a.Images!);
         var engine = new CamEngine(model, CamEngine.PreferredBatchSize(model));
         var metric = new DeletionInsertion(model, a.StepPixels);
-        bool pointing = a.Kind == EvalKind.Pointing;
+        var road = new Road(model);
+        bool pointing = a.Kind == EvalKind.Pointing, roadKind = a.Kind == EvalKind.Road;
         var figures = a.Methods.ToDictionary(m => m, _ => new List<(double A, double B)>());
         var rows = new List<string[]>();
         int n = 0;
@@ -53,6 +54,16 @@ internal static class ObjectEvaluations
                             report.Value("pointing-hit", id, name, what, hit ? 1 : 0);
                             rows.Add([name, what, id, Evaluations.F(energy), hit ? "hit" : "miss"]);
                         }
+                        else if (roadKind)
+                        {
+                            // Every method of an object gets the same noise (the seed): the methods differ only by their maps.
+                            var r = road.Evaluate(x, result.Map, o.Target.Confidence, a.Seed, run.Stop);
+                            figures[id].Add((r.MorfMean, r.LerfMean));
+                            report.Value("road-morf", id, name, what, r.MorfMean);
+                            report.Value("road-lerf", id, name, what, r.LerfMean);
+                            report.Value("road-combined", id, name, what, r.Combined);
+                            rows.Add([name, what, id, Evaluations.F(r.Original), Evaluations.F(r.MorfMean), Evaluations.F(r.LerfMean), Evaluations.F(r.Combined) + (r.FlatMap ? " (flat map: ranks nothing)" : "")]);
+                        }
                         else
                         {
                             var r = metric.Evaluate(x, result.Map, o.Target.Confidence, run.Stop);
@@ -76,6 +87,15 @@ internal static class ObjectEvaluations
             report.Table(["method", "mean energy in object", "peak hit rate"], a.Methods.Select(m => new[] { m, Evaluations.F(figures[m].Average(f => f.A)), Evaluations.F(figures[m].Average(f => f.B)) }));
             report.Table(["image", "object", "method", "energy in object", "peak"], rows);
             run.Compare(report, "pointing-energy", "Energy in the object", true, figures.ToDictionary(kv => kv.Key, kv => kv.Value.Select(f => f.A).ToList()), "objects");
+        }
+        else if (roadKind)
+        {
+            report.Paragraph($"ROAD (noisy linear imputation, seed {a.Seed}; as `sacam eval road` on classes) of each object's own confidence ({a.Target}: a detection's matched class score, a segment's mean class probability): " +
+                             $"MoRF and LeRF, the mean change of that confidence as the map's most or least relevant {string.Join(", ", road.Fractions.Select(f => $"{f * 100:0}%"))} of the pixels are imputed; combined = (LeRF - MoRF) / 2. {count} objects on {files.Count} images.");
+            report.Table(["method", "MoRF (lower is better)", "LeRF (higher)", "combined = (LeRF - MoRF) / 2 (higher)"],
+                a.Methods.Select(m => new[] { m, Evaluations.F(figures[m].Average(f => f.A)), Evaluations.F(figures[m].Average(f => f.B)), Evaluations.F(figures[m].Average(f => (f.B - f.A) / 2)) }));
+            report.Table(["image", "object", "method", "original confidence", "MoRF", "LeRF", "combined"], rows);
+            run.Compare(report, "road-combined", "ROAD combined", true, figures.ToDictionary(kv => kv.Key, kv => kv.Value.Select(f => (f.B - f.A) / 2).ToList()), "objects");
         }
         else
         {

@@ -55,8 +55,8 @@ public sealed record EvalSpec
         bool objects = Building.ObjectTargets.Names(Target);
         if (Kind == EvalKind.Pointing && Target is not null && !objects)
             throw new ArgumentException("pointing explains the class of each box, or each of a detector's or segmenter's objects (--target det:... or seg:...): other targets do not apply.");
-        if (objects && Kind is not (EvalKind.Pointing or EvalKind.DeletionInsertion))
-            throw new ArgumentException($"--target {Target} evaluates objects with pointing or deletion-insertion, not {KindName}.");
+        if (objects && Kind is not (EvalKind.Pointing or EvalKind.DeletionInsertion or EvalKind.Road))
+            throw new ArgumentException($"--target {Target} evaluates objects with pointing, deletion-insertion or road, not {KindName}.");
         if (Kind == EvalKind.Adversarial)
         {
             if (Backgrounds.Count == 0) throw new ArgumentException("adversarial needs --backgrounds DIR (scenes of other classes to paste the core areas into; repeat it for more cases).");
