@@ -46,9 +46,21 @@ public sealed class DeletionInsertion(IExplainableModel model, int stepPixels = 
         long pixels = h * w;
         int steps = (int)((pixels + StepPixels - 1) / StepPixels);
         var blurred = GaussianBlur.Apply(x, 5, 11);
-        var deletion = Curve(steps, k => x * (1 - Revealed(rank, k)), score, cancellation);
-        var insertion = Curve(steps, k => { var m = Revealed(rank, k); return blurred * (1 - m) + x * m; }, score, cancellation);
+        // Both curves as one run of images: deletion's steps + 1 points, then insertion's first steps points. The last
+        // insertion point restores every pixel, so it is the input itself, deletion's first point: run once, used twice.
+        Tensor Step(int k) => tensor(new float[] { k }, device: model.Device);
+        var points = Curve(2 * steps + 1, j => j < steps + 1
+            ? x * (1 - Revealed(rank, Step(j)))
+            : InsertionImage(x, blurred, rank, Step(j - (steps + 1))), score, cancellation);
+        var deletion = points[..(steps + 1)];
+        var insertion = points[(steps + 1)..].Append(points[0]).ToArray();
         return new DeletionInsertionResult(deletion, insertion);
+    }
+
+    private Tensor InsertionImage(Tensor x, Tensor blurred, Tensor rank, Tensor ks)
+    {
+        var m = Revealed(rank, ks);
+        return blurred * (1 - m) + x * m;
     }
 
     /// <summary>The same curves one image at a time: the slow path the batched one is tested against.</summary>
@@ -59,17 +71,18 @@ public sealed class DeletionInsertion(IExplainableModel model, int stepPixels = 
     private Tensor Revealed(Tensor rank, Tensor ks) =>
         (rank.unsqueeze(0) < (ks * StepPixels).reshape(-1, 1, 1)).to_type(ScalarType.Float32).unsqueeze(1);
 
-    private double[] Curve(int steps, Func<Tensor, Tensor> imagesForSteps, Func<Tensor, Tensor> score, CancellationToken cancellation)
+    /// <summary>Scores of <paramref name="count"/> images, run a batch at a time: <paramref name="imagesFor"/> builds
+    /// the image [1, C, H, W] at position j (a batch may hold points of both curves).</summary>
+    private double[] Curve(int count, Func<int, Tensor> imagesFor, Func<Tensor, Tensor> score, CancellationToken cancellation)
     {
         var parts = new List<Tensor>();
         using var noGrad = no_grad();
-        for (int start = 0; start <= steps; start += BatchSize)
+        for (int start = 0; start < count; start += BatchSize)
         {
             cancellation.ThrowIfCancellationRequested();
-            int n = Math.Min(BatchSize, steps + 1 - start);
+            int n = Math.Min(BatchSize, count - start);
             using var batchScope = NewDisposeScope();
-            var ks = arange(start, start + n, dtype: ScalarType.Float32, device: model.Device);
-            var images = imagesForSteps(ks);
+            var images = cat(Enumerable.Range(start, n).Select(imagesFor).ToArray());
             parts.Add(score(model.Predict(images)).MoveToOuterDisposeScope());
         }
         using var all = cat(parts).cpu().to_type(ScalarType.Float64);

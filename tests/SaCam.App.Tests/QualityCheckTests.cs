@@ -106,10 +106,11 @@ public class QualityCheckTests : TempFolderTest
     }
 
     /// <summary>
-    /// At the default 4 steps of 64 pixels, the map on the object deletes its 64 pixels in the first step: deletion
+    /// At 4 steps of 64 pixels, the map on the object deletes its 64 pixels in the first step: deletion
     /// 1, 0, 0, 0, 0, AUC (1 - 0.5) / 4 = 0.125 (blurring a flat image changes nothing, so insertion stays 1: 1). The
     /// inverted map deletes the 192 others first: 1, 1, 1, 1, 0, AUC (4 - 0.5) / 4 = 0.875. At 8 steps of 32 pixels
-    /// the areas are the same: (1 + 0.5 - 0.5) / 8 and (7 + 0.5 - 0.5) / 8.
+    /// the areas are the same: (1 + 0.5 - 0.5) / 8 and (7 + 0.5 - 0.5) / 8. At the default 3 steps of 86 pixels:
+    /// 1, 0, 0, 0, AUC (1 - 0.5) / 3 = 1/6, and for the inverted map (192 others first) 1, 1, 1, 0, (3 - 0.5) / 3 = 5/6.
     /// </summary>
     [Test]
     public void A_map_on_the_known_object_scores_better_deletion_than_the_inverted_map()
@@ -119,12 +120,16 @@ public class QualityCheckTests : TempFolderTest
         var x = ones(1, 3, 16, 16);
         var onObject = zeros(16, 16);
         onObject[..8, ..8] = tensor(1f);
-        var check = new DeletionInsertionCheck(model);
+        var check = new DeletionInsertionCheck(model, steps: 4);
         var right = check.Check(x, onObject, new FirstOutput(), CancellationToken.None);
         var inverted = check.Check(x, 1 - onObject, new FirstOutput(), CancellationToken.None);
         var fine = new DeletionInsertionCheck(model, steps: 8);
+        var byDefault = new DeletionInsertionCheck(model);
         Assert.Multiple(() =>
         {
+            Assert.That(byDefault.Steps, Is.EqualTo(3));
+            Assert.That(byDefault.Check(x, onObject, new FirstOutput(), CancellationToken.None).Deletion, Is.EqualTo(1 / 6.0).Within(1e-9));
+            Assert.That(byDefault.Check(x, 1 - onObject, new FirstOutput(), CancellationToken.None).Deletion, Is.EqualTo(5 / 6.0).Within(1e-9));
             Assert.That(fine.Check(x, onObject, new FirstOutput(), CancellationToken.None).Deletion, Is.EqualTo(0.125).Within(1e-9));
             Assert.That(fine.Check(x, 1 - onObject, new FirstOutput(), CancellationToken.None).Deletion, Is.EqualTo(0.875).Within(1e-9));
             Assert.That(right.Deletion, Is.EqualTo(0.125).Within(1e-9));

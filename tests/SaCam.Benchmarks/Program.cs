@@ -91,7 +91,7 @@ switch (suite)
         var quality = new SaCam.Benchmarks.QualityBenchmark(shared, int.Parse(Arg("--frames") ?? "100"), rounds);
         int every = int.Parse(Arg("--every") ?? "10");
         text = header("Map quality checks in video (issue 23)") + (args.Contains("--steps-only") ? "" : quality.Run(every) + "\n") +
-            quality.StepsSweep([8, 4, 2], every, int.Parse(Arg("--sweep-frames") ?? "21"));
+            quality.StepsSweep([8, 4, 3, 2], every, int.Parse(Arg("--sweep-frames") ?? "21"));
     }
         break;
     case "memory":

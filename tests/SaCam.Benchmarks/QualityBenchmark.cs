@@ -43,7 +43,7 @@ public sealed class QualityBenchmark(string sharedRoot, int frames, int rounds)
         var text = new StringBuilder();
         text.AppendLine($"### --quality-every {every}: lane_dashcam.mp4, first {frames} frames, sacam-rt at the default (auto) budget, exact mode, JSON Lines out, {rounds} interleaved rounds");
         text.AppendLine();
-        text.AppendLine($"Each check: deletion and insertion at {DeletionInsertionCheck.DefaultSteps} steps, two batched forwards of {DeletionInsertionCheck.DefaultSteps + 1} images.");
+        text.AppendLine($"Each check: deletion and insertion at {DeletionInsertionCheck.DefaultSteps} steps, one batched forward of {2 * DeletionInsertionCheck.DefaultSteps + 1} images (insertion's last point is deletion's first).");
         text.AppendLine();
         text.AppendLine("| model | run | s (median) | time against the run without (median of per-round ratios) | frames checked | ms a check (mean) | explain ms a frame (mean) | goal |");
         text.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |");
@@ -101,7 +101,7 @@ public sealed class QualityBenchmark(string sharedRoot, int frames, int rounds)
         foreach (int steps in stepCounts)
         {
             double ms = Measure.Median(checkMs[steps]);
-            text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| {steps} | {2 * (steps + 1)} | {ms:F0} | {ms / frame:F2} | {100 * ms / (every * frame):F0}% |"));
+            text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"| {steps} | {2 * steps + 1} | {ms:F0} | {ms / frame:F2} | {100 * ms / (every * frame):F0}% |"));
         }
         return text.ToString();
     }
