@@ -130,31 +130,9 @@ public sealed class RealtimeGuaranteeBenchmark(string sharedRoot, string cacheDi
         return full.Map.clone();
     }
 
-    /// <summary>Spearman rank correlation (average ranks for ties).</summary>
-    private static double Spearman(List<double> a, List<double> b)
-    {
-        if (a.Count < 3) return double.NaN;
-        var ra = Ranks(a);
-        var rb = Ranks(b);
-        double ma = ra.Average(), mb = rb.Average();
-        double cov = ra.Zip(rb, (p, q) => (p - ma) * (q - mb)).Sum();
-        double va = ra.Sum(p => (p - ma) * (p - ma)), vb = rb.Sum(q => (q - mb) * (q - mb));
-        return va <= 0 || vb <= 0 ? double.NaN : cov / Math.Sqrt(va * vb);
-    }
-
-    private static List<double> Ranks(List<double> values)
-    {
-        var order = values.Select((v, i) => (v, i)).OrderBy(p => p.v).ToList();
-        var ranks = new double[values.Count];
-        for (int i = 0; i < order.Count;)
-        {
-            int j = i;
-            while (j + 1 < order.Count && order[j + 1].v == order[i].v) j++;
-            for (int k = i; k <= j; k++) ranks[order[k].i] = (i + j) / 2.0;
-            i = j + 1;
-        }
-        return [.. ranks];
-    }
+    /// <summary>Spearman's rho of two lists of figures, as the evaluation layer computes it (average ranks for ties).</summary>
+    private static double Spearman(List<double> a, List<double> b) =>
+        a.Count < 3 ? double.NaN : SaCam.Evaluation.MapSimilarity.Spearman(tensor(a.ToArray()), tensor(b.ToArray()));
 
     /// <summary>SA-CAM's combination with no score term (every live channel's S equal): what sacam-rt gives with
     /// nothing scored, the yardstick for whether its scores help.</summary>

@@ -13,7 +13,7 @@ namespace SaCam.Core.Realtime;
 /// scores with probability n / (n + 1), or any value S can take. Only the score term is redrawn: A, K and Q are the frame's
 /// own. Why not the confidence lambda alone: lambda says how much of the weight rests on measured scores, not how
 /// much the map would move if the rest were different; on moving footage its correlation with the actual error was
-/// -0.50 to 0.15 per run (docs/realtime.md). The draws cost a softmax and a weighted sum at layer resolution each
+/// -0.61 to 0.40 per run, this estimate's -0.04 to 0.57 (docs/realtime.md): better, still weak. The draws cost a softmax and a weighted sum at layer resolution each
 /// (well under a millisecond), and use a fixed seed, so a frame's estimate repeats.
 /// </summary>
 internal sealed class ExpectedMapError(RealtimeSaCamOptions options)
