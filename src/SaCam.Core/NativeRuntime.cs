@@ -65,12 +65,43 @@ public static class NativeRuntime
     /// waking its second OpenMP thread for each cost more than it saved: Grad-CAM per frame 1.36-1.44x a forward with
     /// two libtorch threads, 1.21-1.28x with one (measured 2026-11-29). Batched work (SA-CAM's masks over 16 images)
     /// keeps them: one thread made it 5% slower.
+    /// A segmenter's or detector's head runs in TorchSharp, and whether it is small enough for one thread depends on
+    /// the head: the SSD's (278 nodes on 8x8 to 32x32 maps) ran its forward and backward 1.7x faster on one thread,
+    /// DeepLab's (the ASPP on 33x33, then logits at 513x513) was not faster (2026-12-03). So the two counts are timed on
+    /// the model's own gradient pass and the faster kept (<see cref="FasterThreadCount"/>, about four passes at load).
     /// </summary>
     public static void TuneFor(Models.IExplainableModel model)
     {
-        if (Profile == NativeProfile.Streaming && model is Models.OnnxCnnModel { UsesFastEngine: true } onnx
-            && onnx.Device.type == TorchSharp.DeviceType.CPU)
+        if (Profile != NativeProfile.Streaming || model.Device.type != TorchSharp.DeviceType.CPU) return;
+        if (model is Models.OnnxCnnModel { UsesFastEngine: true })
             TorchSharp.torch.set_num_threads(1);
+        else if (model is Tasks.OnnxTaskModel { HasGradients: true } task)
+            TorchSharp.torch.set_num_threads(FasterThreadCount(task.TimeGradientPass, TorchSharp.torch.get_num_threads()));
+    }
+
+    /// <summary>One libtorch thread or <paramref name="current"/>, whichever runs <paramref name="pass"/> faster: a warm-up,
+    /// then two rounds alternating the counts, the best time of each (the minimum: a pass is only ever slowed by
+    /// what else runs). Ties keep <paramref name="current"/>. Leaves libtorch at <paramref name="current"/>.</summary>
+    internal static int FasterThreadCount(Func<double> pass, int current)
+    {
+        if (current <= 1) return current;
+        pass();
+        double one = double.MaxValue, many = double.MaxValue;
+        try
+        {
+            for (int round = 0; round < 2; round++)
+            {
+                TorchSharp.torch.set_num_threads(1);
+                one = Math.Min(one, pass());
+                TorchSharp.torch.set_num_threads(current);
+                many = Math.Min(many, pass());
+            }
+        }
+        finally
+        {
+            TorchSharp.torch.set_num_threads(current);
+        }
+        return one < many ? 1 : current;
     }
 
     /// <summary>The profile in force (null until configured, or when tuning is off).</summary>

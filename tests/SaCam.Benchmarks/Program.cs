@@ -83,6 +83,9 @@ switch (suite)
     case "objects":
         text = header("Objects of a detector and a segmenter (issue 21)") + new SaCam.Benchmarks.ObjectBenchmark(shared, rounds).Run(RepoRoot());
         break;
+    case "objects-video":
+        text = header("Objects through video: sacam-rt and XGrad-CAM against detection alone (issue 21)") + new SaCam.Benchmarks.ObjectBenchmark(shared, rounds).Video(RepoRoot());
+        break;
     case "objects-fidelity":
         text = header("sacam-rt per tracked object against full SA-CAM (issue 21)") + new SaCam.Benchmarks.ObjectBenchmark(shared, rounds).Fidelity(RepoRoot());
         break;
@@ -98,7 +101,7 @@ switch (suite)
         text = header("Memory over a long run (issue 5)") + video.Memory(budget, 200, int.Parse(Arg("--frames") ?? "2000"));
         break;
     default:
-        throw new ArgumentException($"unknown --suite {suite}: explainer, sacam-batch, gradient-family, engines, throughput, latency, fidelity, fidelity-curve, rt-guarantee, sacam-forwards, default-budget, gpu, fidelity-floor, memory, serve, dicom, pacs, fleet, objects, objects-fidelity, quality");
+        throw new ArgumentException($"unknown --suite {suite}: explainer, sacam-batch, gradient-family, engines, throughput, latency, fidelity, fidelity-curve, rt-guarantee, sacam-forwards, default-budget, gpu, fidelity-floor, memory, serve, dicom, pacs, fleet, objects, objects-video, objects-fidelity, quality");
 }
 // A variant of a suite keeps its own section beside the main one.
 string section = suite == "fidelity-floor" && args.Contains("--next-only") ? "fidelity-floor-next" : suite;

@@ -30,6 +30,40 @@ public class PureCoreTests : TempFolderTest
         Assert.That(threadSetters, Is.Empty, "library code that sets libtorch's threads");
     }
 
+    /// <summary>Video tunes libtorch's threads for a detector's or segmenter's head by timing its gradient pass at one
+    /// thread and at the current count (NativeRuntime.TuneFor): the faster count wins, a tie keeps the current one, a
+    /// machine already at one thread is not timed, and libtorch is left at the count it had.</summary>
+    [Test]
+    public void The_faster_libtorch_thread_count_is_chosen_by_timing_the_pass()
+    {
+        int before = TorchSharp.torch.get_num_threads();
+        int calls = 0;
+        Func<double> Pass(double oneThreadMs, double manyThreadsMs) => () =>
+        {
+            calls++;
+            return TorchSharp.torch.get_num_threads() == 1 ? oneThreadMs : manyThreadsMs;
+        };
+        try
+        {
+            TorchSharp.torch.set_num_threads(2);
+            Assert.Multiple(() =>
+            {
+                Assert.That(NativeRuntime.FasterThreadCount(Pass(30, 55), 2), Is.EqualTo(1), "one thread faster (the SSD's head)");
+                Assert.That(TorchSharp.torch.get_num_threads(), Is.EqualTo(2), "libtorch left as it was");
+                Assert.That(calls, Is.EqualTo(5), "a warm-up, then two rounds of each count");
+                Assert.That(NativeRuntime.FasterThreadCount(Pass(25, 16), 2), Is.EqualTo(2), "two threads faster");
+                Assert.That(NativeRuntime.FasterThreadCount(Pass(20, 20), 2), Is.EqualTo(2), "a tie keeps the current count");
+                calls = 0;
+                Assert.That(NativeRuntime.FasterThreadCount(Pass(1, 2), 1), Is.EqualTo(1));
+                Assert.That(calls, Is.Zero, "nothing to compare at one thread");
+            });
+        }
+        finally
+        {
+            TorchSharp.torch.set_num_threads(before);
+        }
+    }
+
     /// <summary>Real paths resolve a symbolic link in a middle folder, relative link targets, and outputs that do
     /// not exist yet below a link; a loop of links ends (Mono.Unix's GetCompleteRealPath never returned on .NET 10,
     /// which hung every run that checked its outputs).</summary>

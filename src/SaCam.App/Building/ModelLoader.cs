@@ -20,6 +20,7 @@ public static class ModelLoader
             try
             {
                 if (spec.Labels is not null) task.Labels = ModelCatalog.ClassLabelsFor(task, spec.Labels, spec.LabelsOffset);
+                NativeRuntime.TuneFor(task);
             }
             catch
             {

@@ -188,6 +188,21 @@ public sealed class OnnxTaskModel : IExplainableModel
     /// <summary>True when gradient methods can run: the head is in TorchSharp and agrees with ONNX Runtime.</summary>
     public bool HasGradients => _head is not null;
 
+    /// <summary>Times one gradient pass as a gradient method runs it (the trunk on ONNX Runtime, the head forward and
+    /// backward in TorchSharp) on a fixed random input, in milliseconds: what <see cref="NativeRuntime.TuneFor"/>
+    /// compares libtorch's thread counts by.</summary>
+    internal double TimeGradientPass()
+    {
+        if (!HasGradients) throw new InvalidOperationException($"Model '{Name}' has no gradient pass ({GradientNote}).");
+        using var scope = NewDisposeScope();
+        using var grad = enable_grad();
+        var x = randn([1, Preprocess.InputChannels, Preprocess.Height, Preprocess.Width], generator: new Generator(11)).to(Device);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var forward = HeadForward(x, DefaultLayer, requireGrad: true);
+        autograd.grad([forward.Output.sum()], [forward.Activation])[0].sum().item<float>();
+        return clock.Elapsed.TotalMilliseconds;
+    }
+
     /// <summary>The trunk on ONNX Runtime up to the split, the head in TorchSharp from a leaf at the layer.</summary>
     private CapturedForward HeadForward(Tensor input, string layer, bool requireGrad)
     {
