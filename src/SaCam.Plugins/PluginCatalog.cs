@@ -20,6 +20,7 @@ public sealed class PluginCatalog : IPluginRegistry
 {
     private readonly Dictionary<string, Func<ICamMethod>> _methods = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, Func<string, IExplainableModel, IExplanationTarget>> _targets = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Dictionary<string, IObjectTargetKind> _objectTargets = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, Func<string, IFrameSource>> _sources = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, Func<string, IFrameSink>> _sinks = new(StringComparer.OrdinalIgnoreCase);
     private readonly Dictionary<string, Func<string, IFrameOverlay>> _overlays = new(StringComparer.OrdinalIgnoreCase);
@@ -29,6 +30,9 @@ public sealed class PluginCatalog : IPluginRegistry
 
     /// <summary>Targets every catalog has: <c>exemplar:IMAGE</c> (similarity to an exemplar image's embedding).</summary>
     public static readonly IReadOnlyList<string> BuiltInTargets = ["exemplar"];
+
+    /// <summary>The built-in object target kinds (the application layer's ObjectTargets): a plugin cannot take them.</summary>
+    public static readonly IReadOnlyList<string> BuiltInObjectTargets = ["seg", "det", "output"];
 
     private PluginCatalog()
     {
@@ -125,8 +129,30 @@ public sealed class PluginCatalog : IPluginRegistry
 
     public void AddTarget(string id, Func<string, IExplainableModel, IExplanationTarget> create)
     {
-        if (BuiltInTargets.Contains(id, StringComparer.OrdinalIgnoreCase)) throw new PluginLoadException(_current, $"target id '{id}' is a built-in target's.");
+        RefuseTakenTargetId(id);
         Add(_targets, "target", id, create);
+    }
+
+    public void AddObjectTarget(string kind, IObjectTargetKind objects)
+    {
+        RefuseTakenTargetId(kind);
+        Add(_objectTargets, "object target", kind, objects);
+    }
+
+    /// <summary>Targets and object targets share <c>--target ID:ARGUMENT</c>, so an id may name only one of them.</summary>
+    private void RefuseTakenTargetId(string id)
+    {
+        if (BuiltInTargets.Contains(id, StringComparer.OrdinalIgnoreCase) || BuiltInObjectTargets.Contains(id, StringComparer.OrdinalIgnoreCase))
+            throw new PluginLoadException(_current, $"target id '{id}' is a built-in target's.");
+        if (_targets.ContainsKey(id) || _objectTargets.ContainsKey(id))
+            throw new PluginLoadException(_current, $"target id '{id}' is already taken by another plugin.");
+    }
+
+    /// <summary>The plugin object target kind <paramref name="target"/> (<c>KIND:ARGUMENT</c>) names, or null.</summary>
+    public IObjectTargetKind? ObjectTargetKind(string? target)
+    {
+        if (target is null || target.IndexOf(':') <= 0) return null;
+        return _objectTargets.GetValueOrDefault(target[..target.IndexOf(':')]);
     }
     public void AddSource(string scheme, Func<string, IFrameSource> open) => Add(_sources, "source", scheme, open);
     public void AddSink(string id, Func<string, IFrameSink> create) => Add(_sinks, "sink", id, create);

@@ -109,6 +109,27 @@ public class ObjectHostTests : TempFolderTest
         });
     }
 
+    /// <summary>A plugin's object target kind through the host (the path `sacam serve` shares): the Top classes
+    /// plugin's top:2 gives each frame the classifier's two best classes as two objects, best first.</summary>
+    [Test]
+    public void A_host_explains_a_plugins_object_target()
+    {
+        using var host = ExplainerHosts.Create(new StreamSpec
+        {
+            Model = new ModelSpec { Id = TinyCnn.Save(fileName: "host-top-tiny.onnx") }, Method = new MethodSpec { Id = "gradcam" },
+            Target = new TargetSpec { Target = "top:2" }, Plugins = PluginTests.PluginFolder,
+        });
+        using var frame = new Mat(48, 64, MatType.CV_8UC3, new Scalar(30, 120, 200));
+        Cv2.Circle(frame, new Point(20, 20), 8, Scalar.White, -1);
+        var result = Explain(host, frame);
+        Assert.That(result.Objects, Has.Count.EqualTo(2));
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.Objects[0].Score, Is.GreaterThanOrEqualTo(result.Objects[1].Score), "best class first");
+            Assert.That(result.Objects[0].Class, Is.Not.EqualTo(result.Objects[1].Class), "two classes");
+        });
+    }
+
     [Test]
     public void An_object_target_the_model_cannot_take_fails_when_the_host_is_made()
     {

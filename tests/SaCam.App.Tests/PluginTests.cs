@@ -31,9 +31,10 @@ public class PluginTests : TempFolderTest
     public void The_solutions_plugins_load_in_their_own_context_and_say_what_they_add()
     {
         var catalog = Catalog();
-        Assert.That(catalog.Plugins.Select(p => p.Name), Is.EquivalentTo(new[] { "EigenCAM", "CSV sink" }));
+        Assert.That(catalog.Plugins.Select(p => p.Name), Is.EquivalentTo(new[] { "EigenCAM", "CSV sink", "Top classes" }));
         Assert.That(catalog.Plugins.Single(p => p.Name == "EigenCAM").Added, Is.EqualTo(new[] { "method eigencam" }));
         Assert.That(catalog.Plugins.Single(p => p.Name == "CSV sink").Added, Is.EqualTo(new[] { "sink csv" }));
+        Assert.That(catalog.Plugins.Single(p => p.Name == "Top classes").Added, Is.EqualTo(new[] { "object target top" }));
         var eigen = catalog.CreateMethod("eigencam");
         var context = System.Runtime.Loader.AssemblyLoadContext.GetLoadContext(eigen.GetType().Assembly)!;
         Assert.Multiple(() =>
@@ -204,6 +205,173 @@ public class PluginTests : TempFolderTest
     }
 }
 
+/// <summary>
+/// A plugin's object target kind (the Top classes plugin's <c>top:K</c>, loaded from plugins/ as a user's would be)
+/// goes where det: and seg: go: `sacam explain --save-maps`, video through the object explainer, and its errors are
+/// one line each before any work.
+/// </summary>
+public class PluginObjectTargetTests : TempFolderTest
+{
+    private static PluginCatalog Catalog() => PluginCatalog.Load(PluginTests.PluginFolder);
+
+    private static System.Text.Json.Nodes.JsonArray Objects(string folder) =>
+        System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "objects.json")))!.AsArray();
+
+    /// <summary>top:2 on both.png: the bull mastiff and the boxer (the fixtures' top two), each with its own map, and
+    /// each map the one `--class` gives for that class alone (one forward shared, one backward each).</summary>
+    [NeedsSharedData]
+    [Test]
+    public void Explain_writes_one_map_per_class_and_each_equals_that_class_explained_alone()
+    {
+        string image = SharedData.Path_("media", "images", "both.png"), model = SharedData.MobileNetV2, maps = Path.Combine(Dir, "maps");
+        var (exit, stdout, stderr) = SacamInProcess.Run("explain", image, "--model", model, "--plugins", PluginTests.PluginFolder,
+            "--target", "top:2", "--method", "gradcam", "--save-maps", maps);
+        Assert.That(exit, Is.EqualTo(0), stdout + stderr);
+        var objects = Objects(maps);
+        Assert.That(objects.Select(o => o!["class"]!.GetValue<int>()), Is.EqualTo(new[] { 244, 243 }), "bull mastiff, then boxer");
+        Assert.That(objects.Select(o => o!["label"]!.GetValue<string>()), Is.EqualTo(new[] { "bull mastiff", "boxer" }));
+        foreach (var (o, k) in objects.Select((o, k) => (o!, k)))
+        {
+            int c = o["class"]!.GetValue<int>();
+            string alone = Path.Combine(Dir, $"class-{c}.npy");
+            var (aloneExit, aloneOut, aloneErr) = SacamInProcess.Run("explain", image, "--model", model, "--class", c.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "--method", "gradcam", "--save-map", alone);
+            Assert.That(aloneExit, Is.EqualTo(0), aloneOut + aloneErr);
+            using var fromPlugin = SaCam.Core.Tensors.NpyFile.Read(Path.Combine(maps, o["map"]!.GetValue<string>()));
+            using var expected = SaCam.Core.Tensors.NpyFile.Read(alone);
+            Assert.That(Compare.MaxAbsDiff(fromPlugin, expected), Is.LessThan(1e-5), $"object {k} (class {c}) against --class {c}");
+        }
+    }
+
+    /// <summary>Through video (the object explainer every front-end shares), on a small classifier: each frame has the
+    /// model's three best classes, best first, each an object whose track is its rank (they have no box).</summary>
+    [Test]
+    public void Video_explains_each_frames_best_classes_as_objects()
+    {
+        var catalog = Catalog();
+        using var model = SaCam.Core.Models.OnnxCnnModel.Load(TinyCnn.Save(fileName: "top-tiny.onnx"));
+        using var explainer = new SaCam.App.Building.ObjectFrameExplainer(model, () => new GradCam(), "top:3", 5, null, catalog);
+        using var capture = new OpenCvSharp.VideoCapture(Path.Combine(SharedData.RepoRoot, "media", "street_clip.mp4"));
+        for (int k = 0; k < 2; k++)
+        {
+            var image = new OpenCvSharp.Mat();
+            Assert.That(capture.Read(image), Is.True);
+            using var frame = new VideoFrame(k, TimeSpan.FromSeconds(k / 24.0), image);
+            using var explained = explainer.Explain(frame);
+            using var scope = NewDisposeScope();
+            var (x, _) = ImagePreprocessor.ToTensor(image, model.Preprocess);
+            long[] top3;
+            using (no_grad()) top3 = model.Predict(x)[0].topk(3).indexes.data<long>().ToArray();
+            Assert.Multiple(() =>
+            {
+                Assert.That(explained.Objects!.Select(o => (long)o.Class!.Value), Is.EqualTo(top3), $"frame {k}: the model's three best classes, best first");
+                Assert.That(explained.Objects!.Select(o => o.Track), Is.EqualTo(new[] { 0, 1, 2 }), "boxless objects keep their rank as their track");
+                Assert.That(explained.Objects!.All(o => o.Box == new OpenCvSharp.Rect(0, 0, image.Width, image.Height)), "an object without a box is the whole frame");
+            });
+        }
+    }
+
+    /// <summary>`sacam eval` takes plugins from SACAM_PLUGINS: deletion/insertion of each of top:2's classes, one row
+    /// of each curve per object, named by the object's index and label.</summary>
+    [Test]
+    public void Eval_measures_each_object_a_plugins_kind_finds()
+    {
+        string images = Directory.CreateDirectory(Path.Combine(Dir, "images")).FullName, out_ = Path.Combine(Dir, "eval");
+        using (var capture = new OpenCvSharp.VideoCapture(Path.Combine(SharedData.RepoRoot, "media", "street_clip.mp4")))
+        using (var first = new OpenCvSharp.Mat())
+        {
+            capture.Read(first);
+            OpenCvSharp.Cv2.ImWrite(Path.Combine(images, "frame.png"), first);
+        }
+        string? before = Environment.GetEnvironmentVariable(SaCam.App.Building.PluginCatalogs.EnvironmentVariable);
+        Environment.SetEnvironmentVariable(SaCam.App.Building.PluginCatalogs.EnvironmentVariable, PluginTests.PluginFolder);
+        try
+        {
+            var (exit, stdout, stderr) = SacamInProcess.Run("eval", "deletion-insertion", "--model", TinyCnn.Save(fileName: "eval-top-tiny.onnx"), "--images", images,
+                "--methods", "gradcam", "--target", "top:2", "--out", out_);
+            Assert.That(exit, Is.EqualTo(0), stdout + stderr);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(SaCam.App.Building.PluginCatalogs.EnvironmentVariable, before);
+        }
+        var rows = File.ReadAllLines(Path.Combine(out_, "results.csv")).Skip(1).Select(r => r.Split(',')).ToList();
+        Assert.That(rows.Select(r => (r[0], r[3][..1])), Is.EquivalentTo(new[] { ("deletion", "0"), ("insertion", "0"), ("deletion", "1"), ("insertion", "1") }),
+            "each curve once per object");
+    }
+
+    /// <summary>Bad arguments and the wrong model are the plugin's own one-line errors, before anything is written; a
+    /// plugin cannot take a built-in kind or another plugin's target id.</summary>
+    [Test]
+    public void Bad_object_targets_and_taken_kinds_are_refused_in_one_line()
+    {
+        string maps = Path.Combine(Dir, "maps");
+        string image = Path.Combine(SharedData.RepoRoot, "media", "street_clip_frame.png");
+        if (!File.Exists(image))
+        {
+            using var capture = new OpenCvSharp.VideoCapture(Path.Combine(SharedData.RepoRoot, "media", "street_clip.mp4"));
+            using var first = new OpenCvSharp.Mat();
+            capture.Read(first);
+            image = Path.Combine(Dir, "frame.png");
+            OpenCvSharp.Cv2.ImWrite(image, first);
+        }
+        string tiny = TinyCnn.Save(fileName: "top-bad-tiny.onnx");
+        foreach (var (target, model, message) in new[]
+                 {
+                     ("top:0", tiny, "--target top:0: K is a whole number from 1 to"),
+                     ("top:three", tiny, "--target top:three: K is a whole number from 1 to"),
+                     ("top:2", "default", "--target top:2 explains a classifier's best classes, and model 'resnet18-imagenet-backbone' has no classifier head."),
+                 })
+        {
+            var (exit, stdout, stderr) = SacamInProcess.Run("explain", image, "--model", model, "--plugins", PluginTests.PluginFolder, "--target", target, "--method", "gradcam", "--save-maps", maps);
+            Assert.Multiple(() =>
+            {
+                Assert.That(exit, Is.EqualTo(2), stdout + stderr);
+                Assert.That(stderr.Trim().Split('\n'), Has.Length.EqualTo(1), stderr);
+                Assert.That(stderr, Does.Contain(message));
+                Assert.That(Directory.Exists(maps), Is.False, "nothing written");
+            });
+        }
+        var catalog = PluginCatalog.BuiltInOnly();
+        Assert.That(() => catalog.AddObjectTarget("det", new ObjectKindStandIn()), Throws.InstanceOf<PluginLoadException>().With.Message.Contains("built-in"));
+        catalog.AddTarget("prototype", (_, _) => throw new NotSupportedException());
+        Assert.That(() => catalog.AddObjectTarget("prototype", new ObjectKindStandIn()), Throws.InstanceOf<PluginLoadException>().With.Message.Contains("already taken"));
+        catalog.AddObjectTarget("boxes", new ObjectKindStandIn());
+        Assert.That(() => catalog.AddTarget("BOXES", (_, _) => throw new NotSupportedException()), Throws.InstanceOf<PluginLoadException>().With.Message.Contains("already taken"));
+    }
+
+    /// <summary>A plugin's boxes are shares of the model input; the host puts them on the image through the
+    /// preprocessing's geometry (here a letterboxed 320x160 frame in a 224x224 input), and refuses a box that is not
+    /// x0 &lt;= x1, y0 &lt;= y1 by naming the plugin.</summary>
+    [Test]
+    public void A_plugins_boxes_land_on_the_image_through_the_preprocessing()
+    {
+        var catalog = PluginCatalog.BuiltInOnly();
+        var kind = new ObjectKindStandIn { Box = [0.25f, 0.375f, 0.75f, 0.625f] };
+        catalog.AddObjectTarget("boxes", kind);
+        string model = TinyCnn.Save(fileName: "boxes-tiny.onnx");
+        using var loaded = SaCam.Core.Models.OnnxCnnModel.Load(model);
+        using var image = new OpenCvSharp.Mat(160, 320, OpenCvSharp.MatType.CV_8UC3, OpenCvSharp.Scalar.All(90));
+        var letterbox = loaded.Preprocess.WithResize("letterbox");
+        using var scope = NewDisposeScope();
+        var (x, geometry) = ImagePreprocessor.ToTensor(image, letterbox);
+        var found = SaCam.App.Building.ObjectTargets.Find("boxes:1", loaded, x, geometry, 5, plugins: catalog);
+        try
+        {
+            // The input's middle half, across and down; the letterboxed frame fills the input's width (scale 320/224)
+            // and its middle 112 rows (y 56..168), so x: 56..168 -> 80..240 and y: 84..140 -> 40..120 on the frame.
+            Assert.That(found.Single().Box, Is.EqualTo(new[] { 80f, 40f, 240f, 120f }).Within(0.01f));
+        }
+        finally
+        {
+            foreach (var o in found) o.Dispose();
+        }
+        kind.Box = [0.5f, 0.5f, 0.25f, 0.75f];
+        Assert.That(() => SaCam.App.Building.ObjectTargets.Find("boxes:1", loaded, x, geometry, 5, plugins: catalog),
+            Throws.InvalidOperationException.With.Message.Contains("ObjectKindStandIn").And.Message.Contains("x0 <= x1"));
+    }
+}
+
 /// <summary>What a plugin registers is what the host resolves: sources by scheme, overlays in the renderer, targets.
 /// Registered in code here; the load path itself is covered by the real plugins above.</summary>
 public class PluginCatalogDispatchTests
@@ -253,4 +421,15 @@ public class PluginCatalogDispatchTests
         public void Draw(OpenCvSharp.Mat canvas, AnnotatedFrame frame) =>
             OpenCvSharp.Cv2.Rectangle(canvas, new OpenCvSharp.Rect(canvas.Width / 2 - half, canvas.Height / 2 - half, 2 * half, 2 * half), new OpenCvSharp.Scalar(0, 255, 0), -1);
     }
+}
+
+/// <summary>An object target kind registered in code: one whole-image class-0 object, with the box the test sets.</summary>
+public sealed class ObjectKindStandIn : IObjectTargetKind
+{
+    public float[]? Box { get; set; }
+
+    public void Validate(string argument, SaCam.Core.Models.IExplainableModel model) { }
+
+    public IReadOnlyList<FoundObject> Find(string argument, SaCam.Core.Models.IExplainableModel model, Tensor input, int maxObjects) =>
+        [new FoundObject(new ClassTarget(0), Box: Box)];
 }

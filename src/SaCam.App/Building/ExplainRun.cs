@@ -32,6 +32,8 @@ public static class ExplainRun
             .Input("exemplar image", spec.Target.ExemplarFile)
             .File("--out", spec.Overlay).File("--save-map", spec.SaveMap).Folder("--save-maps", spec.SaveMaps);
         var catalog = PluginCatalogs.Load(spec.Plugins);
+        bool objects = ObjectTargets.Names(spec.Target.Target, catalog);
+        spec.CheckSaveMaps(objects);
         var method = spec.Method.Id == MethodSpec.Realtime ? MethodFactory.Create(spec.Method, catalog, feedback)! : catalog.CreateMethod(spec.Method.Id);
         using var disposeMethod = method as IDisposable;
         var colors = ColorMaps.Parse(spec.ColorMap);
@@ -58,9 +60,12 @@ public static class ExplainRun
             (input, geometry) = ImagePreprocessor.ToTensor(modelImage ?? frame!, model.Preprocess, model.Device);
         }
 
-        if (spec.ObjectTargetsNamed)
+        if (objects)
+        {
+            ObjectTargets.Validate(spec.Target.Target!, model, catalog);
             return ObjectExplainRun.Run(spec, model, method, input, geometry ?? ImagePreprocessor.Fit(new OpenCvSharp.Size(model.Preprocess.Width, model.Preprocess.Height), model.Preprocess),
-                frame, feedback, stop);
+                frame, feedback, stop, catalog);
+        }
         var target = Targets.Create(spec.Target, model, catalog);
         using var disposeTarget = target as IDisposable;
         var engine = new CamEngine(model, CamEngine.PreferredBatchSize(model));

@@ -31,7 +31,7 @@ public sealed class LoadedStream : IDisposable
             Hud = spec.Hud,
             Overlay = new OverlayOptions { ColorMap = ColorMaps.Parse(spec.ColorMap), ContourLevel = 0.5, PeakMarker = true },
             // Object targets draw each object's box, track, label and score over the combined map, as video runs do.
-            Extra = FrameExplainers.ExplainsObjects(spec.Target) ? [new ObjectBoxesOverlay()] : [],
+            Extra = FrameExplainers.ExplainsObjects(spec.Target, catalog) ? [new ObjectBoxesOverlay()] : [],
         };
     }
 
@@ -57,7 +57,7 @@ public sealed class LoadedStream : IDisposable
         try
         {
             IExplanationTarget? target = null;
-            if (FrameExplainers.ExplainsObjects(spec.Target)) FrameExplainers.CheckObjects(spec.Target, spec.Method, model);
+            if (FrameExplainers.ExplainsObjects(spec.Target, catalog)) FrameExplainers.CheckObjects(spec.Target, spec.Method, model, catalog);
             else target = Targets.Create(spec.Target, model, catalog);
             return new LoadedStream(spec, model, target, catalog, feedback);
         }

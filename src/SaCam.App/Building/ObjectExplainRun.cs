@@ -25,9 +25,9 @@ public static class ObjectExplainRun
     public const string ObjectsFileName = "objects.json";
 
     public static ExplainOutcome Run(ExplainSpec spec, IExplainableModel model, ICamMethod method, Tensor input, FrameGeometry geometry, Mat? frame,
-        IRunFeedback feedback, CancellationToken stop)
+        IRunFeedback feedback, CancellationToken stop, Plugins.PluginCatalog? plugins = null)
     {
-        var objects = ObjectTargets.Find(spec.Target.Target!, model, input, geometry, spec.Target.MaxObjects);
+        var objects = ObjectTargets.Find(spec.Target.Target!, model, input, geometry, spec.Target.MaxObjects, plugins: plugins);
         try
         {
             if (objects.Count == 0) feedback.Warning($"{spec.Target.Target}: model '{model.Name}' detects nothing on this image above its card's score threshold; no map is written.");

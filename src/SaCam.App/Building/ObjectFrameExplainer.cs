@@ -27,10 +27,13 @@ public sealed class ObjectFrameExplainer : IFrameExplainer
     private readonly Dictionary<int, ICamMethod> _perTrack = [];
     private readonly CamEngine _engine;
     private readonly IouTracker? _tracker;
+    private readonly Plugins.PluginCatalog? _plugins;
 
-    public ObjectFrameExplainer(IExplainableModel model, Func<ICamMethod> createMethod, string target, int maxObjects, string? layer)
+    /// <param name="plugins">The catalog whose object target kinds <paramref name="target"/> may name (null: the built-in kinds).</param>
+    public ObjectFrameExplainer(IExplainableModel model, Func<ICamMethod> createMethod, string target, int maxObjects, string? layer, Plugins.PluginCatalog? plugins = null)
     {
-        ObjectTargets.Validate(target, model);
+        ObjectTargets.Validate(target, model, plugins);
+        _plugins = plugins;
         Model = model;
         _createMethod = createMethod;
         _target = target;
@@ -41,7 +44,8 @@ public sealed class ObjectFrameExplainer : IFrameExplainer
         MethodId = probe.Id;
         if (probe is IPerStreamMethod) (probe as IDisposable)?.Dispose();
         else _shared = probe;
-        _tracker = target.StartsWith("det:", StringComparison.OrdinalIgnoreCase) ? new IouTracker() : null;
+        // Detections move from frame to frame; a plugin's objects may too, so those with boxes are tracked the same way.
+        _tracker = target.StartsWith("det:", StringComparison.OrdinalIgnoreCase) || plugins?.ObjectTargetKind(target) is not null ? new IouTracker() : null;
     }
 
     public string MethodId { get; }
@@ -56,7 +60,7 @@ public sealed class ObjectFrameExplainer : IFrameExplainer
         var clock = Stopwatch.StartNew();
         using var scope = NewDisposeScope();
         var (input, geometry) = ImagePreprocessor.ToTensor(frame.ModelImage ?? frame.Image, Model.Preprocess, Model.Device);
-        var found = ObjectTargets.Find(_target, Model, input, geometry, _maxObjects, segmentRequired: false);
+        var found = ObjectTargets.Find(_target, Model, input, geometry, _maxObjects, segmentRequired: false, plugins: _plugins);
         var objects = new List<ObjectExplanation>();
         // The frame counts as explained whether or not the model finds objects on it, so the sampling stays on frame numbers.
         bool checkQuality = Quality?.NextIsDue() == true;
@@ -64,7 +68,8 @@ public sealed class ObjectFrameExplainer : IFrameExplainer
         try
         {
             int[] tracks = found.Select(o => o.Index).ToArray();
-            if (_tracker is not null)
+            // Objects without a box (a plugin kind's whole-image objects) keep their index as their track.
+            if (_tracker is not null && found.All(o => o.Box is not null))
             {
                 var (ids, ended) = _tracker.Update(found.Select(o => o.Box!).ToList());
                 tracks = ids;

@@ -5,6 +5,7 @@ using SaCam.Core.Models;
 using SaCam.Core.Targets;
 using SaCam.Core.Tasks;
 using SaCam.Imaging;
+using SaCam.Plugins;
 using static TorchSharp.torch;
 
 namespace SaCam.App.Building;
@@ -38,16 +39,23 @@ public sealed class ExplainedObject(int index, IExplanationTarget target, int? c
 /// </summary>
 public static partial class ObjectTargets
 {
-    public static bool Names(string? target) =>
+    /// <summary>Whether <paramref name="target"/> names objects: a built-in kind, or one <paramref name="plugins"/> add.
+    /// Without the catalog (a spec checked before plugins load), the built-in kinds only.</summary>
+    public static bool Names(string? target, PluginCatalog? plugins = null) =>
         target is not null && (target.StartsWith("seg:", StringComparison.OrdinalIgnoreCase) || target.StartsWith("det:", StringComparison.OrdinalIgnoreCase)
-                               || target.StartsWith("output:", StringComparison.OrdinalIgnoreCase));
+                               || target.StartsWith("output:", StringComparison.OrdinalIgnoreCase) || plugins?.ObjectTargetKind(target) is not null);
 
     /// <summary>The objects <paramref name="text"/> names on this input. A detector that finds nothing gives none.</summary>
     /// <summary>Checks, before any frame, that <paramref name="text"/> fits the model: the right task, a class it has,
     /// an output it reads. A video run then fails before it writes anything, not on its first frame.</summary>
-    public static void Validate(string text, IExplainableModel model)
+    public static void Validate(string text, IExplainableModel model, PluginCatalog? plugins = null)
     {
         string kind = text[..text.IndexOf(':')].ToLowerInvariant(), argument = text[(text.IndexOf(':') + 1)..];
+        if (plugins?.ObjectTargetKind(text) is { } pluginKind)
+        {
+            pluginKind.Validate(argument, model);
+            return;
+        }
         switch (kind)
         {
             case "seg":
@@ -69,9 +77,11 @@ public static partial class ObjectTargets
 
     /// <param name="segmentRequired">Whether a segment the model assigns no pixel to is an error (one image) or no
     /// object (a video frame).</param>
-    public static IReadOnlyList<ExplainedObject> Find(string text, IExplainableModel model, Tensor input, FrameGeometry geometry, int maxObjects, bool segmentRequired = true)
+    public static IReadOnlyList<ExplainedObject> Find(string text, IExplainableModel model, Tensor input, FrameGeometry geometry, int maxObjects, bool segmentRequired = true,
+        PluginCatalog? plugins = null)
     {
         string kind = text[..text.IndexOf(':')].ToLowerInvariant(), argument = text[(text.IndexOf(':') + 1)..];
+        if (plugins?.ObjectTargetKind(text) is { } pluginKind) return FromPlugin(pluginKind, argument, model, input, geometry, maxObjects);
         return kind switch
         {
             "seg" => Segment(text, argument, model, input, geometry, segmentRequired) is { } segment ? [segment] : [],
@@ -196,6 +206,23 @@ public static partial class ObjectTargets
         double ix = g.TargetRect.X + (x - g.SourceRect.X) * g.TargetRect.Width / (double)g.SourceRect.Width;
         double iy = g.TargetRect.Y + (y - g.SourceRect.Y) * g.TargetRect.Height / (double)g.SourceRect.Height;
         return (Math.Clamp(ix * outW / g.InputSize.Width, 0, outW), Math.Clamp(iy * outH / g.InputSize.Height, 0, outH));
+    }
+
+    /// <summary>A plugin kind's objects, at most <paramref name="maxObjects"/> whatever the plugin returned, their boxes
+    /// from shares of the model input to image pixels; a box that is not four shares is the plugin's error, named.</summary>
+    private static IReadOnlyList<ExplainedObject> FromPlugin(IObjectTargetKind kind, string argument, IExplainableModel model, Tensor input, FrameGeometry geometry, int maxObjects)
+    {
+        IReadOnlyList<FoundObject> found;
+        using (no_grad()) found = kind.Find(argument, model, input.to(model.Device), maxObjects);
+        int bad = found.ToList().FindIndex(o => o.Box is { } b && (b.Length != 4 || b.Any(v => !float.IsFinite(v)) || b[2] < b[0] || b[3] < b[1]));
+        if (bad >= 0)
+        {
+            foreach (var o in found) (o.Target as IDisposable)?.Dispose();
+            throw new InvalidOperationException($"The object target plugin '{kind.GetType().Name}' gave object {bad} a box that is not x0, y0, x1, y1 in shares of the input with x0 <= x1 and y0 <= y1.");
+        }
+        foreach (var extra in found.Skip(maxObjects)) (extra.Target as IDisposable)?.Dispose();
+        return found.Take(maxObjects).Select((o, i) => new ExplainedObject(i, o.Target, o.Class, o.Label, o.Score,
+            o.Box is null ? null : BoxOnImage(o.Box, model, geometry), null)).ToList();
     }
 
     /// <summary>A box in shares of the model input to image pixels.</summary>

@@ -112,7 +112,7 @@ public sealed class VideoRun : IDisposable
     private static IFrameExplainer CreateExplainer(VideoRunSpec spec, IExplainableModel model, Plugins.PluginCatalog catalog, IRunFeedback feedback, List<IDisposable> owned)
     {
         IExplanationTarget? target = null;
-        if (!FrameExplainers.ExplainsObjects(spec.Target))
+        if (!FrameExplainers.ExplainsObjects(spec.Target, catalog))
         {
             target = Targets.Create(spec.Target, model, catalog);
             if (target is IDisposable disposableTarget) owned.Add(disposableTarget);

@@ -28,6 +28,9 @@ public interface IEvaluationProgress : IProgress<PerturbationProgress>
 /// token and the progress.</summary>
 internal sealed record EvaluationRun(EvalSpec Args, IExplainableModel Model, IExplanationTarget? Target, CancellationToken Stop, IEvaluationProgress Progress)
 {
+    /// <summary>The catalog whose object target kinds the run's target may name.</summary>
+    public Plugins.PluginCatalog? Plugins { get; init; }
+
     /// <summary>Says which image and method is being worked on (the perturbation methods then count their images).</summary>
     public void Working(int index, int count, string item, string method) => Progress.Working($"[{index}/{count}] {item} {method}");
 
@@ -52,13 +55,16 @@ public static class Evaluations
             .Input("exemplar image", new TargetSpec { Target = a.Target }.ExemplarFile).Folder("--out", a.Out);
         foreach (var folder in a.Backgrounds) outputs.Input("--backgrounds folder", folder);
         var catalog = PluginCatalogs.Load(null);
+        bool objects = ObjectTargets.Names(a.Target, catalog);
+        a.CheckObjectTarget(objects);
         using var claims = outputs.Claim();
         using var model = ModelLoader.Load(a.Model, feedback);
-        if (ObjectTargets.Names(a.Target))
+        if (objects)
         {
+            ObjectTargets.Validate(a.Target!, model, catalog);
             var objectReport = new Report(a.Out, $"sacam eval {a.KindName}: {model.Name}, {a.Target}");
             objectReport.Paragraph($"Model `{a.Model.Id}`, target `{a.Target}`, methods {string.Join(", ", a.Methods)}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC.");
-            ObjectEvaluations.Report(new EvaluationRun(a, model, null, stop, progress), objectReport);
+            ObjectEvaluations.Report(new EvaluationRun(a, model, null, stop, progress) { Plugins = catalog }, objectReport);
             objectReport.Save();
             return Path.Combine(a.Out, "report.md");
         }

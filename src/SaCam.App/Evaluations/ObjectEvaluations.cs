@@ -34,7 +34,7 @@ internal static class ObjectEvaluations
             using var scope = NewDisposeScope();
             using var image = ImageFile.ReadBgr(file);
             var (x, geometry) = ImagePreprocessor.ToTensor(image, model.Preprocess, model.Device);
-            var objects = ObjectTargets.Find(a.Target!, model, x, geometry, a.MaxObjects, segmentRequired: false);
+            var objects = ObjectTargets.Find(a.Target!, model, x, geometry, a.MaxObjects, segmentRequired: false, plugins: run.Plugins);
             try
             {
                 foreach (var o in objects)

@@ -48,15 +48,23 @@ public sealed record EvalSpec
 
     public static string[] SplitMethods(string text) => text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
-    public EvalSpec Validated()
+    /// <summary>What an evaluation does with a target that names objects (<paramref name="objects"/>) or does not.</summary>
+    public void CheckObjectTarget(bool objects)
     {
-        if (Kind == EvalKind.Temporal ? Video is null : Images is null)
-            throw new ArgumentException(Kind == EvalKind.Temporal ? "temporal needs --video FILE." : $"{KindName} needs --images DIR.");
-        bool objects = Building.ObjectTargets.Names(Target);
         if (Kind == EvalKind.Pointing && Target is not null && !objects)
             throw new ArgumentException("pointing explains the class of each box, or each of a detector's or segmenter's objects (--target det:... or seg:...): other targets do not apply.");
         if (objects && Kind is not (EvalKind.Pointing or EvalKind.DeletionInsertion or EvalKind.Road))
             throw new ArgumentException($"--target {Target} evaluates objects with pointing, deletion-insertion or road, not {KindName}.");
+    }
+
+    public EvalSpec Validated()
+    {
+        if (Kind == EvalKind.Temporal ? Video is null : Images is null)
+            throw new ArgumentException(Kind == EvalKind.Temporal ? "temporal needs --video FILE." : $"{KindName} needs --images DIR.");
+        // A KIND:ARGUMENT target may be a plugin's object target kind, known once plugins load: Evaluations checks
+        // those then. Every other target is checked here.
+        bool maybePluginObjects = Target is not null && Target.Contains(':') && !Building.ObjectTargets.Names(Target);
+        if (!maybePluginObjects) CheckObjectTarget(Building.ObjectTargets.Names(Target));
         if (Kind == EvalKind.Adversarial)
         {
             if (Backgrounds.Count == 0) throw new ArgumentException("adversarial needs --backgrounds DIR (scenes of other classes to paste the core areas into; repeat it for more cases).");

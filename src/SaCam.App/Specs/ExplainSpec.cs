@@ -23,8 +23,13 @@ public sealed record ExplainSpec
     public MedicalSpec? Medical { get; init; }
     public string? Plugins { get; init; }
 
-    /// <summary>The target names objects of a segmenter, detector or regressor.</summary>
-    public bool ObjectTargetsNamed => Building.ObjectTargets.Names(Target.Target);
+
+    /// <summary>--save-maps writes one map per object, so it needs a target that names objects.</summary>
+    public void CheckSaveMaps(bool objects)
+    {
+        if (SaveMaps is not null && !objects)
+            throw new ArgumentException("--save-maps writes one map per object: give a --target seg:, det:, output: or a plugin's object target (for one map, --save-map FILE).");
+    }
 
     public ExplainSpec Validated()
     {
@@ -32,7 +37,8 @@ public sealed record ExplainSpec
         if (Overlay is not null && Image is null) throw new ArgumentException("--out draws the overlay on the IMAGE: give one.");
         Model.Validate();
         Method.Validate();
-        if (SaveMaps is not null && !ObjectTargetsNamed) throw new ArgumentException("--save-maps writes one map per object: give a --target seg:, det: or output: (for one map, --save-map FILE).");
+        // A plugin's object target kind (KIND:...) is known once plugins load: ExplainRun checks it again then.
+        if (SaveMaps is not null && Target.Target?.Contains(':') != true) CheckSaveMaps(objects: false);
         Target.Validate();
         Imaging.ColorMaps.Parse(ColorMap);
         Medical?.Validate();
