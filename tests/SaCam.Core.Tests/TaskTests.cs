@@ -153,6 +153,21 @@ public class TaskTests : TempFolderTest
         Assert.That(target.Confidence(output).data<float>().ToArray(), Is.EqualTo(new[] { 0.7f, 0, 0 }).Within(1e-5));
     }
 
+    /// <summary>On the image a detection was found on, its own candidate's box is the reference box: the overlap's
+    /// min/max tie there, and like torchvision's box_iou (pytorch-grad-cam's box-score target) the IoU term then passes
+    /// no gradient to the box, only the class score does (a clamp would pass 1/width, which moved the maps).</summary>
+    [Test]
+    public void At_its_own_box_a_detections_score_has_gradient_only_through_its_class_score()
+    {
+        using var scope = NewDisposeScope();
+        var reference = new Detection(1, "car", 0.7f, [0.1f, 0.2f, 0.5f, 0.6f], 0);
+        var target = new DetectionTarget(reference, backgroundClass: 0);
+        var output = tensor(new float[] { 0.1f, 0.2f, 0.5f, 0.6f, 0.1f, 0.7f, 0.2f }, [1, 1, 7]).requires_grad_(true);
+        using var grad = enable_grad();
+        var g = autograd.grad([target.Score(output).sum()], [output])[0].data<float>().ToArray();
+        Assert.That(g, Is.EqualTo(new[] { 0f, 0f, 0f, 0f, 0f, 1f, 0f }).Within(1e-6), "box coordinates 0, the class score 1");
+    }
+
     [Test]
     public void A_segmentation_target_is_the_class_logit_over_its_mask()
     {

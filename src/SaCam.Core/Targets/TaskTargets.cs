@@ -86,8 +86,11 @@ public sealed class DetectionTarget(Detection reference, int? backgroundClass, f
         // then reads contiguous memory (on every perturbed batch: the SSD has 26,880 candidates an image).
         var planes = output[.., .., ..4].permute(2, 0, 1).contiguous();
         Tensor x0 = planes[0], y0 = planes[1], x1 = planes[2], y1 = planes[3];
-        var ix = (x1.clamp_max(b[2]) - x0.clamp_min(b[0])).clamp_min(0);
-        var iy = (y1.clamp_max(b[3]) - y0.clamp_min(b[1])).clamp_min(0);
+        // minimum/maximum, not clamp: at a tie (the detection's own candidate, whose box is the reference) they pass half
+        // the gradient each way, as torchvision's box_iou under pytorch-grad-cam's box-score target does; clamp passes all
+        // of it, which moved XGrad-CAM's detection maps (peaks in their boxes fell from 5 of 6 to 2 of 6).
+        var ix = (minimum(x1, b[2]) - maximum(x0, b[0])).clamp_min(0);
+        var iy = (minimum(y1, b[3]) - maximum(y0, b[1])).clamp_min(0);
         var inter = ix * iy;
         var areas = (x1 - x0).clamp_min(0) * (y1 - y0).clamp_min(0);
         var ious = inter / (areas + ((b[2] - b[0]) * (b[3] - b[1]) + 1e-9f) - inter);               // [N, A]
