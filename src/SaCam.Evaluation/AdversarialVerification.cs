@@ -35,11 +35,15 @@ public sealed class AdversarialVerification(IExplainableModel model, double keep
 
     /// <summary>The core area: the round(keep * pixels) highest pixels of the map, ties by position (a stable
     /// sort); none when the map is flat (it ranks no pixel above another, so it has no core).</summary>
-    public static bool[] CoreArea(float[] map, double keep)
+    public static bool[] CoreArea(float[] map, double keep) => CoreArea(map, keep, map.Length);
+
+    /// <summary>The core area of an object: the round(keep * <paramref name="ofPixels"/>) highest pixels of the map
+    /// (<paramref name="ofPixels"/>: the object's own area, so a small car's core is a share of the car, not of the street).</summary>
+    public static bool[] CoreArea(float[] map, double keep, int ofPixels)
     {
         var core = new bool[map.Length];
         if (map.Length == 0 || map.Max() - map.Min() <= 0) return core;
-        int k = Math.Max(1, (int)Math.Round(keep * map.Length, MidpointRounding.AwayFromZero));
+        int k = Math.Clamp((int)Math.Round(keep * ofPixels, MidpointRounding.AwayFromZero), 1, map.Length);
         foreach (var p in Enumerable.Range(0, map.Length).OrderByDescending(p => map[p]).Take(k)) core[p] = true;
         return core;
     }
@@ -47,27 +51,42 @@ public sealed class AdversarialVerification(IExplainableModel model, double keep
     /// <summary>The pasted images: each background with the core pixels of <paramref name="image"/> placed at its draw.</summary>
     public static List<float[]> Paste(float[] image, bool[] core, int c, int h, int w, IReadOnlyList<float[]> backgrounds, IReadOnlyList<PasteDraw> draws)
     {
-        int minY = h, maxY = -1, minX = w, maxX = -1;
-        for (int p = 0; p < core.Length; p++)
-            if (core[p]) { int y = p / w, x = p % w; minY = Math.Min(minY, y); maxY = Math.Max(maxY, y); minX = Math.Min(minX, x); maxX = Math.Max(maxX, x); }
+        var bounds = Bounds(core, w);
         var pasted = new List<float[]>(draws.Count);
         foreach (var draw in draws)
         {
             var result = (float[])backgrounds[draw.Background].Clone();
-            if (maxY >= 0)
+            if (bounds is { } box)
             {
-                int boxH = maxY - minY + 1, boxW = maxX - minX + 1;
-                int top = Math.Min(h - boxH, (int)(draw.V * (h - boxH + 1))), left = Math.Min(w - boxW, (int)(draw.U * (w - boxW + 1)));
+                var (dy, dx) = Offset(box, draw, h, w);
                 for (int p = 0; p < core.Length; p++)
                 {
                     if (!core[p]) continue;
-                    int y = p / w - minY + top, x = p % w - minX + left;
+                    int y = p / w + dy, x = p % w + dx;
                     for (int ch = 0; ch < c; ch++) result[ch * h * w + y * w + x] = image[ch * h * w + p];
                 }
             }
             pasted.Add(result);
         }
         return pasted;
+    }
+
+    /// <summary>The bounding box (x0, y0, x1, y1, inclusive, in pixels) of the core's pixels; null for an empty core.</summary>
+    public static (int X0, int Y0, int X1, int Y1)? Bounds(bool[] core, int w)
+    {
+        int minY = int.MaxValue, maxY = -1, minX = int.MaxValue, maxX = -1;
+        for (int p = 0; p < core.Length; p++)
+            if (core[p]) { int y = p / w, x = p % w; minY = Math.Min(minY, y); maxY = Math.Max(maxY, y); minX = Math.Min(minX, x); maxX = Math.Max(maxX, x); }
+        return maxY < 0 ? null : (minX, minY, maxX, maxY);
+    }
+
+    /// <summary>How far a draw moves a piece with bounding box <paramref name="box"/>: its box is placed at
+    /// (U, V) of the room left for it inside the h x w grid, so the piece always lies wholly inside.</summary>
+    public static (int Dy, int Dx) Offset((int X0, int Y0, int X1, int Y1) box, PasteDraw draw, int h, int w)
+    {
+        int boxH = box.Y1 - box.Y0 + 1, boxW = box.X1 - box.X0 + 1;
+        int top = Math.Min(h - boxH, (int)(draw.V * (h - boxH + 1))), left = Math.Min(w - boxW, (int)(draw.U * (w - boxW + 1)));
+        return (top - box.Y0, left - box.X0);
     }
 
     /// <param name="input">[1, C, H, W], the image as the model sees it.</param>
@@ -85,6 +104,54 @@ public sealed class AdversarialVerification(IExplainableModel model, double keep
         var (original, _) = Classify([image], c, h, w, classIndex, input.device, cancellation);
         var (probabilities, top1) = Classify(pasted, c, h, w, classIndex, input.device, cancellation);
         return new AdversarialResult(original[0], probabilities, top1.Count(t => t == classIndex), core.Count(v => v));
+    }
+
+    /// <summary>
+    /// Adversarial verification of one object (a detection, a segment) rather than an image's class: the core is
+    /// <see cref="Keep"/> of the object's own area (<paramref name="objectPixels"/>), pasted as for a class; the object
+    /// moves with it (<paramref name="moved"/> gives the object's target moved by dy, dx input pixels, given the core on
+    /// the input grid, row-major: a detection's box, a segment's pixels that the core pasted), and its confidence is read there. A pasted object is still found when that confidence is at
+    /// least <paramref name="presentAt"/> (a detector's score threshold). With no core (a flat map) nothing is pasted and
+    /// the object's box (<paramref name="objectBox"/>, input pixels, inclusive) is placed by the same draw: the control.
+    /// </summary>
+    public AdversarialResult EvaluateObject(Tensor input, Tensor saliency, Core.Targets.IExplanationTarget target, int objectPixels,
+        (int X0, int Y0, int X1, int Y1) objectBox, Func<int, int, bool[], Core.Targets.IExplanationTarget?> moved, double presentAt,
+        IReadOnlyList<float[]> backgrounds, IReadOnlyList<PasteDraw> draws, CancellationToken cancellation = default)
+    {
+        using var scope = NewDisposeScope();
+        int c = (int)input.shape[1], h = (int)input.shape[2], w = (int)input.shape[3];
+        if (saliency.shape.Length != 2 || saliency.shape[0] != h || saliency.shape[1] != w)
+            throw new ArgumentException($"The saliency map has shape [{string.Join(", ", saliency.shape)}]; the input needs [{h}, {w}].");
+        var image = Floats(input);
+        var core = CoreArea(Floats(saliency), Keep, objectPixels);
+        var placed = Bounds(core, w) ?? objectBox;
+        var pasted = Paste(image, core, c, h, w, backgrounds, draws);
+        double original;
+        using (no_grad()) original = target.Confidence(model.Predict(input)).item<float>();
+        var confidences = new double[pasted.Count];
+        using var noGrad = no_grad();
+        for (int start = 0; start < pasted.Count; start += batchSize)
+        {
+            cancellation.ThrowIfCancellationRequested();
+            using var batchScope = NewDisposeScope();
+            var batch = pasted.Skip(start).Take(batchSize).ToList();
+            var output = model.Predict(tensor(batch.SelectMany(i => i).ToArray(), [batch.Count, c, h, w]).to(input.device));
+            for (int i = 0; i < batch.Count; i++)
+            {
+                var (dy, dx) = Offset(placed, draws[start + i], h, w);
+                var there = moved(dy, dx, core);
+                try
+                {
+                    // An object moved wholly out of the grid is gone: confidence 0.
+                    confidences[start + i] = there is null ? 0 : there.Confidence(output[i..(i + 1)]).item<float>();
+                }
+                finally
+                {
+                    (there as IDisposable)?.Dispose();
+                }
+            }
+        }
+        return new AdversarialResult(original, confidences, confidences.Count(p => p >= presentAt), core.Count(v => v));
     }
 
     /// <summary>p(class) and the top-1 class of each image, in batches.</summary>

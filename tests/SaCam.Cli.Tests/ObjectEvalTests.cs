@@ -68,11 +68,56 @@ public class ObjectEvalTests : TempFolderTest
         });
     }
 
+    /// <summary>`eval adversarial --target seg:bird` on DeepLab: the bird's core pasted into two background folders,
+    /// the control beside the method, the per-object rows; the same seed gives the same numbers, byte for byte.</summary>
+    [Test]
+    public void Adversarial_pastes_a_segments_core_into_other_scenes_with_the_same_numbers_for_the_same_seed()
+    {
+        var card = JsonNode.Parse(File.ReadAllText(Path.Combine(SharedData.RepoRoot, "docs", "model-cards", "deeplabv3_mnv2_pascal.card.json")))!.AsObject();
+        card["labels_file"] = SharedData.Path_("models", "pascal_voc_labels.txt");
+        var cardPath = Path.Combine(Dir, "deeplab.card.json");
+        File.WriteAllText(cardPath, card.ToJsonString());
+        string Run(string name)
+        {
+            var (exit, _, stderr) = SacamInProcess.Run("eval", "adversarial", "--model", SharedData.Path_("models", "deeplabv3_mnv2_pascal.onnx"), "--model-card", cardPath,
+                "--target", "seg:bird", "--images", SharedData.Path_("media", "seg-det", "bird_segmentation.png"),
+                "--backgrounds", SharedData.Path_("media", "medical"), "--backgrounds", SharedData.Path_("media", "imagenet-val"),
+                "--methods", "gradcam", "--pastes", "4", "--seed", "5", "--out", Path.Combine(Dir, name));
+            Assert.That(exit, Is.EqualTo(0), stderr);
+            return File.ReadAllText(Path.Combine(Dir, name, "results.csv"));
+        }
+        string first = Run("adv-1"), second = Run("adv-2");
+        Assert.That(second, Is.EqualTo(first), "same seed, same numbers");
+        var rows = first.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(l => l.Split(',')).ToList();
+        var report = File.ReadAllText(Path.Combine(Dir, "adv-1", "report.md"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(rows.Select(r => (r[0], r[1])).Distinct(), Is.EquivalentTo(new[]
+            {
+                ("adversarial-accuracy-Case-1", "gradcam"), ("adversarial-fading-Case-1", "gradcam"), ("adversarial-accuracy-Case-2", "gradcam"), ("adversarial-fading-Case-2", "gradcam"),
+                ("adversarial-accuracy-Case-1", "background alone"), ("adversarial-fading-Case-1", "background alone"), ("adversarial-accuracy-Case-2", "background alone"), ("adversarial-fading-Case-2", "background alone"),
+            }), "each case, the method and the control, for the one bird");
+            Assert.That(report, Does.Contain("Found again (%)").And.Contain("of the object's own area").And.Contain("1 objects on 1 images, seed 5"));
+            var controlFading = rows.Where(r => r[0].StartsWith("adversarial-fading") && r[1] == "background alone").Select(r => double.Parse(r[^1], CultureInfo.InvariantCulture));
+            Assert.That(controlFading, Is.All.GreaterThan(0.5), "no bird in medical or other ImageNet scenes where the bird was: the control fades");
+        });
+    }
+
+    [Test]
+    public void Adversarial_with_a_target_that_is_not_an_object_with_a_place_is_refused()
+    {
+        var (exit, _, stderr) = SacamInProcess.Run("eval", "adversarial", "--model", SharedData.Path_("models", "traffic_ssd.onnx"), "--model-card", Card(), "--target", "output:scores[0]",
+            "--images", SharedData.Path_("media", "seg-det", "traffic_0001.png"), "--backgrounds", SharedData.Path_("media", "medical"), "--methods", "gradcam", "--out", Path.Combine(Dir, "adv"));
+        Assert.That(exit, Is.EqualTo(2), stderr);
+        Assert.That(stderr, Does.Contain("adversarial pastes each image's own top-1 class, or each of a detector's or segmenter's objects (--target det:... or seg:...), into other scenes: --target output:scores[0] does not apply."));
+        Assert.That(Directory.Exists(Path.Combine(Dir, "adv")), Is.False);
+    }
+
     [Test]
     public void Object_targets_with_sanity_are_refused_naming_the_evaluations_that_take_them()
     {
         var (exit, _, stderr) = SacamInProcess.Run(Common("sanity", "gradcam"));
-        Assert.That(stderr, Does.Contain("--target det:all evaluates objects with pointing, deletion-insertion or road, not sanity"));
+        Assert.That(stderr, Does.Contain("--target det:all evaluates objects with pointing, deletion-insertion, road or adversarial, not sanity"));
         Assert.That(exit, Is.EqualTo(2), stderr);
     }
 }

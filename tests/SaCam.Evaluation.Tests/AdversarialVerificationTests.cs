@@ -15,6 +15,14 @@ public class AdversarialVerificationTests
     }
 
     [Test]
+    public void An_objects_core_is_keep_of_the_objects_own_area()
+    {
+        var map = Enumerable.Range(0, 100).Select(i => (float)i).ToArray();
+        Assert.That(AdversarialVerification.CoreArea(map, 0.2, ofPixels: 30).Count(v => v), Is.EqualTo(6), "0.2 x 30 pixels, of a 100-pixel map");
+        Assert.That(AdversarialVerification.CoreArea(map, 5, ofPixels: 30).Count(v => v), Is.EqualTo(100), "never more than the map");
+    }
+
+    [Test]
     public void Ties_are_broken_by_position_and_at_least_one_pixel_is_kept()
     {
         float[] map = [0, 1, 1, 1];

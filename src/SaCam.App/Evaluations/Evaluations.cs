@@ -64,7 +64,9 @@ public static class Evaluations
             ObjectTargets.Validate(a.Target!, model, catalog);
             var objectReport = new Report(a.Out, $"sacam eval {a.KindName}: {model.Name}, {a.Target}");
             objectReport.Paragraph($"Model `{a.Model.Id}`, target `{a.Target}`, methods {string.Join(", ", a.Methods)}, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC.");
-            ObjectEvaluations.Report(new EvaluationRun(a, model, null, stop, progress) { Plugins = catalog }, objectReport);
+            var objectRun = new EvaluationRun(a, model, null, stop, progress) { Plugins = catalog };
+            if (a.Kind == EvalKind.Adversarial) ObjectAdversarialEvaluation.Report(objectRun, objectReport);
+            else ObjectEvaluations.Report(objectRun, objectReport);
             objectReport.Save();
             return Path.Combine(a.Out, "report.md");
         }

@@ -53,8 +53,8 @@ public sealed record EvalSpec
     {
         if (Kind == EvalKind.Pointing && Target is not null && !objects)
             throw new ArgumentException("pointing explains the class of each box, or each of a detector's or segmenter's objects (--target det:... or seg:...): other targets do not apply.");
-        if (objects && Kind is not (EvalKind.Pointing or EvalKind.DeletionInsertion or EvalKind.Road))
-            throw new ArgumentException($"--target {Target} evaluates objects with pointing, deletion-insertion or road, not {KindName}.");
+        if (objects && Kind is not (EvalKind.Pointing or EvalKind.DeletionInsertion or EvalKind.Road or EvalKind.Adversarial))
+            throw new ArgumentException($"--target {Target} evaluates objects with pointing, deletion-insertion, road or adversarial, not {KindName}.");
     }
 
     public EvalSpec Validated()
@@ -68,7 +68,8 @@ public sealed record EvalSpec
         if (Kind == EvalKind.Adversarial)
         {
             if (Backgrounds.Count == 0) throw new ArgumentException("adversarial needs --backgrounds DIR (scenes of other classes to paste the core areas into; repeat it for more cases).");
-            if (Target is not null) throw new ArgumentException("adversarial pastes each image's own top-1 class into other scenes: --target does not apply.");
+            if (Target is not null && !Target.StartsWith("det:", StringComparison.OrdinalIgnoreCase) && !Target.StartsWith("seg:", StringComparison.OrdinalIgnoreCase))
+                throw new ArgumentException($"adversarial pastes each image's own top-1 class, or each of a detector's or segmenter's objects (--target det:... or seg:...), into other scenes: --target {Target} does not apply.");
         }
         if (!(Keep > 0 && Keep <= 1)) throw new ArgumentException($"--keep must lie in (0, 1] (got {Keep.ToString(System.Globalization.CultureInfo.InvariantCulture)}).");
         if (Pastes < 1) throw new ArgumentException($"--pastes must be at least 1 (got {Pastes}).");
