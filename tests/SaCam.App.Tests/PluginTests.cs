@@ -298,6 +298,20 @@ public class PluginObjectTargetTests : TempFolderTest
         var rows = File.ReadAllLines(Path.Combine(out_, "results.csv")).Skip(1).Select(r => r.Split(',')).ToList();
         Assert.That(rows.Select(r => (r[0], r[3][..1])), Is.EquivalentTo(new[] { ("deletion", "0"), ("insertion", "0"), ("deletion", "1"), ("insertion", "1") }),
             "each curve once per object");
+
+        // Pointing needs a box or pixels, which top:K's whole-image objects do not have.
+        Environment.SetEnvironmentVariable(SaCam.App.Building.PluginCatalogs.EnvironmentVariable, PluginTests.PluginFolder);
+        try
+        {
+            var (exit, stdout, stderr) = SacamInProcess.Run("eval", "pointing", "--model", TinyCnn.Save(fileName: "eval-top-tiny.onnx"), "--images", images,
+                "--methods", "gradcam", "--target", "top:2", "--out", Path.Combine(Dir, "pointing"));
+            Assert.That(exit, Is.EqualTo(2), stdout + stderr);
+            Assert.That(stderr, Does.Contain("pointing scores a map against its object's box or pixels, and --target top:2 gives object 0 of frame.png neither: use deletion-insertion or road."));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(SaCam.App.Building.PluginCatalogs.EnvironmentVariable, before);
+        }
     }
 
     /// <summary>Bad arguments and the wrong model are the plugin's own one-line errors, before anything is written; a

@@ -46,6 +46,8 @@ internal static class ObjectEvaluations
                         using var result = engine.Explain(x, method.Method, o.Target, cancellation: run.Stop, progress: run.Progress);
                         if (pointing)
                         {
+                            if (o.Box is null && o.Mask is null)
+                                throw new ArgumentException($"pointing scores a map against its object's box or pixels, and --target {a.Target} gives object {o.Index} of {name} neither: use deletion-insertion or road.");
                             using var placed = ObjectMapFigures.Of(result.Map, geometry, o);
                             double energy = placed.EnergyInMask() ?? placed.EnergyInBox()!.Value;
                             bool hit = placed.PeakInside;
