@@ -20,15 +20,23 @@ public class ObjectAdversarialTests : TempFolderTest
     private static PasteDraw AtOwnPlace((int X0, int Y0, int X1, int Y1) box, int h, int w, int background) =>
         new(background, (box.X0 + 0.5) / (w - (box.X1 - box.X0 + 1) + 1), (box.Y0 + 0.5) / (h - (box.Y1 - box.Y0 + 1) + 1));
 
+    /// <summary>A shared model through its docs card, one of the seg-det images as it takes it, and the objects
+    /// <paramref name="target"/> names on it. The caller disposes the model and the objects, in a dispose scope.</summary>
+    private (ModelCard Card, OnnxTaskModel Model, Tensor Input, IReadOnlyList<ExplainedObject> Found) Objects(string model, string image, string target)
+    {
+        var card = ModelCard.Read(SharedModelCards.Write(Dir, model));
+        var loaded = OnnxTaskModel.Load(SharedModelCards.Model(model), card);
+        using var bgr = ImageFile.ReadBgr(SharedData.Path_("media", "seg-det", image));
+        var (x, geometry) = ImagePreprocessor.ToTensor(bgr, loaded.Preprocess);
+        return (card, loaded, x, ObjectTargets.Find(target, loaded, x, geometry, 5));
+    }
+
     [Test]
     public void A_detection_pasted_back_at_its_own_place_keeps_its_confidence_and_moved_is_read_where_it_went()
     {
-        var card = ModelCard.Read(SharedModelCards.Write(Dir, "traffic_ssd"));
-        using var model = OnnxTaskModel.Load(SharedModelCards.Model("traffic_ssd"), card);
         using var scope = NewDisposeScope();
-        using var image = ImageFile.ReadBgr(SharedData.Path_("media", "seg-det", "traffic_0001.png"));
-        var (x, geometry) = ImagePreprocessor.ToTensor(image, model.Preprocess);
-        var found = ObjectTargets.Find("det:all", model, x, geometry, 5);
+        var (card, model, x, found) = Objects("traffic_ssd", "traffic_0001.png", "det:all");
+        using var disposeModel = model;
         Assert.That(found, Has.Count.EqualTo(3), "README-seg-det.md: three cars on traffic_0001");
         var verification = new AdversarialVerification(model, keep: 1.0);
         var itself = AdversarialVerification.Floats(x);
@@ -64,12 +72,9 @@ public class ObjectAdversarialTests : TempFolderTest
     [Test]
     public void A_segment_pasted_back_at_its_own_place_keeps_its_confidence()
     {
-        var card = ModelCard.Read(SharedModelCards.Write(Dir, "deeplabv3_mnv2_pascal"));
-        using var model = OnnxTaskModel.Load(SharedModelCards.Model("deeplabv3_mnv2_pascal"), card);
         using var scope = NewDisposeScope();
-        using var image = ImageFile.ReadBgr(SharedData.Path_("media", "seg-det", "bird_segmentation.png"));
-        var (x, geometry) = ImagePreprocessor.ToTensor(image, model.Preprocess);
-        var found = ObjectTargets.Find("seg:bird", model, x, geometry, 1);
+        var (_, model, x, found) = Objects("deeplabv3_mnv2_pascal", "bird_segmentation.png", "seg:bird");
+        using var disposeModel = model;
         var s = (SegmentationTarget)found.Single().Target;
         int h = (int)x.shape[2], w = (int)x.shape[3];
         Assert.That(s.Mask.shape, Is.EqualTo(new long[] { h, w }), "DeepLab's logits are at the input's size");
