@@ -314,6 +314,28 @@ public class PluginObjectTargetTests : TempFolderTest
         }
     }
 
+    /// <summary>--save-map (one map) with a target that names several objects says so on stderr and writes nothing
+    /// there, rather than picking one object silently.</summary>
+    [Test]
+    public void Save_map_with_several_objects_is_a_warning_naming_save_maps()
+    {
+        string image = Path.Combine(Dir, "frame.png"), map = Path.Combine(Dir, "one.npy");
+        using (var capture = new OpenCvSharp.VideoCapture(Path.Combine(SharedData.RepoRoot, "media", "street_clip.mp4")))
+        using (var first = new OpenCvSharp.Mat())
+        {
+            capture.Read(first);
+            OpenCvSharp.Cv2.ImWrite(image, first);
+        }
+        var (exit, stdout, stderr) = SacamInProcess.Run("explain", image, "--model", TinyCnn.Save(fileName: "save-map-tiny.onnx"), "--plugins", PluginTests.PluginFolder,
+            "--target", "top:2", "--method", "gradcam", "--save-map", map);
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.EqualTo(0), stdout + stderr);
+            Assert.That(stderr, Does.Contain("--save-map writes one map, and top:2 names 2 objects on this image").And.Contain("--save-maps DIR writes one per object"));
+            Assert.That(File.Exists(map), Is.False);
+        });
+    }
+
     /// <summary>Bad arguments and the wrong model are the plugin's own one-line errors, before anything is written; a
     /// plugin cannot take a built-in kind or another plugin's target id.</summary>
     [Test]

@@ -31,6 +31,8 @@ public static class ObjectExplainRun
         try
         {
             if (objects.Count == 0) feedback.Warning($"{spec.Target.Target}: model '{model.Name}' detects nothing on this image above its card's score threshold; no map is written.");
+            if (spec.SaveMap is not null && objects.Count > 1)
+                feedback.Warning($"--save-map writes one map, and {spec.Target.Target} names {objects.Count} objects on this image: '{spec.SaveMap}' is not written; --save-maps DIR writes one per object.");
             var engine = new CamEngine(model, CamEngine.PreferredBatchSize(model));
             var summaries = new List<ObjectSummary>();
             var maps = new List<ObjectMapFigures>();
