@@ -48,6 +48,9 @@ public sealed class ObjectBenchmark(string sharedRoot, int rounds)
     {
         var card = CardOf(repoRoot, "traffic_ssd.card.json");
         using var model = OnnxTaskModel.Load(Path.Combine(sharedRoot, "models", "traffic_ssd.onnx"), card);
+        // As `sacam video` runs it (the Streaming profile): libtorch's threads tuned for the model, which sets how long a
+        // gradient pass takes and so sacam-rt's automatic budget.
+        SaCam.Core.NativeRuntime.TuneFor(model);
         var engine = new CamEngine(model, CamEngine.PreferredBatchSize(model));
         using var explainer = new ObjectFrameExplainer(model, () => MethodRegistry.Create("sacam-rt"), "det:all", 3, null);
         var rows = new List<(int Frame, int Track, double Rt, double GradCam)>();

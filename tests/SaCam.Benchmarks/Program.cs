@@ -8,7 +8,7 @@ using SaCam.Core;
 string suite = Arg("--suite") ?? "explainer";
 // The video suites (and the per-frame gradient family) run as `sacam video` does (Streaming); the batched ones as
 // `sacam explain` (Batched).
-NativeRuntime.Configure(suite is "explainer" or "sacam-forwards" or "engines" or "sacam-batch" or "objects" or "objects-fidelity" ? NativeProfile.Batched : NativeProfile.Streaming);
+NativeRuntime.Configure(suite is "explainer" or "sacam-forwards" or "engines" or "sacam-batch" or "objects" ? NativeProfile.Batched : NativeProfile.Streaming);
 string shared = Arg("--shared") ?? FindShared();
 int rounds = int.Parse(Arg("--rounds") ?? "3", CultureInfo.InvariantCulture);
 string output = Arg("--out") ?? Path.Combine(RepoRoot(), "docs", "benchmarks.md");
