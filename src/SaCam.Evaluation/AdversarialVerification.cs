@@ -109,13 +109,14 @@ public sealed class AdversarialVerification(IExplainableModel model, double keep
     /// <summary>
     /// Adversarial verification of one object (a detection, a segment) rather than an image's class: the core is
     /// <see cref="Keep"/> of the object's own area (<paramref name="objectPixels"/>), pasted as for a class; the object
-    /// moves with it (<paramref name="moved"/> gives the object's target moved by dy, dx input pixels, given the core on
-    /// the input grid, row-major: a detection's box, a segment's pixels that the core pasted), and its confidence is read there. A pasted object is still found when that confidence is at
+    /// moves with it (<paramref name="placeFor"/>, given the core on the input grid, row-major, once, gives the function
+    /// that moves the object's target by dy, dx input pixels: a detection's box, a segment's pixels that the core
+    /// pasted), and its confidence is read there. A pasted object is still found when that confidence is at
     /// least <paramref name="presentAt"/> (a detector's score threshold). With no core (a flat map) nothing is pasted and
     /// the object's box (<paramref name="objectBox"/>, input pixels, inclusive) is placed by the same draw: the control.
     /// </summary>
     public AdversarialResult EvaluateObject(Tensor input, Tensor saliency, Core.Targets.IExplanationTarget target, int objectPixels,
-        (int X0, int Y0, int X1, int Y1) objectBox, Func<int, int, bool[], Core.Targets.IExplanationTarget?> moved, double presentAt,
+        (int X0, int Y0, int X1, int Y1) objectBox, Func<bool[], Func<int, int, Core.Targets.IExplanationTarget?>> placeFor, double presentAt,
         IReadOnlyList<float[]> backgrounds, IReadOnlyList<PasteDraw> draws, CancellationToken cancellation = default)
     {
         using var scope = NewDisposeScope();
@@ -126,20 +127,16 @@ public sealed class AdversarialVerification(IExplainableModel model, double keep
         var core = CoreArea(Floats(saliency), Keep, objectPixels);
         var placed = Bounds(core, w) ?? objectBox;
         var pasted = Paste(image, core, c, h, w, backgrounds, draws);
+        var moved = placeFor(core);
         double original;
         using (no_grad()) original = target.Confidence(model.Predict(input)).item<float>();
         var confidences = new double[pasted.Count];
-        using var noGrad = no_grad();
-        for (int start = 0; start < pasted.Count; start += batchSize)
+        PredictInBatches(pasted, c, h, w, input.device, cancellation, (start, output) =>
         {
-            cancellation.ThrowIfCancellationRequested();
-            using var batchScope = NewDisposeScope();
-            var batch = pasted.Skip(start).Take(batchSize).ToList();
-            var output = model.Predict(tensor(batch.SelectMany(i => i).ToArray(), [batch.Count, c, h, w]).to(input.device));
-            for (int i = 0; i < batch.Count; i++)
+            for (int i = 0; i < output.shape[0]; i++)
             {
                 var (dy, dx) = Offset(placed, draws[start + i], h, w);
-                var there = moved(dy, dx, core);
+                var there = moved(dy, dx);
                 try
                 {
                     // An object moved wholly out of the grid is gone: confidence 0.
@@ -150,7 +147,7 @@ public sealed class AdversarialVerification(IExplainableModel model, double keep
                     (there as IDisposable)?.Dispose();
                 }
             }
-        }
+        });
         return new AdversarialResult(original, confidences, confidences.Count(p => p >= presentAt), core.Count(v => v));
     }
 
@@ -159,17 +156,26 @@ public sealed class AdversarialVerification(IExplainableModel model, double keep
     {
         var probability = new List<double>();
         var top1 = new List<int>();
+        PredictInBatches(images, c, h, w, device, cancellation, (_, output) =>
+        {
+            probability.AddRange(output.softmax(1)[.., classIndex].cpu().to_type(ScalarType.Float64).data<double>().ToArray());
+            top1.AddRange(output.argmax(1).cpu().data<long>().ToArray().Select(v => (int)v));
+        });
+        return ([.. probability], [.. top1]);
+    }
+
+    /// <summary>The model's output for <paramref name="images"/> ([C, H, W] each, flattened), a batch at a time: each
+    /// batch's output goes to <paramref name="read"/> with the index of its first image, inside the batch's scope.</summary>
+    private void PredictInBatches(IReadOnlyList<float[]> images, int c, int h, int w, Device device, CancellationToken cancellation, Action<int, Tensor> read)
+    {
         using var noGrad = no_grad();
         for (int start = 0; start < images.Count; start += batchSize)
         {
             cancellation.ThrowIfCancellationRequested();
             using var batchScope = NewDisposeScope();
             var batch = images.Skip(start).Take(batchSize).ToList();
-            var output = model.Predict(tensor(batch.SelectMany(i => i).ToArray(), [batch.Count, c, h, w]).to(device));
-            probability.AddRange(output.softmax(1)[.., classIndex].cpu().to_type(ScalarType.Float64).data<double>().ToArray());
-            top1.AddRange(output.argmax(1).cpu().data<long>().ToArray().Select(v => (int)v));
+            read(start, model.Predict(tensor(batch.SelectMany(i => i).ToArray(), [batch.Count, c, h, w]).to(device)));
         }
-        return ([.. probability], [.. top1]);
     }
 
     /// <summary>A tensor's values, row-major, on the CPU.</summary>

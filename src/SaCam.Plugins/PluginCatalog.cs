@@ -149,11 +149,8 @@ public sealed class PluginCatalog : IPluginRegistry
     }
 
     /// <summary>The plugin object target kind <paramref name="target"/> (<c>KIND:ARGUMENT</c>) names, or null.</summary>
-    public IObjectTargetKind? ObjectTargetKind(string? target)
-    {
-        if (target is null || target.IndexOf(':') <= 0) return null;
-        return _objectTargets.GetValueOrDefault(target[..target.IndexOf(':')]);
-    }
+    public IObjectTargetKind? ObjectTargetKind(string? target) =>
+        target is not null && Split(target) is (var kind, not null) ? _objectTargets.GetValueOrDefault(kind) : null;
     public void AddSource(string scheme, Func<string, IFrameSource> open) => Add(_sources, "source", scheme, open);
     public void AddSink(string id, Func<string, IFrameSink> create) => Add(_sinks, "sink", id, create);
     public void AddOverlay(string id, Func<string, IFrameOverlay> create) => Add(_overlays, "overlay", id, create);

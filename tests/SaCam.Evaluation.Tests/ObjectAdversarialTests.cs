@@ -49,12 +49,12 @@ public class ObjectAdversarialTests : TempFolderTest
             map[TensorIndex.Slice(box.Item2, box.Item4 + 1), TensorIndex.Slice(box.Item1, box.Item3 + 1)] = tensor(1f); // the core is the box itself
             int pixels = (box.Item3 - box.Item1 + 1) * (box.Item4 - box.Item2 + 1);
             var asked = new List<(int Dy, int Dx)>();
-            IExplanationTarget Moved(int dy, int dx, bool[] core)
+            IExplanationTarget Moved(int dy, int dx)
             {
                 asked.Add((dy, dx));
                 return new DetectionTarget(d.Reference with { Box = [b[0] + dx / 256f, b[1] + dy / 256f, b[2] + dx / 256f, b[3] + dy / 256f] }, 0);
             }
-            var r = verification.EvaluateObject(x, map, d, pixels, box, Moved, card.Detection!.ScoreThreshold, [itself],
+            var r = verification.EvaluateObject(x, map, d, pixels, box, _ => Moved, card.Detection!.ScoreThreshold, [itself],
                 [AtOwnPlace(box, 256, 256, 0), new PasteDraw(0, 0.0, 0.0)]);
             Assert.Multiple(() =>
             {
@@ -82,14 +82,14 @@ public class ObjectAdversarialTests : TempFolderTest
         var cols = s.Mask.sum(dim: 0).nonzero().flatten();
         var box = ((int)cols.min().item<long>(), (int)rows.min().item<long>(), (int)cols.max().item<long>(), (int)rows.max().item<long>());
         var verification = new AdversarialVerification(model, keep: 1.0);
-        SegmentationTarget? Moved(int dy, int dx, bool[] core)
+        Func<int, int, IExplanationTarget?> MovedFor(bool[] core) => (dy, dx) =>
         {
             Assert.That((dy, dx), Is.EqualTo((0, 0)));
             var pasted = s.Mask * tensor(core, [h, w]).to_type(ScalarType.Float32);
             return new SegmentationTarget(s.ClassIndex, s.Label, pasted);
-        }
+        };
         // The map is the segment itself: the core is its pixels, pasted back onto its own image where they were.
-        var r = verification.EvaluateObject(x, s.Mask.clone(), s, (int)s.Pixels, box, Moved, 0.5, [AdversarialVerification.Floats(x)], [AtOwnPlace(box, h, w, 0)]);
+        var r = verification.EvaluateObject(x, s.Mask.clone(), s, (int)s.Pixels, box, MovedFor, 0.5, [AdversarialVerification.Floats(x)], [AtOwnPlace(box, h, w, 0)]);
         Assert.Multiple(() =>
         {
             Assert.That(r.CorePixels, Is.EqualTo((int)s.Pixels));

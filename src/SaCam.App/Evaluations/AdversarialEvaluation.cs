@@ -103,22 +103,31 @@ internal static class AdversarialEvaluation
 
     private static string InputSize(Core.Models.IExplainableModel model) => $"{model.Preprocess.Width}x{model.Preprocess.Height}";
 
-    private static string Percent(List<double> values) => values.Count == 0 ? "-" : (100 * values.Average()).ToString("F2", CultureInfo.InvariantCulture);
+    /// <summary>A mean of shares as a percentage with two decimals; "-" for none.</summary>
+    internal static string Percent(List<double> values) => values.Count == 0 ? "-" : (100 * values.Average()).ToString("F2", CultureInfo.InvariantCulture);
 
     private static Case LoadCase(string name, string folder, EvaluationRun run, AdversarialVerification verification)
     {
-        var model = run.Model;
         var backgrounds = new List<Background>();
+        foreach (var (file, values, shape) in ReadBackgrounds(folder, run))
+        {
+            var (_, top1) = verification.Classify([values], (int)shape[1], (int)shape[2], (int)shape[3], 0, run.Model.Device, run.Stop);
+            backgrounds.Add(new Background(file, values, top1[0]));
+        }
+        return new Case(name, folder, backgrounds);
+    }
+
+    /// <summary>Each image of a --backgrounds folder as the model takes it: its values, flattened, and its input shape.</summary>
+    internal static IEnumerable<(string File, float[] Values, long[] Shape)> ReadBackgrounds(string folder, EvaluationRun run)
+    {
+        var model = run.Model;
         foreach (var file in Evaluations.ImageFiles(folder))
         {
             run.Stop.ThrowIfCancellationRequested();
             using var scope = NewDisposeScope();
             using var image = ImageFile.ReadBgr(file);
             var (x, _) = ImagePreprocessor.ToTensor(image, model.Preprocess, model.Device);
-            var values = AdversarialVerification.Floats(x);
-            var (_, top1) = verification.Classify([values], (int)x.shape[1], (int)x.shape[2], (int)x.shape[3], 0, model.Device, run.Stop);
-            backgrounds.Add(new Background(file, values, top1[0]));
+            yield return (file, AdversarialVerification.Floats(x), x.shape);
         }
-        return new Case(name, folder, backgrounds);
     }
 }

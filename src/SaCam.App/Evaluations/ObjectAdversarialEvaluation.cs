@@ -70,7 +70,7 @@ internal static class ObjectAdversarialEvaluation
                         var draws = AdversarialVerification.Draws(unchecked(a.Seed * 31 + c), objectIndex, a.Pastes, eligible.Count);
                         foreach (var m in columns)
                         {
-                            var r = verification.EvaluateObject(x, maps[m], o.Target, placed.Pixels, placed.Box, placed.Moved, placed.PresentAt,
+                            var r = verification.EvaluateObject(x, maps[m], o.Target, placed.Pixels, placed.Box, placed.MovedFor, placed.PresentAt,
                                 eligible.Select(b => b.Values).ToList(), draws, run.Stop);
                             accuracy[c][m].Add(r.Accuracy);
                             fading[c][m].Add(r.FadingRate);
@@ -100,9 +100,9 @@ internal static class ObjectAdversarialEvaluation
                          $"(the control). {objectIndex} objects on {files.Count} images, seed {a.Seed}.");
         foreach (var c in cases) report.Paragraph($"{c.Name}: `{c.Folder}`, {c.Backgrounds.Count} backgrounds.");
         report.Paragraph("Found again (%), higher is better (the paper's Table 4, for objects):");
-        report.Table(["case", .. columns], cases.Select((c, k) => new[] { c.Name }.Concat(columns.Select(m => Percent(accuracy[k][m]))).ToArray()));
+        report.Table(["case", .. columns], cases.Select((c, k) => new[] { c.Name }.Concat(columns.Select(m => AdversarialEvaluation.Percent(accuracy[k][m]))).ToArray()));
         report.Paragraph("Fading rate (%), lower is better (the paper's Table 5, for objects):");
-        report.Table(["case", .. columns], cases.Select((c, k) => new[] { c.Name }.Concat(columns.Select(m => Percent(fading[k][m]))).ToArray()));
+        report.Table(["case", .. columns], cases.Select((c, k) => new[] { c.Name }.Concat(columns.Select(m => AdversarialEvaluation.Percent(fading[k][m]))).ToArray()));
         for (int k = 0; k < cases.Count; k++)
         {
             run.Compare(report, $"accuracy-{cases[k].Name}", $"{cases[k].Name} found again", true, accuracy[k], "objects");
@@ -112,26 +112,13 @@ internal static class ObjectAdversarialEvaluation
         report.Table(["image", "object", "case", "method", "core pixels", "p0", "found again", "fading rate"], rows);
     }
 
-    private static string Percent(List<double> values) => values.Count == 0 ? "-" : (100 * values.Average()).ToString("F2", CultureInfo.InvariantCulture);
+    private static Case LoadCase(string name, string folder, EvaluationRun run) =>
+        new(name, folder, AdversarialEvaluation.ReadBackgrounds(folder, run).Select(b => (b.File, b.Values)).ToList());
 
-    private static Case LoadCase(string name, string folder, EvaluationRun run)
-    {
-        var model = run.Model;
-        var backgrounds = new List<(string, float[])>();
-        foreach (var file in Evaluations.ImageFiles(folder))
-        {
-            run.Stop.ThrowIfCancellationRequested();
-            using var scope = NewDisposeScope();
-            using var image = ImageFile.ReadBgr(file);
-            var (x, _) = ImagePreprocessor.ToTensor(image, model.Preprocess, model.Device);
-            backgrounds.Add((file, AdversarialVerification.Floats(x)));
-        }
-        return new Case(name, folder, backgrounds);
-    }
-
-    /// <summary>Where an object is on the input grid and how it moves: its area in input pixels, its bounding box, its
-    /// target moved by (dy, dx) input pixels (null when it left the grid), and the confidence that counts as found.</summary>
-    private sealed record Placement(int Pixels, (int X0, int Y0, int X1, int Y1) Box, Func<int, int, bool[], IExplanationTarget?> Moved, double PresentAt)
+    /// <summary>Where an object is on the input grid and how it moves: its area in input pixels, its bounding box, given
+    /// a core the function that moves its target by (dy, dx) input pixels (null when it left the grid), and the
+    /// confidence that counts as found.</summary>
+    private sealed record Placement(int Pixels, (int X0, int Y0, int X1, int Y1) Box, Func<bool[], Func<int, int, IExplanationTarget?>> MovedFor, double PresentAt)
     {
         public static Placement Of(IExplanationTarget target, IExplainableModel model, Tensor x)
         {
@@ -143,13 +130,14 @@ internal static class ObjectAdversarialEvaluation
                     var b = d.Reference.Box;
                     var box = ((int)(b[0] * w), (int)(b[1] * h), Math.Max((int)(b[0] * w), (int)Math.Ceiling(b[2] * w) - 1), Math.Max((int)(b[1] * h), (int)Math.Ceiling(b[3] * h) - 1));
                     int pixels = Math.Max(1, (box.Item3 - box.Item1 + 1) * (box.Item4 - box.Item2 + 1));
-                    IExplanationTarget Moved(int dy, int dx, bool[] core)
+                    // A detection moves as its box, whatever the core pasted.
+                    IExplanationTarget Moved(int dy, int dx)
                     {
                         float sx = dx / (float)w, sy = dy / (float)h;
                         float[] moved = [b[0] + sx, b[1] + sy, b[2] + sx, b[3] + sy];
                         return new DetectionTarget(d.Reference with { Box = moved }, decoder.Card.BackgroundClass, d.IouThreshold);
                     }
-                    return new Placement(pixels, box, Moved, decoder.Card.ScoreThreshold);
+                    return new Placement(pixels, box, _ => Moved, decoder.Card.ScoreThreshold);
                 }
                 case SegmentationTarget s:
                 {
@@ -161,26 +149,30 @@ internal static class ObjectAdversarialEvaluation
                     var box = ((int)(cols.min().item<long>() * fx), (int)(rows.min().item<long>() * fy),
                                (int)Math.Ceiling((cols.max().item<long>() + 1) * fx) - 1, (int)Math.Ceiling((rows.max().item<long>() + 1) * fy) - 1);
                     int pixels = Math.Max(1, (int)Math.Round(s.Pixels * fx * fy));
-                    // The segment's pixels the core pasted (all of them for the control, which pastes nothing), moved.
-                    SegmentationTarget? Moved(int dy, int dx, bool[] core)
+                    // The segment's pixels the core pasted (all of them for the control, which pastes nothing), once per
+                    // core; each paste then shifts them.
+                    Func<int, int, IExplanationTarget?> MovedFor(bool[] core)
                     {
-                        using var scope = NewDisposeScope();
                         var read = mask;
                         if (core.Any(v => v))
                         {
+                            using var scope = NewDisposeScope();
                             var onInput = tensor(core, [1, 1, h, w]).to_type(ScalarType.Float32);
-                            var onOutput = nn.functional.interpolate(onInput, [outH, outW], mode: InterpolationMode.Nearest)[0, 0];
-                            read = mask * onOutput;
+                            read = (mask * nn.functional.interpolate(onInput, [outH, outW], mode: InterpolationMode.Nearest)[0, 0]).MoveToOuterDisposeScope();
                         }
-                        long my = (long)Math.Round(dy / fy), mx = (long)Math.Round(dx / fx);
-                        var shifted = zeros_like(mask);
-                        long y0 = Math.Max(0, my), y1 = Math.Min(outH, outH + my), x0 = Math.Max(0, mx), x1 = Math.Min(outW, outW + mx);
-                        if (y1 <= y0 || x1 <= x0) return null;
-                        shifted[TensorIndex.Slice(y0, y1), TensorIndex.Slice(x0, x1)] = read[TensorIndex.Slice(y0 - my, y1 - my), TensorIndex.Slice(x0 - mx, x1 - mx)];
-                        // A core off the segment pasted none of it: the object is not there.
-                        return shifted.sum().item<float>() > 0 ? new SegmentationTarget(s.ClassIndex, s.Label, shifted) : null;
+                        return (dy, dx) =>
+                        {
+                            using var scope = NewDisposeScope();
+                            long my = (long)Math.Round(dy / fy), mx = (long)Math.Round(dx / fx);
+                            long y0 = Math.Max(0, my), y1 = Math.Min(outH, outH + my), x0 = Math.Max(0, mx), x1 = Math.Min(outW, outW + mx);
+                            if (y1 <= y0 || x1 <= x0) return null;
+                            var shifted = zeros_like(mask);
+                            shifted[TensorIndex.Slice(y0, y1), TensorIndex.Slice(x0, x1)] = read[TensorIndex.Slice(y0 - my, y1 - my), TensorIndex.Slice(x0 - mx, x1 - mx)];
+                            // A core off the segment pasted none of it: the object is not there.
+                            return shifted.sum().item<float>() > 0 ? new SegmentationTarget(s.ClassIndex, s.Label, shifted) : null;
+                        };
                     }
-                    return new Placement(pixels, box, Moved, SegmentPresentAt);
+                    return new Placement(pixels, box, MovedFor, SegmentPresentAt);
                 }
                 default:
                     throw new ArgumentException($"adversarial moves each object with its core: it takes det: and seg: targets (a box or a segment), not {target.Description}.");

@@ -37,6 +37,9 @@ internal static class ObjectEvaluations
             var objects = ObjectTargets.Find(a.Target!, model, x, geometry, a.MaxObjects, segmentRequired: false, plugins: run.Plugins);
             try
             {
+                // Before any object is explained: pointing needs each object's box or pixels.
+                if (pointing && objects.FirstOrDefault(o => o.Box is null && o.Mask is null) is { } placeless)
+                    throw new ArgumentException($"pointing scores a map against its object's box or pixels, and --target {a.Target} gives object {placeless.Index} of {Path.GetFileName(file)} neither: use deletion-insertion or road.");
                 foreach (var o in objects)
                     foreach (var id in a.Methods)
                     {
@@ -46,8 +49,6 @@ internal static class ObjectEvaluations
                         using var result = engine.Explain(x, method.Method, o.Target, cancellation: run.Stop, progress: run.Progress);
                         if (pointing)
                         {
-                            if (o.Box is null && o.Mask is null)
-                                throw new ArgumentException($"pointing scores a map against its object's box or pixels, and --target {a.Target} gives object {o.Index} of {name} neither: use deletion-insertion or road.");
                             using var placed = ObjectMapFigures.Of(result.Map, geometry, o);
                             double energy = placed.EnergyInMask() ?? placed.EnergyInBox()!.Value;
                             bool hit = placed.PeakInside;
