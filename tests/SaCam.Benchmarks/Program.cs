@@ -4,7 +4,7 @@ using SaCam.Core;
 
 // Usage: dotnet run -c Release --project tests/SaCam.Benchmarks -- --suite NAME [--shared DIR] [--rounds N] [--budget-ms N]
 //        [--auto-factors F,F (throughput: auto budgets to compare beside the default)]
-//        [--budgets auto,40,... --half-life D (rt-guarantee)] [--step N] [--smoothing A] [--device cpu|cuda|cuda:N] [--out docs/benchmarks.md] [--every N (quality)]
+//        [--budgets auto,40,... | --rates 0.4,3,... --half-life D --trust-once-moved R --first-move-half-life F --clips highway,lane,traffic (rt-guarantee)] [--step N] [--smoothing A] [--device cpu|cuda|cuda:N] [--out docs/benchmarks.md] [--every N (quality)]
 string suite = Arg("--suite") ?? "explainer";
 // The video suites (and the per-frame gradient family) run as `sacam video` does (Streaming); the batched ones as
 // `sacam explain` (Batched).
@@ -52,10 +52,20 @@ switch (suite)
         text = header("Fewer forwards for full SA-CAM, counted (issue 24)") + new SaCamForwardCount(shared).Run();
         break;
     case "rt-guarantee":
-        text = header("sacam-rt against Grad-CAM on moving footage (issue 23)") + new RealtimeGuaranteeBenchmark(shared, cache, Arg("--half-life") is string h
-            ? new SaCam.Core.Realtime.RealtimeSaCamOptions { ScoreHalfLifeDrift = double.Parse(h, CultureInfo.InvariantCulture) } : null).Run(
-            (Arg("--budgets") ?? "auto,40,100,200,400").Split(',').Select(SaCam.Core.Realtime.RealtimeSaCamOptions.ParseBudget).ToList());
+    {
+        // On the fixed clock (--rates) the trust model before 2026-12-03 runs beside the default, unless a setting is given.
+        bool fixedClock = Arg("--rates") is not null;
+        var variants = TrustOptions() is { } given ? [new RealtimeGuaranteeBenchmark.Variant("as given", given)]
+            : fixedClock ? [new RealtimeGuaranteeBenchmark.Variant("trust until 2026-12-03", new SaCam.Core.Realtime.RealtimeSaCamOptions { ScoreHalfLifeDrift = 5, ScoreTrustOnceMoved = 1 }),
+                            new RealtimeGuaranteeBenchmark.Variant("default", new SaCam.Core.Realtime.RealtimeSaCamOptions())]
+            : new List<RealtimeGuaranteeBenchmark.Variant> { new("default", new SaCam.Core.Realtime.RealtimeSaCamOptions()) };
+        var paces = fixedClock
+            ? Arg("--rates")!.Split(',').Select(r => RealtimeGuaranteeBenchmark.Pace.FixedClock(double.Parse(r, CultureInfo.InvariantCulture))).ToList()
+            : (Arg("--budgets") ?? "auto,40,100,200,400").Split(',').Select(b => RealtimeGuaranteeBenchmark.Pace.RealClock(SaCam.Core.Realtime.RealtimeSaCamOptions.ParseBudget(b))).ToList();
+        text = header("sacam-rt against Grad-CAM on moving footage (issue 23)" + (fixedClock ? ", on a fixed clock" : "")) +
+               new RealtimeGuaranteeBenchmark(shared, cache, variants).Run(paces, Arg("--clips")?.Split(','));
         break;
+    }
     case "default-budget":
         text = header("sacam-rt at the default budget (issue 11)") + video.ChannelsAtTheDefaultBudget(rounds);
         break;
@@ -104,11 +114,26 @@ switch (suite)
         throw new ArgumentException($"unknown --suite {suite}: explainer, sacam-batch, gradient-family, engines, throughput, latency, fidelity, fidelity-curve, rt-guarantee, sacam-forwards, default-budget, gpu, fidelity-floor, memory, serve, dicom, pacs, fleet, objects, objects-video, objects-fidelity, quality");
 }
 // A variant of a suite keeps its own section beside the main one.
-string section = suite == "fidelity-floor" && args.Contains("--next-only") ? "fidelity-floor-next" : suite;
+string section = suite == "fidelity-floor" && args.Contains("--next-only") ? "fidelity-floor-next"
+    : suite == "rt-guarantee" && args.Contains("--rates") ? "rt-guarantee-fixed-clock" : suite;
 MarkdownSections.Replace(output, section, text);
 Console.WriteLine(text);
 Console.WriteLine($"written to {output}");
 return 0;
+
+// sacam-rt's trust in cached scores as given on the command line (rt-guarantee compares settings side by side;
+// --half-life 5 --trust-once-moved 1 is the model before 2026-12-03).
+SaCam.Core.Realtime.RealtimeSaCamOptions? TrustOptions()
+{
+    if (Arg("--half-life") is null && Arg("--trust-once-moved") is null && Arg("--first-move-half-life") is null) return null;
+    var defaults = new SaCam.Core.Realtime.RealtimeSaCamOptions();
+    return defaults with
+    {
+        ScoreHalfLifeDrift = Arg("--half-life") is string h ? double.Parse(h, CultureInfo.InvariantCulture) : defaults.ScoreHalfLifeDrift,
+        ScoreTrustOnceMoved = Arg("--trust-once-moved") is string r ? double.Parse(r, CultureInfo.InvariantCulture) : defaults.ScoreTrustOnceMoved,
+        ScoreFirstMoveHalfLifeDrift = Arg("--first-move-half-life") is string f ? double.Parse(f, CultureInfo.InvariantCulture) : defaults.ScoreFirstMoveHalfLifeDrift,
+    };
+}
 
 string? Arg(string name)
 {

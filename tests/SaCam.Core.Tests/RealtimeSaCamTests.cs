@@ -270,6 +270,34 @@ public class RealtimeSaCamTests
         Assert.That(warnings[0], Does.Contain("a budget of 20 ms cannot buy a single channel").And.Contain("alone take 30 ms").And.Contain("a channel 4 ms more"));
     }
 
+    /// <summary>A cached score's trust: whole on a still scene however old; one driving frame's change (0.08) takes
+    /// a good part of it at once; after a few frames of motion what is left is <see cref="RealtimeSaCamOptions.ScoreTrustOnceMoved"/>
+    /// halving with every <see cref="RealtimeSaCamOptions.ScoreHalfLifeDrift"/> of change; a channel never scored has none.</summary>
+    [Test]
+    public void A_cached_score_loses_part_of_its_trust_as_soon_as_the_scene_moves_then_fades_slowly()
+    {
+        using var scope = NewDisposeScope();
+        var options = new RealtimeSaCamOptions();
+        var term = new ScoreTerm(options);
+        using var cache = new ScoreCache();
+        cache.Prepare(classIndex: 1, channels: 3, CPU);
+        cache.Store(tensor(new long[] { 0, 1 }), tensor(new float[] { 0.5f, 0.8f, 0f }));
+        double TrustOf(int channel) => term.Trust(cache, cache.Age.isfinite())[channel].item<float>();
+
+        for (int frame = 0; frame < 50; frame++) cache.Tick(maxAge: 2000, sceneChange: 0);
+        Assert.That(TrustOf(0), Is.EqualTo(1).Within(1e-6), "a still scene: nothing fades, however many frames pass");
+        Assert.That(TrustOf(2), Is.EqualTo(0), "never scored");
+
+        cache.Tick(maxAge: 2000, sceneChange: 0.08);
+        Assert.That(TrustOf(1), Is.LessThan(0.75).And.GreaterThan(options.ScoreTrustOnceMoved), "one highway frame: most of the first-move part is gone at once");
+        for (int frame = 0; frame < 5; frame++) cache.Tick(maxAge: 2000, sceneChange: 0.084);
+        double fewFrames = TrustOf(1);   // D = 0.5
+        Assert.That(fewFrames, Is.EqualTo(options.ScoreTrustOnceMoved * Math.Pow(2, -0.5 / options.ScoreHalfLifeDrift)).Within(1e-3),
+            "a few frames on, only the slow part is left");
+        cache.Tick(maxAge: 2000, sceneChange: options.ScoreHalfLifeDrift);
+        Assert.That(TrustOf(1), Is.EqualTo(fewFrames / 2).Within(1e-3), "the slow part halves with every half-life of change");
+    }
+
     private static readonly object[] BadOptions =
     [
         new object[] { new RealtimeSaCamOptions { BudgetMs = 0 }, "BudgetMs" },
@@ -278,6 +306,9 @@ public class RealtimeSaCamTests
         new object[] { new RealtimeSaCamOptions { TemporalSmoothing = -0.1 }, "TemporalSmoothing" },
         new object[] { new RealtimeSaCamOptions { ClassesKept = 0 }, "ClassesKept" },
         new object[] { new RealtimeSaCamOptions { ScoreHalfLifeDrift = 0 }, "ScoreHalfLifeDrift" },
+        new object[] { new RealtimeSaCamOptions { ScoreTrustOnceMoved = 1.5 }, "ScoreTrustOnceMoved" },
+        new object[] { new RealtimeSaCamOptions { ScoreTrustOnceMoved = double.NaN }, "ScoreTrustOnceMoved" },
+        new object[] { new RealtimeSaCamOptions { ScoreFirstMoveHalfLifeDrift = 0 }, "ScoreFirstMoveHalfLifeDrift" },
         new object[] { new RealtimeSaCamOptions { SaCam = new SaCamOptions { Temperature = 0 } }, "Temperature" },
     ];
 

@@ -55,11 +55,27 @@ public sealed record RealtimeSaCamOptions
     public bool ShrinkUncertainScores { get; init; } = true;
 
     /// <summary>Scene change (summed per-frame thumbnail change, the measure of <see cref="SceneCutThreshold"/>)
-    /// since a score was taken at which it counts half in that share: the scene moves on under a cached score.
-    /// Consecutive driving frames change by 0.01-0.14, so 5 is roughly 50-100 frames of driving. Chosen on
-    /// lane_dashcam.mp4 (0.5, 1.5, 5, 15, 50 gave median Pearson 0.974, 0.980, 0.986, 0.972, 0.983 with full SA-CAM;
-    /// runs on a real clock vary by about +-0.01), so treat it as a first setting, not a tuned optimum.</summary>
-    public double ScoreHalfLifeDrift { get; init; } = 5;
+    /// since a score was taken at which the slow part of its trust (<see cref="ScoreTrustOnceMoved"/>) halves.
+    /// Consecutive driving frames change by 0.01-0.14. Until 2026-12-03 this was the whole trust model, with a
+    /// half-life of 5; see <see cref="ScoreTrustOnceMoved"/> for the model that replaced it and how it was fitted.</summary>
+    public double ScoreHalfLifeDrift { get; init; } = 2;
+
+    /// <summary>
+    /// The share of a cached score's trust that outlasts the first motion of the scene. A channel's S is a
+    /// probability of masked copies of the frame, and a frame of driving already moves it: across channels it
+    /// correlates ~0.78 with the next frame on lane_dashcam.mp4 (scene change ~0.04 a frame), 0.69 on
+    /// highway_dashcam.mp4 (~0.08), 0.60 five frames on in the panned and zoomed lane (~0.22), then decorrelates
+    /// slowly (0.45-0.50 after 0.4-1 of change). Trust rho 2^(-D/<see cref="ScoreHalfLifeDrift"/>) + (1 - rho)
+    /// 2^(-D/<see cref="ScoreFirstMoveHalfLifeDrift"/>) with rho 0.6, 2 and 0.04 follows those points (2026-12-03,
+    /// docs/realtime.md); it was not tuned on the benchmark. On a still scene (D = 0) nothing fades, so the cache still
+    /// converges to full SA-CAM.
+    /// </summary>
+    public double ScoreTrustOnceMoved { get; init; } = 0.6;
+
+    /// <summary>Scene change over which the part of a score's trust lost to the first motion (1 -
+    /// <see cref="ScoreTrustOnceMoved"/>) halves: about one frame of lane driving, so it is mostly gone after two or
+    /// three frames of motion, and untouched on a still scene.</summary>
+    public double ScoreFirstMoveHalfLifeDrift { get; init; } = 0.04;
 
     /// <summary>Weight of the running cost estimate's newest sample (exponential moving average).</summary>
     public double CostSmoothing { get; init; } = 0.3;
@@ -88,6 +104,9 @@ public sealed record RealtimeSaCamOptions
         if (MinChannelsPerFrame < 0) throw new ArgumentOutOfRangeException(nameof(MinChannelsPerFrame), MinChannelsPerFrame, "must be 0 or more");
         if (ClassesKept < 1) throw new ArgumentOutOfRangeException(nameof(ClassesKept), ClassesKept, "at least the current class's cache is kept");
         if (!(ScoreHalfLifeDrift > 0)) throw new ArgumentOutOfRangeException(nameof(ScoreHalfLifeDrift), ScoreHalfLifeDrift, "must be positive");
+        if (!(ScoreFirstMoveHalfLifeDrift > 0)) throw new ArgumentOutOfRangeException(nameof(ScoreFirstMoveHalfLifeDrift), ScoreFirstMoveHalfLifeDrift, "must be positive");
+        if (ScoreTrustOnceMoved is < 0 or > 1 || double.IsNaN(ScoreTrustOnceMoved))
+            throw new ArgumentOutOfRangeException(nameof(ScoreTrustOnceMoved), ScoreTrustOnceMoved, "must lie in [0, 1]: the share of a score's trust left once the scene moves");
         if (CostSmoothing is <= 0 or > 1) throw new ArgumentOutOfRangeException(nameof(CostSmoothing), CostSmoothing, "must lie in (0, 1]");
     }
 }

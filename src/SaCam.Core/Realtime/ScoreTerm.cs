@@ -47,16 +47,23 @@ internal sealed class ScoreTerm(RealtimeSaCamOptions options)
         return ((masked - masked.max()) / options.SaCam.Temperature).exp();
     }
 
-    /// <summary>How far each cached score still holds: 1 when just measured, halving with every
-    /// <see cref="RealtimeSaCamOptions.ScoreHalfLifeDrift"/> of scene change since; 0 for channels never scored.</summary>
-    public Tensor Trust(ScoreCache cache, Tensor scoredMask) =>
-        where(scoredMask, (-cache.Drift * (Math.Log(2) / options.ScoreHalfLifeDrift)).exp(), zeros_like(cache.Drift));
+    /// <summary>How far each cached score still holds, from the scene change D since it was measured: 1 when just
+    /// measured or on a still scene; once the scene moves, rho 2^(-D/h) + (1 - rho) 2^(-D/h1) (rho
+    /// <see cref="RealtimeSaCamOptions.ScoreTrustOnceMoved"/>, h <see cref="RealtimeSaCamOptions.ScoreHalfLifeDrift"/>,
+    /// h1 <see cref="RealtimeSaCamOptions.ScoreFirstMoveHalfLifeDrift"/>). Why two parts: a channel's S correlates only
+    /// 0.6-0.78 with its value a frame of driving later, then decorrelates slowly. 0 for channels never scored.</summary>
+    public Tensor Trust(ScoreCache cache, Tensor scoredMask)
+    {
+        double rho = options.ScoreTrustOnceMoved;
+        var slow = (-cache.Drift * (Math.Log(2) / options.ScoreHalfLifeDrift)).exp();
+        var firstMove = (-cache.Drift * (Math.Log(2) / options.ScoreFirstMoveHalfLifeDrift)).exp();
+        return where(scoredMask, rho * slow + (1 - rho) * firstMove, zeros_like(cache.Drift));
+    }
 
     /// <summary>
     /// How much of the score term to trust: the share of the softmax weight at stake that rests on measured scores,
-    /// each discounted by the scene change since it was taken (half-life <see cref="RealtimeSaCamOptions.ScoreHalfLifeDrift"/>;
-    /// on a still scene nothing is discounted, so the cache converges to full SA-CAM). The S term is
-    /// shrunk towards a constant by that share, lambda * S + (1 - lambda) * max S; the softmax ignores a constant, so
+    /// each discounted by the scene change since it was taken (<see cref="Trust"/>; on a still scene nothing is
+    /// discounted, so the cache converges to full SA-CAM). The S term is shrunk towards a constant by that share, lambda * S + (1 - lambda) * max S; the softmax ignores a constant, so
     /// lambda = 0 is SA-CAM without its score term and lambda = 1 the formula as is. Why: with a handful of scored
     /// channels, a partly known S moves weight onto the wrong channels more often than it helps (measured on the
     /// reference images: 4-16 scored channels gave map correlations with full SA-CAM below the no-score map's, the
