@@ -56,7 +56,7 @@ switch (suite)
         // On the fixed clock (--rates) the trust model before 2026-12-03 runs beside the default, unless a setting is given.
         bool fixedClock = Arg("--rates") is not null;
         var variants = TrustOptions() is { } given ? [new RealtimeGuaranteeBenchmark.Variant("as given", given)]
-            : fixedClock ? [new RealtimeGuaranteeBenchmark.Variant("trust until 2026-12-03", new SaCam.Core.Realtime.RealtimeSaCamOptions { ScoreHalfLifeDrift = 5, ScoreTrustOnceMoved = 1 }),
+            : fixedClock ? [new RealtimeGuaranteeBenchmark.Variant("trust as until 2026-12-03 (half-life 5 alone)", new SaCam.Core.Realtime.RealtimeSaCamOptions { ScoreHalfLifeDrift = 5, ScoreTrustOnceMoved = 1 }),
                             new RealtimeGuaranteeBenchmark.Variant("default", new SaCam.Core.Realtime.RealtimeSaCamOptions())]
             : new List<RealtimeGuaranteeBenchmark.Variant> { new("default", new SaCam.Core.Realtime.RealtimeSaCamOptions()) };
         var paces = fixedClock

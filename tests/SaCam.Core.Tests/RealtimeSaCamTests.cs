@@ -298,6 +298,25 @@ public class RealtimeSaCamTests
         Assert.That(TrustOf(1), Is.EqualTo(fewFrames / 2).Within(1e-3), "the slow part halves with every half-life of change");
     }
 
+    /// <summary>Until the regression has enough points, a channel not yet scored is estimated at the highest cached
+    /// score: a score can demote its channel but not lift it above the channels nobody has looked at.</summary>
+    [Test]
+    public void With_few_scores_an_unscored_channel_is_estimated_at_the_highest_one()
+    {
+        using var scope = NewDisposeScope();
+        var term = new ScoreTerm(new RealtimeSaCamOptions());
+        using var cache = new ScoreCache();
+        cache.Prepare(classIndex: 1, channels: 10, CPU);
+        cache.Store(tensor(new long[] { 0, 1, 2 }), tensor(new float[] { 0.2f, 0.9f, 0.5f, 0, 0, 0, 0, 0, 0, 0 }));
+        var scoredMask = cache.Age.isfinite();
+        var k = linspace(-1, 1, 10);
+        var q = linspace(0, 1, 10);
+        var activations = rand(1, 10, 7, 7, generator: new TorchSharp.torch.Generator(5));
+        var estimate = term.EstimateUnscored(cache, k, q, activations, scoredMask, scoredCount: 3);
+        Assert.That(estimate[5].item<float>(), Is.EqualTo(0.9f), "the highest of the three cached scores");
+        Assert.That(estimate.max().item<float>(), Is.EqualTo(estimate.min().item<float>()), "the same for every channel: nothing to regress on yet");
+    }
+
     private static readonly object[] BadOptions =
     [
         new object[] { new RealtimeSaCamOptions { BudgetMs = 0 }, "BudgetMs" },

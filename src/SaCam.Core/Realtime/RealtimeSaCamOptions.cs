@@ -47,7 +47,8 @@ public sealed record RealtimeSaCamOptions
     /// <summary>Score caches kept for recently explained classes (a top-1 that flips back reuses its scores).</summary>
     public int ClassesKept { get; init; } = 4;
 
-    /// <summary>Estimate the S of never-scored channels by regression on the cached ones (else: their mean).</summary>
+    /// <summary>Estimate the S of never-scored channels by regression on the cached ones (else: the highest cached
+    /// score, as while fewer than 8 are cached).</summary>
     public bool RegressUnscored { get; init; } = true;
 
     /// <summary>Shrink the score term towards a constant by the share of the weight at stake that rests on measured
