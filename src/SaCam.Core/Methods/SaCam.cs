@@ -112,6 +112,10 @@ public static class SaCamScores
         var differences = stack([x, x - background]);          // [2, 1, C, H, W]
         var bases = stack([zeros_like(x), background]);
         var tau = options.Tau;
+        // add_(t) makes its alpha = 1 as a Scalar nobody references once its handle is read, so the finalizer can free
+        // it while libtorch still reads it: seen once (2026-12-03) as "Expected false to be true ... toFloat" in this
+        // very add_ during a benchmark. One Scalar held for the whole method cannot be collected early.
+        using var one = 1.ToScalar();
         var confidences = inputs.Perturbations.Run(run.shape[0] * 2,
             (start, length) =>
             {
@@ -120,7 +124,7 @@ public static class SaCamScores
                 var idx = run.narrow(0, start / 2, length / 2);
                 var h = CamMath.ChannelMasks(inputs.Activations.index_select(1, idx), inputs.InputSize).unsqueeze(1);
                 var masks = stack([(h >= tau).to_type(x.dtype), h]);  // [2, b, 1, H, W]
-                return masks.mul(differences).add_(bases).flatten(0, 1); // [2b, C, H, W]: seg_1..seg_b, pert_1..pert_b
+                return masks.mul(differences).add_(bases, one).flatten(0, 1); // [2b, C, H, W]: seg_1..seg_b, pert_1..pert_b
             },
             output => InterleavedConfidence(inputs, output),
             granularity: 2);
