@@ -70,13 +70,13 @@ public sealed class RealtimeGuaranteeBenchmark(string sharedRoot, string cacheDi
         text.AppendLine();
         text.AppendLine("| clip | setting | budget ms | frames compared | median r: sacam-rt | Grad-CAM | no S | ratio sacam-rt / Grad-CAM | ratio no S / Grad-CAM | frames where sacam-rt is further than Grad-CAM | median confidence | rho(1 - confidence, error) | median expected error, actual error | rho(expected error, error) |");
         text.AppendLine("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-        var all = new List<Row>();
+        var all = variants.ToDictionary(v => v.Name, _ => new List<Row>());
         foreach (var clip in Clips.Where(c => clips is null || clips.Any(name => c.File.StartsWith(name, StringComparison.Ordinal))))
             foreach (var pace in paces)
             foreach (var variant in variants)
             {
                 var (rows, medianBudget) = RunClip(model, clip, pace, variant.Options);
-                all.AddRange(rows);
+                all[variant.Name].AddRange(rows);
                 var late = rows.Where(r => r.Index >= 30).ToList();
                 // A clip shorter than 30 frames has no late stretch.
                 string lateRatio = late.Count == 0 ? "-" : Measure.Median(Ratio(late, r => r.Rt)).ToString("F2", CultureInfo.InvariantCulture);
@@ -90,11 +90,12 @@ public sealed class RealtimeGuaranteeBenchmark(string sharedRoot, string cacheDi
                 Console.Error.WriteLine(text.ToString().Split('\n')[^2]);
             }
         text.AppendLine();
-        text.AppendLine(string.Create(CultureInfo.InvariantCulture,
-            $"All runs together ({all.Count} compared frames): rho(1 - confidence, error) = {Spearman(all.Select(r => 1 - r.Confidence).ToList(), all.Select(r => 1 - r.Rt).ToList()):F2}; " +
-            $"rho(expected_error, error) = {Spearman(all.Select(r => r.ExpectedError).ToList(), all.Select(r => 1 - r.Rt).ToList()):F2}; " +
-            $"rho(weight on unscored channels, error) = {Spearman(all.Select(r => r.WeightOnUnscored).ToList(), all.Select(r => 1 - r.Rt).ToList()):F2}; " +
-            $"rho(1 - confidence, error minus Grad-CAM's) = {Spearman(all.Select(r => 1 - r.Confidence).ToList(), all.Select(r => r.GradCam - r.Rt).ToList()):F2}."));
+        foreach (var (name, rows) in all)
+            text.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"All runs of {name} together ({rows.Count} compared frames): rho(1 - confidence, error) = {Spearman(rows.Select(r => 1 - r.Confidence).ToList(), rows.Select(r => 1 - r.Rt).ToList()):F2}; " +
+                $"rho(expected_error, error) = {Spearman(rows.Select(r => r.ExpectedError).ToList(), rows.Select(r => 1 - r.Rt).ToList()):F2}; " +
+                $"rho(weight on unscored channels, error) = {Spearman(rows.Select(r => r.WeightOnUnscored).ToList(), rows.Select(r => 1 - r.Rt).ToList()):F2}; " +
+                $"rho(1 - confidence, error minus Grad-CAM's) = {Spearman(rows.Select(r => 1 - r.Confidence).ToList(), rows.Select(r => r.GradCam - r.Rt).ToList()):F2}.\n"));
         return text.ToString();
     }
 

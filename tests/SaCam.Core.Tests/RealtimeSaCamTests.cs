@@ -328,6 +328,7 @@ public class RealtimeSaCamTests
         new object[] { new RealtimeSaCamOptions { ScoreTrustOnceMoved = 1.5 }, "ScoreTrustOnceMoved" },
         new object[] { new RealtimeSaCamOptions { ScoreTrustOnceMoved = double.NaN }, "ScoreTrustOnceMoved" },
         new object[] { new RealtimeSaCamOptions { ScoreFirstMoveHalfLifeDrift = 0 }, "ScoreFirstMoveHalfLifeDrift" },
+        new object[] { new RealtimeSaCamOptions { RefreshHalfLifeDrift = -1 }, "RefreshHalfLifeDrift" },
         new object[] { new RealtimeSaCamOptions { SaCam = new SaCamOptions { Temperature = 0 } }, "Temperature" },
     ];
 

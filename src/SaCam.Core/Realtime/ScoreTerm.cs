@@ -16,14 +16,17 @@ internal sealed class ScoreTerm(RealtimeSaCamOptions options)
     /// <summary>
     /// The channels whose unmeasured weight is largest. A channel's SA can reach its known part (K and Q terms) plus
     /// its cached S/max S, or plus 1 when never scored; exp((that - best) / T) bounds the softmax weight it could
-    /// take. Priority = that bound times how little its score is trusted (1 - trust: 1 when never scored, growing
-    /// with the scene change since it was scored). That is greedy on the confidence lambda of
-    /// <see cref="Shrink"/>: each channel scored adds what it can to the measured share of the weight.
+    /// take. Priority = that bound times how stale its score is (1 when never scored, growing with the scene change
+    /// since it was scored, half-way at <see cref="RealtimeSaCamOptions.RefreshHalfLifeDrift"/>). Staleness here is
+    /// not 1 - <see cref="Trust"/>: with the first-move drop every score older than a frame would look 40% stale, the
+    /// strongest channels would be rescored every frame and the rest never (on the panned lane at 25 channels a frame
+    /// that doubled the error, docs/realtime.md).
     /// </summary>
     public Tensor ChooseChannels(ScoreCache cache, Tensor known, Tensor live, long count, DuplicateChannels duplicates, Tensor liveChannels)
     {
         if (count <= 0) return empty(0, ScalarType.Int64, device: known.device);
-        var untrusted = 1 - Trust(cache, cache.Age.isfinite());
+        var scored = cache.Age.isfinite();
+        var untrusted = 1 - where(scored, (-cache.Drift * (Math.Log(2) / options.RefreshHalfLifeDrift)).exp(), zeros_like(cache.Drift));
         var priority = (WeightBound(cache, known, live) * untrusted).index_select(0, liveChannels);
         // Channels with the same normalized map are scored by one pair of images: rank each group by its most urgent
         // member, and run the group's first channel.
