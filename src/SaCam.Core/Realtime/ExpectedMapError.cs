@@ -9,8 +9,8 @@ namespace SaCam.Core.Realtime;
 /// recomputed with <see cref="Draws"/> plausible score terms, and the mean 1 - Pearson between those maps and the one
 /// returned is the estimate (reported as <c>expected_error</c>, the same measure the benchmarks take against full
 /// SA-CAM). A plausible S keeps each cached score with the probability that it still holds (its trust: 1 when
-/// measured on this frame or on a still scene, falling with the scene change since), and otherwise draws one of this scene's n measured
-/// scores with probability n / (n + 1), or any value S can take. Only the score term is redrawn: A, K and Q are the frame's
+/// measured on this frame or on a still scene, falling with the scene change since), and otherwise draws one of this
+/// scene's n measured scores with probability n / (n + 1), or any value S can take. Only the score term is redrawn: A, K and Q are the frame's
 /// own. Why not the confidence lambda alone: lambda says how much of the weight rests on measured scores, not how
 /// much the map would move if the rest were different; on moving footage its correlation with the actual error was
 /// -0.61 to 0.40 per run, this estimate's -0.04 to 0.57 (docs/realtime.md): better, still weak. The draws cost a softmax and a weighted sum at layer resolution each

@@ -13,8 +13,8 @@ namespace SaCam.Core.Realtime;
 ///   as the budget (plus what earlier frames left unused) buys at the measured cost per perturbed image, batched.
 /// - Scores of earlier frames are cached with the scene change since they were taken; a score keeps
 ///   <see cref="RealtimeSaCamOptions.ScoreTrustOnceMoved"/> of its trust once the scene moves, halving with every
-///   <see cref="RealtimeSaCamOptions.ScoreHalfLifeDrift"/> of change, and the least trusted of the
-///   channels that matter are refreshed first. A scene cut drops the caches; a change of class parks its cache.
+///   <see cref="RealtimeSaCamOptions.ScoreHalfLifeDrift"/> of change; the stalest of the channels that matter are
+///   refreshed first. A scene cut drops the caches; a change of class parks its cache.
 ///   Channels never scored get a regression estimate from the cached ones.
 /// - The S term is shrunk towards a constant by the share of the weight at stake that rests on trusted
 ///   measurements (lambda, reported as score_confidence): a partly known S otherwise moves weight to the wrong

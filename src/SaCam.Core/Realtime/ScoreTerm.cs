@@ -26,8 +26,8 @@ internal sealed class ScoreTerm(RealtimeSaCamOptions options)
     {
         if (count <= 0) return empty(0, ScalarType.Int64, device: known.device);
         var scored = cache.Age.isfinite();
-        var untrusted = 1 - where(scored, (-cache.Drift * (Math.Log(2) / options.RefreshHalfLifeDrift)).exp(), zeros_like(cache.Drift));
-        var priority = (WeightBound(cache, known, live) * untrusted).index_select(0, liveChannels);
+        var stale = 1 - where(scored, (-cache.Drift * (Math.Log(2) / options.RefreshHalfLifeDrift)).exp(), zeros_like(cache.Drift));
+        var priority = (WeightBound(cache, known, live) * stale).index_select(0, liveChannels);
         // Channels with the same normalized map are scored by one pair of images: rank each group by its most urgent
         // member, and run the group's first channel.
         var groupPriority = duplicates.GroupMaximum(priority);
