@@ -103,13 +103,9 @@ public sealed class RealtimeGuaranteeBenchmark(string sharedRoot, string cacheDi
 
     private (List<Row> Rows, double MedianBudget) RunClip(OnnxCnnModel model, Clip clip, Pace pace, RealtimeSaCamOptions options)
     {
-        var engine = new CamEngine(model);
-        if (pace.ChannelsPerFrame is not null)
-        {
-            var clock = new FixedClock();
-            engine = new CamEngine(model, clock: clock);
-            engine.PerturbationBatchRun += images => clock.Advance(FixedClockCostPerImageMs * images);
-        }
+        var fixedClock = pace.ChannelsPerFrame is null ? null : new FixedClock();
+        var engine = new CamEngine(model, clock: fixedClock);
+        if (fixedClock is not null) engine.PerturbationBatchRun += images => fixedClock.Advance(FixedClockCostPerImageMs * images);
         using var rt = new RealtimeSaCam(options with { BudgetMs = pace.BudgetMs });
         var rows = new List<Row>();
         var budgets = new List<double>();

@@ -26,7 +26,7 @@ internal sealed class ScoreTerm(RealtimeSaCamOptions options)
     {
         if (count <= 0) return empty(0, ScalarType.Int64, device: known.device);
         var scored = cache.Age.isfinite();
-        var stale = 1 - where(scored, (-cache.Drift * (Math.Log(2) / options.RefreshHalfLifeDrift)).exp(), zeros_like(cache.Drift));
+        var stale = 1 - where(scored, Halving(cache.Drift, options.RefreshHalfLifeDrift), zeros_like(cache.Drift));
         var priority = (WeightBound(cache, known, live) * stale).index_select(0, liveChannels);
         // Channels with the same normalized map are scored by one pair of images: rank each group by its most urgent
         // member, and run the group's first channel.
@@ -61,10 +61,13 @@ internal sealed class ScoreTerm(RealtimeSaCamOptions options)
     public Tensor Trust(ScoreCache cache, Tensor scoredMask)
     {
         double rho = options.ScoreTrustOnceMoved;
-        var slow = (-cache.Drift * (Math.Log(2) / options.ScoreHalfLifeDrift)).exp();
-        var firstMove = (-cache.Drift * (Math.Log(2) / options.ScoreFirstMoveHalfLifeDrift)).exp();
+        var slow = Halving(cache.Drift, options.ScoreHalfLifeDrift);
+        var firstMove = Halving(cache.Drift, options.ScoreFirstMoveHalfLifeDrift);
         return where(scoredMask, rho * slow + (1 - rho) * firstMove, zeros_like(cache.Drift));
     }
+
+    /// <summary>2^(-drift / halfLife): 1 at no scene change, half at one half-life.</summary>
+    private static Tensor Halving(Tensor drift, double halfLife) => (-drift * (Math.Log(2) / halfLife)).exp();
 
     /// <summary>
     /// How much of the score term to trust: the share of the softmax weight at stake that rests on measured scores,
