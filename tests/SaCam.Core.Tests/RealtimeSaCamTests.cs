@@ -46,6 +46,7 @@ public class RealtimeSaCamTests
             Assert.That(final.Diagnostics["cache_coverage"], Is.EqualTo(1.0), "every live channel is cached");
             Assert.That(final.Diagnostics["weight_on_unscored"], Is.Zero);
             Assert.That(final.Diagnostics["expected_error"], Is.LessThan(1e-5), "every score measured on this very image: nothing left to redraw");
+            Assert.That(final.Diagnostics["gradcam_share"], Is.LessThan(1e-6), "every score trusted: nothing of Grad-CAM's map left");
             Compare.RelativeWithin(final.ChannelWeights!, full.ChannelWeights!, 1e-3, "sacam-rt w vs full SA-CAM w");
             Assert.That(Compare.Pearson(final.Map, full.Map), Is.GreaterThanOrEqualTo(0.999));
         });
@@ -145,6 +146,62 @@ public class RealtimeSaCamTests
             Assert.That(confidence[^1], Is.GreaterThan(confidence[0]), "more channels scored on a still scene: more trust");
             Assert.That(confidence[^1], Is.LessThan(1), "a few dozen of ~900 channels do not carry all the weight");
         });
+    }
+
+    /// <summary>
+    /// While its scores are uncertain the map leans on Grad-CAM's: its share is GradCamShareWithoutScores (0.5) times
+    /// the confidence the frame lacks, and the map is that blend of Grad-CAM's map and SA-CAM's formula on the frame's
+    /// S (each scaled to [0, 1]). With the share set to 0 the map is the formula's alone. The returned channel weights
+    /// still make the map.
+    /// </summary>
+    [NeedsSharedData]
+    [Test]
+    public void While_scores_are_uncertain_the_map_leans_on_GradCam_by_the_confidence_it_lacks()
+    {
+        using var scope = NewDisposeScope();
+        var clock = new ControlledClock();
+        var engine = new CamEngine(SharedModels.MobileNetV2, clock: clock);
+        engine.PerturbationBatchRun += images => clock.Advance(4.0 * images);
+        using var x = ReferenceCase.All().First(c => c.Name == "both_c244").Load("input");
+        var target = new ClassTarget(244);
+        using var gradCam = engine.Explain(x, new GradCam(), target);
+        var activations = ActivationsOf(x);
+        Tensor FormulaMap(CamResult r) =>
+            CamEngine.FinalMap(CamMath.WeightedSum(SaCam.Core.Methods.SaCam.CombineTerms(r.Parts["S"], r.Parts["K"], r.Parts["Q"], new SaCamOptions())["w"], activations), [224, 224], false);
+
+        using var rt = new RealtimeSaCam(new RealtimeSaCamOptions { BudgetMs = 40 });
+        using var leaning = engine.Explain(x, rt, target);   // one probe channel: a little trust
+        double share = leaning.Diagnostics["gradcam_share"];
+        using var formula = FormulaMap(leaning);
+        double FitOfBlend(double gradCamShare)
+        {
+            using var blend = (1 - gradCamShare) * formula + gradCamShare * gradCam.Map;
+            return Compare.Pearson(leaning.Map, blend);
+        }
+
+        using var alone = engine.Explain(x, new RealtimeSaCam(new RealtimeSaCamOptions { BudgetMs = 40, GradCamShareWithoutScores = 0 }), target);
+        using var formulaAlone = FormulaMap(alone);
+        Assert.Multiple(() =>
+        {
+            Assert.That(share, Is.EqualTo(0.5 * (1 - leaning.Diagnostics["score_confidence"])).Within(1e-12));
+            Assert.That(share, Is.GreaterThan(0.25), "one channel of ~900 scored: mostly untrusted");
+            // The two maps correlate 0.98 on this image, so the share is pinned by the neighbouring shares fitting worse.
+            Assert.That(FitOfBlend(share), Is.GreaterThan(0.999), "the map is the blend");
+            Assert.That(FitOfBlend(share), Is.GreaterThan(FitOfBlend(share - 0.15)).And.GreaterThan(FitOfBlend(share + 0.15)), "at that share");
+            Assert.That(Compare.Pearson(leaning.Map, formula), Is.LessThan(0.999), "and not the formula's map alone");
+            Assert.That(alone.Diagnostics["gradcam_share"], Is.Zero);
+            Assert.That(Compare.Pearson(alone.Map, formulaAlone), Is.GreaterThan(0.99999), "share 0: the formula's map");
+            using var fromWeights = CamEngine.FinalMap(CamMath.WeightedSum(leaning.ChannelWeights!, activations), [224, 224], false);
+            Assert.That(Compare.Pearson(leaning.Map, fromWeights), Is.GreaterThan(0.99999), "the channel weights make the map");
+        });
+    }
+
+    /// <summary>The default layer's activations for <paramref name="x"/> (in the caller's dispose scope).</summary>
+    private static Tensor ActivationsOf(Tensor x)
+    {
+        var captured = SharedModels.MobileNetV2.ForwardWithActivation(x, SharedModels.MobileNetV2.DefaultLayer);
+        captured.Output.Dispose();
+        return captured.Activation.detach();
     }
 
     /// <summary>A class flip parks the class's scores (a flip back resumes them); a scene cut drops them all.</summary>
@@ -329,6 +386,8 @@ public class RealtimeSaCamTests
         new object[] { new RealtimeSaCamOptions { ScoreTrustOnceMoved = double.NaN }, "ScoreTrustOnceMoved" },
         new object[] { new RealtimeSaCamOptions { ScoreFirstMoveHalfLifeDrift = 0 }, "ScoreFirstMoveHalfLifeDrift" },
         new object[] { new RealtimeSaCamOptions { RefreshHalfLifeDrift = -1 }, "RefreshHalfLifeDrift" },
+        new object[] { new RealtimeSaCamOptions { GradCamShareWithoutScores = 1.5 }, "GradCamShareWithoutScores" },
+        new object[] { new RealtimeSaCamOptions { GradCamShareWithoutScores = double.NaN }, "GradCamShareWithoutScores" },
         new object[] { new RealtimeSaCamOptions { SaCam = new SaCamOptions { Temperature = 0 } }, "Temperature" },
     ];
 

@@ -25,7 +25,10 @@ internal sealed class ExpectedMapError(RealtimeSaCamOptions options)
     /// <param name="map">The frame's map at layer resolution, [h, w], before smoothing.</param>
     /// <param name="known">The K and Q part of SA per channel, [K].</param>
     /// <param name="trust">Per channel, how far its cached score holds (0 for channels never scored), [K].</param>
-    public double Estimate(Tensor map, Tensor known, Tensor cachedScores, Tensor scoredMask, Tensor trust, Tensor live, Tensor activations)
+    /// <param name="lean">What the frame did to its SA-CAM weights before the weighted sum (its Grad-CAM share), done
+    /// to each draw's weights [Draws, K] too: only the score term differs between the draws and the map.</param>
+    public double Estimate(Tensor map, Tensor known, Tensor cachedScores, Tensor scoredMask, Tensor trust, Tensor live, Tensor activations,
+        Func<Tensor, Tensor> lean)
     {
         using var scope = NewDisposeScope();
         var device = known.device;
@@ -48,7 +51,7 @@ internal sealed class ExpectedMapError(RealtimeSaCamOptions options)
         var s = where(keep, cachedScores.unsqueeze(0).expand(Draws, channels), redrawn);
         s = where(live.unsqueeze(0), s, zeros_like(s));
         var sa = known.unsqueeze(0) + s / s.amax([1L], keepdim: true).clamp_min(1e-12);
-        var w = (sa / options.SaCam.Temperature).softmax(1);                                   // [Draws, K]
+        var w = lean((sa / options.SaCam.Temperature).softmax(1));                             // [Draws, K]
         var maps = nn.functional.relu(w.matmul(activations[0].flatten(1).to_type(w.dtype)));   // [Draws, h*w]
         var error = 1 - RowPearson(maps, map.flatten().to_type(maps.dtype).unsqueeze(0));
         return error.mean().item<float>();

@@ -21,6 +21,7 @@ internal sealed record FrameDiagnostics
     public required bool ClassChanged { get; init; }
     public required long CacheResets { get; init; }
     public required double ScoreConfidence { get; init; }
+    public required double GradCamShare { get; init; }
     public required double ExpectedError { get; init; }
 
     /// <summary>The dictionary, with the staleness figures computed from the map's weights
@@ -52,6 +53,8 @@ internal sealed record FrameDiagnostics
             ["class_changed"] = ClassChanged ? 1 : 0,
             ["cache_resets"] = CacheResets,
             ["score_confidence"] = ScoreConfidence,
+            // Grad-CAM's share of the map, for want of trusted scores (0 once every score holds).
+            ["gradcam_share"] = GradCamShare,
             // The map's expected 1 - Pearson against full SA-CAM's, from redrawing the scores not measured.
             ["expected_error"] = ExpectedError,
         };

@@ -19,9 +19,11 @@ namespace SaCam.Core.Realtime;
 /// - The S term is shrunk towards a constant by the share of the weight at stake that rests on trusted
 ///   measurements (lambda, reported as score_confidence): a partly known S otherwise moves weight to the wrong
 ///   channels.
+/// - While the score term is uncertain the map leans on Grad-CAM's (<see cref="GradCamAnchor"/>): half of it with no
+///   trusted score, none once every score holds. The two maps without S miss full SA-CAM in different places.
 /// - Each frame estimates how far its map may be from full SA-CAM's (expected_error, <see cref="ExpectedMapError"/>):
 ///   the map redrawn with plausible values of the scores it did not measure.
-/// With a still scene the cache fills, lambda reaches 1 and the result equals full SA-CAM. State is per stream: use
+/// With a still scene the cache fills, lambda reaches 1, Grad-CAM's share 0, and the result equals full SA-CAM. State is per stream: use
 /// one instance per video, and do not share it between threads. docs/realtime.md has the reasoning and numbers.
 /// </summary>
 public sealed class RealtimeSaCam : IPerStreamMethod, IBudgetedMethod
@@ -32,6 +34,7 @@ public sealed class RealtimeSaCam : IPerStreamMethod, IBudgetedMethod
     private readonly FrameBudget _budget;
     private readonly ScoreTerm _scoreTerm;
     private readonly ExpectedMapError _expectedError;
+    private readonly GradCamAnchor _anchor;
 
     public RealtimeSaCam(RealtimeSaCamOptions? options = null)
     {
@@ -40,6 +43,7 @@ public sealed class RealtimeSaCam : IPerStreamMethod, IBudgetedMethod
         _budget = new FrameBudget(Options);
         _scoreTerm = new ScoreTerm(Options);
         _expectedError = new ExpectedMapError(Options);
+        _anchor = new GradCamAnchor(Options);
     }
 
     public RealtimeSaCamOptions Options { get; }
@@ -115,8 +119,11 @@ public sealed class RealtimeSaCam : IPerStreamMethod, IBudgetedMethod
 
         var weights = Methods.SaCam.CombineTerms(s, k, q, sa);
         var w = weights["w"];
-        var unsmoothed = CamMath.WeightedSum(w, inputs.Activations);
-        double expectedError = _expectedError.Estimate(unsmoothed, known, cache.Scores, scoredMask, _scoreTerm.Trust(cache, scoredMask), live, inputs.Activations);
+        double gradCamShare = _anchor.Share(confidence);
+        var leaned = _anchor.Lean(w, k, inputs.Activations, gradCamShare);
+        var unsmoothed = CamMath.WeightedSum(leaned, inputs.Activations);
+        double expectedError = _expectedError.Estimate(unsmoothed, known, cache.Scores, scoredMask, _scoreTerm.Trust(cache, scoredMask), live, inputs.Activations,
+            drawn => _anchor.Lean(drawn, k, inputs.Activations, gradCamShare));
         var low = _smoother.Smooth(unsmoothed, Options.TemporalSmoothing);
 
         double usedMs = inputs.Clock.NowMs - inputs.StartedAtMs;
@@ -127,7 +134,7 @@ public sealed class RealtimeSaCam : IPerStreamMethod, IBudgetedMethod
             BudgetMs = budgetMs, CarriedMs = _budget.CarriedMs, UsedMs = usedMs,
             ChannelsScored = scored, ChannelsCovered = covered, ChannelsLive = liveCount, ChannelsCached = scoredCount,
             CostPerImageMs = _budget.CostPerImageMs ?? 0, SceneCut = sceneCut, ClassChanged = classChanged,
-            CacheResets = cache.Resets, ScoreConfidence = confidence, ExpectedError = expectedError,
+            CacheResets = cache.Resets, ScoreConfidence = confidence, GradCamShare = gradCamShare, ExpectedError = expectedError,
         }.ToDictionary(w, live, scoredMask, cache.Age);
         var parts = new Dictionary<string, Tensor>
         {
@@ -136,7 +143,7 @@ public sealed class RealtimeSaCam : IPerStreamMethod, IBudgetedMethod
             ["Q"] = q.MoveToOuterDisposeScope(),
             ["SA"] = weights["SA"].MoveToOuterDisposeScope(),
         };
-        return new CamComputation(low.MoveToOuterDisposeScope(), w.MoveToOuterDisposeScope(), parts) { Diagnostics = diagnostics };
+        return new CamComputation(low.MoveToOuterDisposeScope(), leaned.MoveToOuterDisposeScope(), parts) { Diagnostics = diagnostics };
     }
 
     /// <summary>Measures the scene change; a cut drops the caches and the smoothed map, a change of class parks the

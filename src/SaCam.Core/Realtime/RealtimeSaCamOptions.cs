@@ -55,6 +55,17 @@ public sealed record RealtimeSaCamOptions
     /// scores (see RealtimeSaCam.ShrinkScoreTerm); false uses cached and estimated scores as they are.</summary>
     public bool ShrinkUncertainScores { get; init; } = true;
 
+    /// <summary>
+    /// The share of Grad-CAM's map in the frame's map while no score is trusted (score_confidence 0); it falls in
+    /// proportion to the confidence and is 0 when every score holds, so a still scene still converges to full SA-CAM.
+    /// Why: without its score term SA-CAM's map and Grad-CAM's miss full SA-CAM's in different places, and their even
+    /// blend is closer to it than either. On the three moving clips, with no score at all, the blend's median error
+    /// against full SA-CAM was 0.57x / 0.85x / 0.42x Grad-CAM's (highway, panned lane, traffic) against 0.75x / 1.01x /
+    /// 0.69x for SA-CAM without S, and lowest at 0.5 on each (0.25 and 0.75 tried; docs/realtime.md, 2026-12-03).
+    /// 0 turns it off.
+    /// </summary>
+    public double GradCamShareWithoutScores { get; init; } = 0.5;
+
     /// <summary>Scene change (summed per-frame thumbnail change, the measure of <see cref="SceneCutThreshold"/>)
     /// since a score was taken at which the slow part of its trust (<see cref="ScoreTrustOnceMoved"/>) halves.
     /// Consecutive driving frames change by 0.01-0.14. Until 2026-12-03 this was the whole trust model, with a
@@ -116,6 +127,8 @@ public sealed record RealtimeSaCamOptions
         if (!(ScoreFirstMoveHalfLifeDrift > 0)) throw new ArgumentOutOfRangeException(nameof(ScoreFirstMoveHalfLifeDrift), ScoreFirstMoveHalfLifeDrift, "must be positive");
         if (ScoreTrustOnceMoved is < 0 or > 1 || double.IsNaN(ScoreTrustOnceMoved))
             throw new ArgumentOutOfRangeException(nameof(ScoreTrustOnceMoved), ScoreTrustOnceMoved, "must lie in [0, 1]: the share of a score's trust left once the scene moves");
+        if (GradCamShareWithoutScores is < 0 or > 1 || double.IsNaN(GradCamShareWithoutScores))
+            throw new ArgumentOutOfRangeException(nameof(GradCamShareWithoutScores), GradCamShareWithoutScores, "must lie in [0, 1]: the share of Grad-CAM's map while no score is trusted");
         if (CostSmoothing is <= 0 or > 1) throw new ArgumentOutOfRangeException(nameof(CostSmoothing), CostSmoothing, "must lie in (0, 1]");
     }
 }
